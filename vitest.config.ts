@@ -1,0 +1,20 @@
+import { defineConfig } from 'vitest/config';
+
+// One test command for the whole workspace. Sources are resolved through the
+// `@switchyard/source` export condition, so tests never run against a stale build.
+const conditions = ['@switchyard/source', 'node', 'import', 'default'];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: conditions } },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+    globalSetup: process.env.SWITCHYARD_NO_BROKERS
+      ? []
+      : ['packages/conformance/src/provision/global-setup.ts'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    teardownTimeout: 30_000,
+  },
+});
