@@ -1,0 +1,229 @@
+import { concatMap, from, Observable, Subject } from 'rxjs';
+import { decode, encode } from './codec.ts';
+import { type Delivery, type DeliveryOrigin, SettleOnce } from './delivery.ts';
+import { ClosedError, MessageTooLargeError, UnsupportedOptionError } from './errors.ts';
+import { createEvent, type EventInput, type SwitchyardEvent } from './event.ts';
+import { SchemaRegistry } from './schemas.ts';
+import { encodedSize, type Transport, type TransportDelivery, type WireMessage } from './transport.ts';
+
+export interface ConsumeOptions {
+  /** Consumer group: members of one group compete, each group gets every event. */
+  readonly group: string;
+  /** Most deliveries held unsettled by this member (queued or in a handler). Default: 256. */
+  readonly prefetch?: number;
+  /** Where a group that does not exist yet starts. Default: 'latest' (events published after it was created). */
+  readonly from?: 'latest' | 'earliest';
+  /**
+   * 'member' (default): events of one key are handled in order by the member that receives them.
+   * 'group': also across members, which only a transport that routes a key to one member can
+   * promise (`capabilities.keyOrderAcrossMembers`); elsewhere subscribing fails with UnsupportedOptionError.
+   */
+  readonly keyOrder?: 'member' | 'group';
+}
+
+export interface CloseOptions {
+  /** How long in-flight handlers may take to finish before the rest is left for redelivery. Default: 30 s. */
+  readonly drainTimeoutMs?: number;
+}
+
+/** One connection to one broker: publish, consume, schemas, graceful close. */
+export class Bus implements DeliveryOrigin {
+  readonly transport: Transport;
+  readonly source: string;
+  readonly schemas = new SchemaRegistry();
+
+  readonly #closing = new Subject<void>();
+  readonly #unsettled = new Set<SettleOnce>();
+  readonly #publishing = new Set<Promise<unknown>>();
+  #state: 'open' | 'closing' | 'closed' = 'open';
+  #closed: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+
+  constructor(transport: Transport, options: { source: string }) {
+    this.transport = transport;
+    this.source = options.source;
+  }
+
+  /** Publish one event; resolves with the event as sent once the broker durably accepted it. */
+  async publish<T>(topic: string, input: EventInput<T>): Promise<SwitchyardEvent<T>> {
+    const [event] = await this.publishBatch(topic, [input]);
+    return event!;
+  }
+
+  /** Publish several events in as few round trips as the broker allows. Nothing is sent if any is invalid. */
+  async publishBatch<T>(topic: string, inputs: readonly EventInput<T>[]): Promise<SwitchyardEvent<T>[]> {
+    const events: SwitchyardEvent<T>[] = [];
+    const wires: WireMessage[] = [];
+    for (const input of inputs) {
+      const version = this.schemas.versionOf(input.type);
+      const event = createEvent(
+        version === undefined
+          ? input
+          : { ...input, extensions: { ...input.extensions, dataversion: String(version) } },
+        this.source,
+      );
+      await this.schemas.validate(event.type, event.data);
+      events.push(event);
+      wires.push(encode(event));
+    }
+    await this.publishWire(topic, wires);
+    return events;
+  }
+
+  /** Publish already-encoded messages (dead letters, replays) unchanged. */
+  publishWire(topic: string, messages: readonly WireMessage[]): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(new ClosedError());
+    const limit = this.transport.capabilities.maxMessageBytes;
+    for (const [index, message] of messages.entries()) {
+      const size = encodedSize(message);
+      if (size > limit) return Promise.reject(new MessageTooLargeError(size, limit, index));
+    }
+    const publishing = this.transport.publish(topic, messages);
+    this.#publishing.add(publishing);
+    const forget = () => this.#publishing.delete(publishing);
+    publishing.then(forget, forget);
+    return publishing;
+  }
+
+  /** Create the topic and groups ahead of time, so events published from now on wait for them. */
+  async provision(topic: string, options: { groups?: readonly string[]; from?: 'latest' | 'earliest' } = {}) {
+    await this.transport.provision(topic);
+    for (const group of options.groups ?? []) await this.transport.provision(topic, group, options.from);
+  }
+
+  /**
+   * A cold stream of deliveries for `group`; subscribing joins the group, unsubscribing leaves it.
+   * Messages that cannot be decoded or fail their schema arrive as deliveries with `invalid` set.
+   */
+  consume<T = unknown>(topic: string, options: ConsumeOptions): Observable<Delivery<T>> {
+    const subscribeOptions = {
+      group: options.group,
+      prefetch: options.prefetch ?? 256,
+      ...(options.from ? { from: options.from } : {}),
+    };
+    return new Observable<Delivery<T>>((subscriber) => {
+      if (this.#state !== 'open') {
+        subscriber.error(new ClosedError());
+        return;
+      }
+      const refusal = this.#refuse(options);
+      if (refusal) {
+        subscriber.error(refusal);
+        return;
+      }
+      // On close, leave the group first and complete after: takeUntil would complete first, and
+      // what downstream gives back on completion would be redelivered to this member meanwhile and
+      // dropped, held unsettled until the transport closes.
+      const intake = new Observable<TransportDelivery>((inner) => {
+        // A plain observer, not `inner`: unsubscribing must not close `inner` before it completes.
+        const deliveries = this.transport.subscribe(topic, subscribeOptions).subscribe({
+          next: (delivery) => inner.next(delivery),
+          error: (error: unknown) => inner.error(error),
+          complete: () => inner.complete(),
+        });
+        const stop = this.#closing.subscribe(() => {
+          deliveries.unsubscribe();
+          inner.complete();
+        });
+        return () => {
+          stop.unsubscribe();
+          deliveries.unsubscribe();
+        };
+      });
+      return intake
+        .pipe(
+          // concatMap keeps broker order: upcasting and schema checks may be asynchronous.
+          concatMap((raw) => from(this.#toDelivery<T>(topic, options.group, raw))),
+        )
+        .subscribe(subscriber);
+    });
+  }
+
+  /** Options this transport cannot honour are refused at subscribe time, not discovered in production. */
+  #refuse(options: ConsumeOptions): UnsupportedOptionError | undefined {
+    const { capabilities, name } = this.transport;
+    if (options.keyOrder === 'group' && !capabilities.keyOrderAcrossMembers) {
+      return new UnsupportedOptionError(
+        `keyOrder 'group' needs a transport that routes a key to one group member; ${name} does not (capabilities.keyOrderAcrossMembers is false)`,
+      );
+    }
+    if (options.from === 'earliest' && !capabilities.replay) {
+      return new UnsupportedOptionError(
+        `from 'earliest' needs a transport that can replay; ${name} cannot (capabilities.replay is false)`,
+      );
+    }
+    return undefined;
+  }
+
+  async #toDelivery<T>(topic: string, group: string, raw: TransportDelivery): Promise<Delivery<T>> {
+    const settle = new SettleOnce(raw, (s) => this.#forget(s));
+    this.#unsettled.add(settle);
+    const base = {
+      topic,
+      group,
+      attempt: raw.attempt,
+      message: raw.message,
+      origin: this as DeliveryOrigin,
+      get settled() {
+        return settle.settled;
+      },
+      get settledAs() {
+        return settle.settledAs;
+      },
+      ack: () => settle.ack(),
+      nack: (o?: { delayMs?: number }) => settle.nack(o),
+    };
+    try {
+      const event = await this.schemas.accept<T>(decode(raw.message));
+      return Object.assign(base, { event });
+    } catch (error) {
+      return Object.assign(base, { invalid: error as Error });
+    }
+  }
+
+  #forget(settle: SettleOnce): void {
+    this.#unsettled.delete(settle);
+    if (this.#unsettled.size === 0) this.#drained?.();
+  }
+
+  get closing(): boolean {
+    return this.#state !== 'open';
+  }
+
+  /** Deliveries handed out and not yet settled (for drain and metrics). */
+  get unsettled(): number {
+    return this.#unsettled.size;
+  }
+
+  /**
+   * Stop intake, let in-flight handlers finish (up to `drainTimeoutMs`), give back what did not,
+   * wait for pending publishes, then close the transport. Safe to call more than once.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closed ??= this.#close(options.drainTimeoutMs ?? 30_000);
+    return this.#closed;
+  }
+
+  async #close(drainTimeoutMs: number): Promise<void> {
+    this.#state = 'closing';
+    this.#closing.next();
+    this.#closing.complete();
+    if (this.#unsettled.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          this.#drained = resolve;
+        }),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, drainTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      // Past the deadline: hand back what is still unsettled so it is redelivered, not lost.
+      await Promise.allSettled([...this.#unsettled].map((s) => s.nack()));
+    }
+    await Promise.allSettled([...this.#publishing]);
+    this.#state = 'closed';
+    await this.transport.close();
+  }
+}

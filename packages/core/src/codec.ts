@@ -1,0 +1,57 @@
+import { DecodeError, InvalidEventError } from './errors.ts';
+import { attributesOf, eventFromAttributes, type SwitchyardEvent } from './event.ts';
+import type { WireMessage } from './transport.ts';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const EMPTY = new Uint8Array(0);
+
+/** CloudEvents binary content mode: attributes become headers, data becomes the body. */
+export function encode(event: SwitchyardEvent): WireMessage {
+  return {
+    headers: attributesOf(event),
+    body: encodeData(event.data, event.datacontenttype),
+    key: event.partitionkey,
+  };
+}
+
+function encodeData(data: unknown, contentType: string | undefined): Uint8Array {
+  if (data === undefined) return EMPTY;
+  if (data instanceof Uint8Array) return data;
+  if (contentType !== undefined && !isJson(contentType)) {
+    if (typeof data === 'string') return encoder.encode(data);
+    throw new InvalidEventError(`Data for content type '${contentType}' must be a Uint8Array or string`);
+  }
+  return encoder.encode(JSON.stringify(data));
+}
+
+/** The inverse of `encode`; throws `DecodeError` for bytes that are not a valid event. */
+export function decode<T = unknown>(message: WireMessage): SwitchyardEvent<T> {
+  const { headers, body } = message;
+  if (headers.specversion === undefined) throw new DecodeError('Missing CloudEvents attribute specversion');
+  let data: unknown;
+  try {
+    data = decodeData(body, headers.datacontenttype);
+  } catch (error) {
+    throw new DecodeError(`Body is not valid ${headers.datacontenttype}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  try {
+    return eventFromAttributes(headers, data as T);
+  } catch (error) {
+    throw new DecodeError((error as Error).message, { cause: error });
+  }
+}
+
+function decodeData(body: Uint8Array, contentType: string | undefined): unknown {
+  if (contentType === undefined) return body.byteLength === 0 ? undefined : body;
+  if (isJson(contentType)) return body.byteLength === 0 ? undefined : JSON.parse(decoder.decode(body));
+  if (contentType.startsWith('text/')) return decoder.decode(body);
+  return body;
+}
+
+function isJson(contentType: string): boolean {
+  const base = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  return base === 'application/json' || base.endsWith('+json');
+}

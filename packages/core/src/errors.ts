@@ -1,0 +1,106 @@
+// Every error Switchyard raises is one of these classes, so callers can branch on `instanceof`
+// and the consumer pipeline can tell a permanent failure from a passing one.
+
+export class SwitchyardError extends Error {
+  override name = 'SwitchyardError';
+}
+
+/** `connect()` found no package for the URL's scheme. */
+export class TransportNotInstalledError extends SwitchyardError {
+  override name = 'TransportNotInstalledError';
+  readonly packageName: string;
+  constructor(scheme: string, packageName: string, cause?: unknown) {
+    super(`The '${scheme}' transport needs ${packageName}: install it with \`pnpm add ${packageName}\``, {
+      cause,
+    });
+    this.packageName = packageName;
+  }
+}
+
+/** The URL is not one Switchyard understands. Never echoes credentials. */
+export class InvalidUrlError extends SwitchyardError {
+  override name = 'InvalidUrlError';
+}
+
+/** An event failed its registered schema (on publish: nothing was sent). */
+export class SchemaValidationError extends SwitchyardError {
+  override name = 'SchemaValidationError';
+  readonly type: string;
+  readonly issues: readonly string[];
+  constructor(type: string, issues: readonly string[]) {
+    super(`Event of type '${type}' failed its schema: ${issues.join('; ')}`);
+    this.type = type;
+    this.issues = issues;
+  }
+}
+
+/** An event is not a valid CloudEvent (bad attribute name or value, missing required attribute). */
+export class InvalidEventError extends SwitchyardError {
+  override name = 'InvalidEventError';
+}
+
+/** Bytes received from a broker that cannot be decoded into an event. */
+export class DecodeError extends SwitchyardError {
+  override name = 'DecodeError';
+}
+
+/** The encoded event is larger than the transport accepts; nothing was sent. */
+export class MessageTooLargeError extends SwitchyardError {
+  override name = 'MessageTooLargeError';
+  readonly size: number;
+  readonly limit: number;
+  /** Position in the batch passed to publishBatch (0 for a single publish). */
+  readonly index: number;
+  constructor(size: number, limit: number, index = 0) {
+    super(`Message ${index} is ${size} bytes; the transport accepts at most ${limit}`);
+    this.size = size;
+    this.limit = limit;
+    this.index = index;
+  }
+}
+
+/** Some entries of a batch were not accepted. `failures` names each by its index; the rest were. */
+export class PublishBatchError extends SwitchyardError {
+  override name = 'PublishBatchError';
+  readonly failures: ReadonlyArray<{ index: number; error: Error }>;
+  constructor(failures: ReadonlyArray<{ index: number; error: Error }>, total: number) {
+    super(
+      `${failures.length} of ${total} messages were not published: ${failures
+        .slice(0, 3)
+        .map((f) => `#${f.index} ${f.error.message}`)
+        .join('; ')}`,
+    );
+    this.failures = failures;
+  }
+}
+
+/** Throw from a handler to skip retries and dead-letter at once. */
+export class NonRetryableError extends SwitchyardError {
+  override name = 'NonRetryableError';
+}
+
+/** A handler ran longer than `timeoutMs`; the attempt counts as failed. */
+export class HandlerTimeoutError extends SwitchyardError {
+  override name = 'HandlerTimeoutError';
+  constructor(ms: number) {
+    super(`Handler did not finish within ${ms} ms`);
+  }
+}
+
+/** A combination of options the transport cannot honour (checked at subscribe time). */
+export class UnsupportedOptionError extends SwitchyardError {
+  override name = 'UnsupportedOptionError';
+}
+
+/** The bus or transport was closed. */
+export class ClosedError extends SwitchyardError {
+  override name = 'ClosedError';
+  constructor(what = 'bus') {
+    super(`The ${what} is closed`);
+  }
+}
+
+/** The broker could not be reached or refused the operation; usually passing. */
+export class TransportError extends SwitchyardError {
+  override name = 'TransportError';
+}

@@ -1,0 +1,37 @@
+import type { IdempotencyStore } from '../idempotency/store.ts';
+
+export interface IdempotencyOptions {
+  readonly store: IdempotencyStore;
+  /** How long a handled id is remembered. Default: the store's own `ttlMs`, else 24 h. */
+  readonly ttlMs?: number;
+  /** How long a claim lasts if this process dies mid-handler. Default: 2 × timeoutMs, at least 60 s. */
+  readonly leaseMs?: number;
+}
+
+/** Run `work` at most once per key: `duplicate` if done before, `busy` if another member holds it. */
+export async function idempotent<R>(
+  options: IdempotencyOptions,
+  key: string,
+  leaseMs: number,
+  work: () => Promise<R>,
+): Promise<{ status: 'done'; value: R } | { status: 'duplicate' | 'busy' }> {
+  const claim = await options.store.claim(key, leaseMs);
+  if (claim === 'done') return { status: 'duplicate' };
+  if (claim === 'busy') return { status: 'busy' };
+  let value: R;
+  try {
+    value = await work();
+  } catch (error) {
+    await options.store.release(key);
+    throw error;
+  }
+  const ttl = options.ttlMs ?? (options.store as { ttlMs?: number }).ttlMs ?? 86_400_000;
+  try {
+    await options.store.complete(key, ttl);
+  } catch {
+    // The work is done and must be acked; an unrecorded id only weakens de-duplication of a later
+    // copy. Dropping the claim keeps that copy from waiting out the lease.
+    await options.store.release(key).catch(() => {});
+  }
+  return { status: 'done', value };
+}

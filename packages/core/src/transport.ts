@@ -1,0 +1,89 @@
+import type { Observable } from 'rxjs';
+
+/**
+ * What a transport moves: one event in CloudEvents binary content mode.
+ * `headers` holds every context attribute by its CloudEvents name (`id`, `type`,
+ * `correlationid`, ...), string-encoded; each transport applies its binding's prefix.
+ */
+export interface WireMessage {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+  /** Ordering key (the `partitionkey` extension), when the event has one. */
+  readonly key?: string | undefined;
+}
+
+/** What a broker feature the policies and the conformance suite may rely on. */
+export interface Capabilities {
+  /** Same group competes, different groups each get every message. */
+  readonly consumerGroups: boolean;
+  /** A key is handled by one member of a group at a time, so per-key order holds across members. */
+  readonly keyOrderAcrossMembers: boolean;
+  /** `nack({ delayMs })` is held by the broker rather than by this process. */
+  readonly nativeDelay: boolean;
+  /** Messages published while no member of a group runs wait for it. */
+  readonly persistence: boolean;
+  /** Members in other processes share the group (false only for memory://). */
+  readonly shared: boolean;
+  /** A new group may start from the earliest retained message (`from: 'earliest'`). */
+  readonly replay: boolean;
+  /** Largest `encodedSize()` of a message the broker accepts. */
+  readonly maxMessageBytes: number;
+}
+
+export interface SubscribeOptions {
+  readonly group: string;
+  /** Upper bound on deliveries handed out and not yet settled. */
+  readonly prefetch: number;
+  /** Where a group that does not exist yet starts: at `latest` (default) or the `earliest` retained. */
+  readonly from?: 'latest' | 'earliest';
+}
+
+/** One delivery of a message to a group member; it must be settled exactly once. */
+export interface TransportDelivery {
+  readonly message: WireMessage;
+  /** 1-based; the broker's own delivery count where it keeps one. */
+  readonly attempt: number;
+  ack(): Promise<void>;
+  /** Give the message back; with `delayMs` it is redelivered no sooner than that. */
+  nack(options?: { delayMs?: number }): Promise<void>;
+}
+
+/**
+ * The whole contract a broker must meet. A transport maps; it never decides policy.
+ * While a delivery is unsettled and its subscription alive, the transport keeps its lease
+ * (SQS visibility, JetStream in-progress, ...) so it is not redelivered elsewhere.
+ */
+export interface Transport {
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  /** Resolves once the broker durably accepted every message; rejects with `PublishBatchError` naming the ones it did not. */
+  publish(topic: string, messages: readonly WireMessage[]): Promise<void>;
+  /** Create the topic and, if given, the group (positioned per `from`) when missing. Idempotent. */
+  provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void>;
+  /**
+   * Cold: provisions, then emits deliveries. Unsubscribing stops intake; deliveries already emitted
+   * can still be settled until `close()`, and those never settled are redelivered after it.
+   */
+  subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery>;
+  close(): Promise<void>;
+}
+
+/** What a transport package's `create` export receives from `connect()`. */
+export interface TransportFactoryOptions {
+  readonly url: URL;
+  /** The URL exactly as given (a host list like `kafka://a:9092,b:9092` survives only here). */
+  readonly href: string;
+  /** The transport's own key from `connect({ kafka: {...} })` etc. */
+  readonly options?: unknown;
+}
+
+export type TransportFactory = (options: TransportFactoryOptions) => Promise<Transport>;
+
+/** Bytes a message occupies, for `Capabilities.maxMessageBytes`: body plus header names and values (UTF-8). */
+export function encodedSize(message: WireMessage): number {
+  let size = message.body.byteLength;
+  for (const [name, value] of Object.entries(message.headers)) {
+    size += Buffer.byteLength(name) + Buffer.byteLength(value);
+  }
+  return size;
+}

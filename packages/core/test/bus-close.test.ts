@@ -1,0 +1,107 @@
+import { firstValueFrom, take, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { connect } from '../src/connect.ts';
+import { ClosedError } from '../src/errors.ts';
+import { handle } from '../src/policies/handle.ts';
+import type { Outcome } from '../src/policies/outcome.ts';
+import { deferred, uniqueName, waitFor } from './helpers.ts';
+
+const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+describe('Bus.close({ drainTimeoutMs })', () => {
+  it('drains the handler in flight, gives back what had not started, and leaves no timer behind', async () => {
+    const baseline = timers();
+    const url = `memory://${uniqueName('close')}`;
+    const bus = await connect({ url, source: 'test' });
+    await bus.provision('orders', { groups: ['g'] });
+    const gate = deferred();
+    const started: number[] = [];
+    const outcomes: Outcome<number>[] = [];
+    bus
+      .consume<number>('orders', { group: 'g' })
+      .pipe(
+        handle(
+          async (event) => {
+            started.push(event.data);
+            await gate.promise;
+          },
+          { concurrency: 1, timeoutMs: 60_000 },
+        ),
+      )
+      .subscribe((o) => outcomes.push(o));
+    await bus.publishBatch(
+      'orders',
+      [0, 1, 2].map((n) => ({ type: 't', data: n, key: `k${n}` })),
+    );
+    await waitFor(() => started.length === 1 && bus.unsettled === 3, 'one handler running');
+
+    let closed = false;
+    const closing = bus.close({ drainTimeoutMs: 30_000 }).then(() => (closed = true));
+    expect(bus.close()).toBe(bus.close()); // one close, however often it is called
+    await waitFor(() => outcomes.length === 2, 'the two not started are given back');
+    expect(outcomes.map((o) => [o.kind, o.event?.data])).toEqual([
+      ['released', 1],
+      ['released', 2],
+    ]);
+    expect(closed).toBe(false);
+    gate.resolve();
+    await closing;
+    expect(outcomes.map((o) => o.kind)).toEqual(['released', 'released', 'acked']);
+    expect(started).toEqual([0]);
+    expect(bus.unsettled).toBe(0);
+    expect(timers()).toBeLessThanOrEqual(baseline);
+
+    // What was given back is redelivered to the next member of the group, counted as a second attempt.
+    const next = await connect({ url, source: 'test' });
+    const redelivered = await firstValueFrom(
+      next.consume<number>('orders', { group: 'g' }).pipe(take(2), toArray()),
+    );
+    // Different keys: no order between them.
+    expect(redelivered.map((d) => [d.event?.data, d.attempt]).sort()).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    await Promise.all(redelivered.map((d) => d.ack()));
+    await next.close();
+  });
+
+  it('past the deadline gives the still-running delivery back for redelivery', async () => {
+    const url = `memory://${uniqueName('close')}`;
+    const bus = await connect({ url, source: 'test' });
+    await bus.provision('orders', { groups: ['g'] });
+    const gate = deferred();
+    let running = false;
+    bus
+      .consume('orders', { group: 'g' })
+      .pipe(
+        handle(
+          async () => {
+            running = true;
+            await gate.promise;
+          },
+          { timeoutMs: 0 },
+        ),
+      )
+      .subscribe();
+    await bus.publish('orders', { type: 't', data: 'slow' });
+    await waitFor(() => running, 'handler running');
+    const started = performance.now();
+    await bus.close({ drainTimeoutMs: 100 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(95);
+    expect(bus.unsettled).toBe(0);
+
+    const next = await connect({ url, source: 'test' });
+    const again = await firstValueFrom(next.consume('orders', { group: 'g' }));
+    expect([again.event?.data, again.attempt]).toEqual(['slow', 2]);
+    await again.ack();
+    gate.resolve(); // the abandoned handler ends; its ack is a no-op
+    await next.close();
+  });
+
+  it('refuses to publish or consume once closed', async () => {
+    const bus = await connect({ url: `memory://${uniqueName('close')}`, source: 'test' });
+    await bus.close();
+    await expect(bus.publish('orders', { type: 't' })).rejects.toBeInstanceOf(ClosedError);
+    await expect(firstValueFrom(bus.consume('orders', { group: 'g' }))).rejects.toBeInstanceOf(ClosedError);
+  });
+});

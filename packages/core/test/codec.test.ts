@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { decode, encode } from '../src/codec.ts';
+import { DecodeError, InvalidEventError } from '../src/errors.ts';
+import { createEvent } from '../src/event.ts';
+
+describe('codec', () => {
+  it('round-trips JSON data and every attribute', () => {
+    const event = createEvent(
+      {
+        type: 'com.acme.order.placed',
+        data: { orderId: 'o-1', total: 9.5 },
+        key: 'o-1',
+        subject: 's',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        extensions: { dataversion: '2' },
+      },
+      'test',
+    );
+    const back = decode(encode(event));
+    expect(back).toEqual(event);
+    expect(back.correlationid).toBe(event.id);
+  });
+
+  it('round-trips every byte value and empty binary data byte-exact', () => {
+    const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const event = createEvent({ type: 't', data: bytes }, 'test');
+    expect(Array.from(decode<Uint8Array>(encode(event)).data)).toEqual(Array.from(bytes));
+    const empty = createEvent({ type: 't', data: new Uint8Array(0) }, 'test');
+    const decoded = decode<Uint8Array>(encode(empty)).data;
+    expect(decoded).toBeInstanceOf(Uint8Array);
+    expect(decoded.byteLength).toBe(0);
+  });
+
+  it('keeps an event without data without data', () => {
+    const event = createEvent({ type: 't' }, 'test');
+    expect(decode(encode(event)).data).toBeUndefined();
+  });
+
+  it('refuses extension names and values that could inject headers', () => {
+    expect(() => createEvent({ type: 't', extensions: { 'x-evil': 'a' } }, 'src')).toThrow(InvalidEventError);
+    expect(() => createEvent({ type: 't', extensions: { Upper: 'a' } }, 'src')).toThrow(InvalidEventError);
+    expect(() => createEvent({ type: 't', subject: 'a\r\nX-Injected: 1' }, 'src')).toThrow(InvalidEventError);
+    expect(() => createEvent({ type: '' }, 'src')).toThrow(InvalidEventError);
+  });
+
+  it('checks time, source and dataschema as the CloudEvents spec says, fast path or not', () => {
+    for (const time of ['2020-13-01T00:00:00.000Z', '2021-02-29T00:00:00.000Z', 'yesterday', '2020-01-01'])
+      expect(() => createEvent({ type: 't', time }, 'src'), time).toThrow(InvalidEventError);
+    for (const time of ['2020-01-01T00:00:00+01:00', '2020-02-29T23:59:59.5Z', '2020-01-01T10:00:00.123Z'])
+      expect(createEvent({ type: 't', time }, 'src').time).toBe(time);
+    expect(() => createEvent({ type: 't', dataschema: 'no scheme' }, 'src')).toThrow(InvalidEventError);
+    expect(() => createEvent({ type: 't', source: 'has space' }, 'src')).toThrow(InvalidEventError);
+    expect(() => createEvent({ type: 't', subject: '' }, 'src')).toThrow(InvalidEventError);
+    expect(() => createEvent({ type: 't', extensions: { schemaurl: 'http://x' } }, 'src')).toThrow(
+      InvalidEventError,
+    );
+    expect(createEvent({ type: 't', dataschema: 'https://example.com/s.json' }, 'urn:a:b').source).toBe(
+      'urn:a:b',
+    );
+  });
+
+  it('throws DecodeError for bytes that are not an event', () => {
+    expect(() => decode({ headers: {}, body: new Uint8Array([1, 2]) })).toThrow(DecodeError);
+    const event = createEvent({ type: 't', data: { a: 1 } }, 'test');
+    const wire = encode(event);
+    expect(() => decode({ ...wire, body: new TextEncoder().encode('{not json') })).toThrow(DecodeError);
+    expect(() => decode({ ...wire, headers: { ...wire.headers, id: '' } })).toThrow(DecodeError);
+  });
+});

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { connect } from '../src/connect.ts';
+import { parseBrokerUrl, redactUrl, TRANSPORT_PACKAGES } from '../src/connect-url.ts';
+import { InvalidUrlError, TransportNotInstalledError } from '../src/errors.ts';
+import { uniqueName } from './helpers.ts';
+
+const SECRET = 's3cr3t-Pa55';
+
+describe('connect()', () => {
+  it('rejects an unknown scheme with InvalidUrlError, without echoing credentials', async () => {
+    const error = await connect({ url: `redis://admin:${SECRET}@cache.internal:6379`, source: 'x' }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InvalidUrlError);
+    expect((error as Error).message).toContain("'redis'");
+    expect(String(error)).not.toContain(SECRET);
+    expect(String(error)).not.toContain('admin');
+  });
+
+  it('rejects a string that is not a URL without echoing it', async () => {
+    const error = await connect({ url: `kafka//admin:${SECRET}@host`, source: 'x' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidUrlError);
+    expect(String(error)).not.toContain(SECRET);
+  });
+
+  it('names the package to install when the transport package cannot be resolved', async () => {
+    // A scheme mapped to a package that exists nowhere: the same path as `kafka://` without @switchyard/kafka.
+    const packages = TRANSPORT_PACKAGES as Record<string, string>;
+    packages.nosuchbroker = '@switchyard/no-such-transport';
+    try {
+      const error = await connect({ url: `nosuchbroker://user:${SECRET}@host:1`, source: 'x' }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(TransportNotInstalledError);
+      expect((error as TransportNotInstalledError).packageName).toBe('@switchyard/no-such-transport');
+      expect((error as Error).message).toContain('pnpm add @switchyard/no-such-transport');
+      expect(String(error)).not.toContain(SECRET);
+      // "Not found" is the expected case, not a cause worth reporting.
+      expect((error as Error).cause).toBeUndefined();
+    } finally {
+      delete packages.nosuchbroker;
+    }
+  });
+
+  it('opens memory:// buses that share a broker by name', async () => {
+    const name = uniqueName('connect');
+    const a = await connect({ url: `memory://${name}`, source: 'a' });
+    const b = await connect({ url: `memory://${name}`, source: 'b' });
+    const other = await connect({ url: `memory://${uniqueName('connect')}`, source: 'c' });
+    expect(a.transport.name).toBe('memory');
+    for (const bus of [a, b, other]) await bus.provision('t', { groups: ['g'] });
+    await a.publish('t', { type: 'x', data: 1 });
+    const { firstValueFrom, timeout, catchError, of } = await import('rxjs');
+    const got = await firstValueFrom(b.consume('t', { group: 'g' }));
+    expect(got.event?.source).toBe('a');
+    await got.ack();
+    const none = await firstValueFrom(
+      other.consume('t', { group: 'g' }).pipe(
+        timeout(50),
+        catchError(() => of('nothing')),
+      ),
+    );
+    expect(none).toBe('nothing');
+    await Promise.all([a.close(), b.close(), other.close()]);
+  });
+
+  it('redactUrl hides user, password and secret-looking query parameters', () => {
+    const redacted = redactUrl(
+      `amqp://guest:${SECRET}@host:5672/%2F?heartbeat=5&token=${SECRET}&aws_secret=${SECRET}`,
+    );
+    expect(redacted).not.toContain(SECRET);
+    expect(redacted).not.toContain('guest');
+    expect(redacted).toContain('heartbeat=5');
+    expect(redactUrl('not a url')).toBe('<invalid url>');
+  });
+
+  it('accepts a host list, as API.md writes kafka://127.0.0.1:9092,127.0.0.1:9093', () => {
+    const url = parseBrokerUrl('kafka://user:pw@127.0.0.1:9092,127.0.0.1:9093/?ssl=true');
+    expect(url.protocol).toBe('kafka:');
+    expect(url.hostname).toBe('127.0.0.1');
+    expect(url.searchParams.get('ssl')).toBe('true');
+    expect(() => parseBrokerUrl('kafka://a:notaport,b:1')).toThrow(InvalidUrlError);
+  });
+});

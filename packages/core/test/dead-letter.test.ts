@@ -1,0 +1,103 @@
+import { firstValueFrom } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { connect } from '../src/connect.ts';
+import { createEvent } from '../src/event.ts';
+import { deadLetter, deadLetterTopic } from '../src/policies/dead-letter.ts';
+import { uniqueName } from './helpers.ts';
+
+async function setup() {
+  const bus = await connect({ url: `memory://${uniqueName('dlq')}`, source: 'test' });
+  await bus.provision('orders', { groups: ['billing'] });
+  await bus.provision('orders.billing.dlq', { groups: ['ops'] });
+  await bus.provision('custom.dlq', { groups: ['ops'] });
+  return bus;
+}
+
+describe('deadLetter', () => {
+  it('publishes the message unchanged plus the deadletter* extensions', async () => {
+    const bus = await setup();
+    const sent = await bus.publish('orders', {
+      type: 'com.acme.order.placed',
+      data: { orderId: 'o-1', note: 'ünïcødé' },
+      key: 'o-1',
+      subject: 'o-1',
+      extensions: { tenant: 'acme' },
+    });
+    const delivery = await firstValueFrom(bus.consume('orders', { group: 'billing', from: 'earliest' }));
+    expect(deadLetterTopic(delivery, undefined)).toBe('orders.billing.dlq');
+    expect(deadLetterTopic(delivery, { topic: 'x' })).toBe('x');
+
+    const before = Date.now();
+    const topic = await deadLetter(delivery, 'handler failed', 3);
+    expect(topic).toBe('orders.billing.dlq');
+    const dead = await firstValueFrom(bus.consume('orders.billing.dlq', { group: 'ops' }));
+
+    // Every original header is kept as it was; five are added.
+    const {
+      deadletterreason,
+      deadletterattempts,
+      deadlettertopic,
+      deadlettergroup,
+      deadletteredat,
+      ...rest
+    } = dead.message.headers;
+    expect(rest).toEqual(delivery.message.headers);
+    expect({ deadletterreason, deadletterattempts, deadlettertopic, deadlettergroup }).toEqual({
+      deadletterreason: 'handler failed',
+      deadletterattempts: '3',
+      deadlettertopic: 'orders',
+      deadlettergroup: 'billing',
+    });
+    expect(Date.parse(deadletteredat!)).toBeGreaterThanOrEqual(before - 1);
+    expect(Buffer.from(dead.message.body).equals(Buffer.from(delivery.message.body))).toBe(true);
+    expect(dead.message.key).toBe('o-1');
+    // It is still the same, valid event: it can be replayed to its topic unchanged.
+    expect(dead.invalid).toBeUndefined();
+    expect(dead.event).toMatchObject({ id: sent.id, data: sent.data, subject: 'o-1' });
+    await Promise.all([delivery.ack(), dead.ack()]);
+    await bus.close();
+  });
+
+  it('keeps a binary body byte for byte and strips control characters from the reason', async () => {
+    const bus = await setup();
+    const body = new Uint8Array([0, 1, 2, 255, 254, 10, 13, 0]);
+    await bus.publishWire('orders', [
+      {
+        headers: {
+          specversion: '1.0',
+          id: 'b-1',
+          source: 's',
+          type: 't',
+          datacontenttype: 'application/octet-stream',
+        },
+        body,
+      },
+    ]);
+    const delivery = await firstValueFrom(bus.consume('orders', { group: 'billing', from: 'earliest' }));
+    const reason = `line one\nline two\r\u0000\u0007\u001b[31mred\u007f\u0085end ${'x'.repeat(2_000)}`;
+    await deadLetter(delivery, reason, 1, { topic: 'custom.dlq' });
+    const dead = await firstValueFrom(bus.consume('custom.dlq', { group: 'ops' }));
+    expect(Buffer.from(dead.message.body).equals(Buffer.from(body))).toBe(true);
+    const header = dead.message.headers.deadletterreason!;
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting there are none
+    expect(header).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(header.startsWith('line one line two [31mred end x')).toBe(true);
+    expect(header.length).toBeLessThanOrEqual(1_024);
+    expect(dead.message.key).toBeUndefined();
+    expect(dead.invalid).toBeUndefined();
+    await Promise.all([delivery.ack(), dead.ack()]);
+    await bus.close();
+  });
+
+  it('rejects when the dead-letter publish fails, so the caller does not ack', async () => {
+    const bus = await setup();
+    await bus.publish('orders', { type: 't', data: { big: 'x' } });
+    const delivery = await firstValueFrom(bus.consume('orders', { group: 'billing', from: 'earliest' }));
+    await bus.close({ drainTimeoutMs: 0 });
+    await expect(deadLetter(delivery, 'r', 1)).rejects.toThrow(/closed/);
+  });
+});
+
+it('createEvent keeps reason-like values free of control characters (sanity for replay)', () => {
+  expect(() => createEvent({ type: 't', extensions: { deadletterreason: 'a\nb' } }, 's')).toThrow();
+});
