@@ -1,0 +1,294 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  createEvent,
+  encode,
+  encodedSize,
+  handle,
+  MessageTooLargeError,
+  type Outcome,
+} from '@switchyard/core';
+import { expect } from 'vitest';
+import { collect, sleep, until } from '../collect.ts';
+import { numbered } from '../events.ts';
+import { uniqueName } from '../names.ts';
+import { TcpProxy } from '../tcp-proxy.ts';
+import { type Case, requires } from './case.ts';
+
+const CHILD = fileURLToPath(new URL('../crash-child.ts', import.meta.url));
+
+/** Retry a publish the way a user would while the broker is away; give up after `deadlineMs`. */
+async function publishPatiently(publish: () => Promise<unknown>, deadlineMs: number): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      await publish();
+      return;
+    } catch (error) {
+      if (Date.now() - started > deadlineMs) throw error;
+      await sleep(250);
+    }
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+export const lifecycleCases: Case[] = [
+  {
+    id: 'lease',
+    title: 'a handler slower than the broker’s ack deadline keeps its lease: delivered once',
+    notApplicable: (_, target) => (target.ackDeadlineMs ? undefined : 'the broker has no ack deadline'),
+    timeoutMs: 120_000,
+    async run({ target, bus, note }) {
+      const b = await bus();
+      const topic = uniqueName('lease');
+      await b.provision(topic, { groups: ['g'] });
+      const handlerMs = target.ackDeadlineMs! * 2 + 500;
+      note('handlerMs', handlerMs);
+      let calls = 0;
+      const outcomes: Outcome[] = [];
+      const sub = b
+        .consume(topic, { group: 'g' })
+        .pipe(
+          handle(
+            () => {
+              calls += 1;
+              return sleep(handlerMs);
+            },
+            { timeoutMs: 0 },
+          ),
+        )
+        .subscribe((o) => outcomes.push(o));
+      await b.publish(topic, { type: 'slow', data: 1 });
+      await until(() => outcomes.length >= 1, handlerMs + 30_000, 'the slow handler did not finish');
+      await sleep(target.ackDeadlineMs! + 1_000);
+      sub.unsubscribe();
+      expect(outcomes.map((o) => o.kind)).toEqual(['acked']);
+      expect(calls).toBe(1);
+    },
+  },
+  {
+    id: 'crash',
+    title:
+      'crash: a member in a child process killed with SIGKILL holding 10 unacked events → all 10 redelivered to a new member',
+    notApplicable: requires('shared'),
+    timeoutMs: 180_000,
+    async run({ target, bus, defer, note }) {
+      const b = await bus();
+      const topic = uniqueName('crash');
+      await b.provision(topic, { groups: ['g'] });
+      const child = spawn(
+        process.execPath,
+        ['--conditions=@switchyard/source', CHILD, target.url, topic, 'g', '10'],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      defer(() => child.kill('SIGKILL'));
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      await until(
+        () => out.includes('SUBSCRIBED') || child.exitCode !== null,
+        60_000,
+        `child did not subscribe: ${err}`,
+      );
+      // Give a group join (Kafka rebalance) a moment to finish before the events exist.
+      const sent = await b.publishBatch(topic, numbered(10));
+      await until(
+        () => out.includes('HOLDING') || child.exitCode !== null,
+        90_000,
+        `child did not receive 10: ${err}`,
+      );
+      expect(child.exitCode).toBeNull();
+      child.kill('SIGKILL');
+      const killedAt = performance.now();
+      const got = await collect(b.consume(topic, { group: 'g' }), {
+        count: 10,
+        idleMs: 1_000,
+        timeoutMs: (target.redeliveryAfterCrashMs ?? 60_000) + 30_000,
+      });
+      note('redeliveredAfterMs', Math.round(performance.now() - killedAt));
+      expect(new Set(got.ids)).toEqual(new Set(sent.map((e) => e.id)));
+    },
+  },
+  {
+    id: 'drain',
+    title:
+      'drain: close() with 5 in flight resolves after they finish and are acked; nothing new is taken; nothing acked is redelivered',
+    timeoutMs: 120_000,
+    async run({ bus }) {
+      const b = await bus();
+      const topic = uniqueName('drain');
+      await b.provision(topic, { groups: ['g'] });
+      const sent = await b.publishBatch(topic, numbered(20));
+      const started: string[] = [];
+      const finishedAt: number[] = [];
+      const outcomes: Outcome[] = [];
+      b.consume(topic, { group: 'g', prefetch: 20 })
+        .pipe(
+          handle(
+            async (event) => {
+              started.push(event.id);
+              await sleep(800);
+              finishedAt.push(performance.now());
+            },
+            { concurrency: 5 },
+          ),
+        )
+        .subscribe((o) => outcomes.push(o));
+      await until(() => started.length >= 5, 30_000, 'five handlers did not start');
+      await b.close({ drainTimeoutMs: 10_000 });
+      const closedAt = performance.now();
+      expect(started).toHaveLength(5);
+      expect(finishedAt).toHaveLength(5);
+      for (const t of finishedAt) expect(t).toBeLessThanOrEqual(closedAt);
+      const acked = outcomes.filter((o) => o.kind === 'acked').map((o) => o.event!.id);
+      expect(new Set(acked)).toEqual(new Set(started));
+      const next = await bus();
+      const rest = await collect(next.consume(topic, { group: 'g' }), {
+        count: 15,
+        idleMs: 2_000,
+        timeoutMs: 90_000,
+      });
+      expect(rest.ids.filter((id) => acked.includes(id))).toEqual([]);
+      expect(new Set([...rest.ids, ...acked])).toEqual(new Set(sent.map((e) => e.id)));
+    },
+  },
+  {
+    id: 'size',
+    title:
+      'size: a message at the declared max arrives byte-equal; 1 byte over → MessageTooLargeError before sending; a batch names the oversized entry',
+    timeoutMs: 120_000,
+    async run({ target, bus }) {
+      const b = await bus();
+      const topic = uniqueName('size');
+      await b.provision(topic, { groups: ['g'] });
+      const max = target.capabilities.maxMessageBytes;
+      const at = (payload: number, id: string) => ({
+        type: 'size',
+        id,
+        time: '2026-01-01T00:00:00.000Z',
+        data: new Uint8Array(payload).map((_, i) => i % 251),
+      });
+      const overhead = encodedSize(encode(createEvent(at(0, 'size-at-max-0000'), b.source)));
+      const payload = max - overhead;
+      const fits = at(payload, 'size-at-max-0000');
+      expect(encodedSize(encode(createEvent(fits, b.source)))).toBe(max);
+      await b.publish(topic, fits);
+      const over = b.publish(topic, at(payload + 1, 'size-over-max-00'));
+      await expect(over).rejects.toBeInstanceOf(MessageTooLargeError);
+      await expect(over).rejects.toMatchObject({ size: max + 1, limit: max, index: 0 });
+      const batch = b.publishBatch<unknown>(topic, [
+        { type: 'small', data: 1 },
+        { type: 'small', data: 2 },
+        { type: 'small', data: 3 },
+        at(payload + 1, 'size-over-max-03'),
+        { type: 'small', data: 5 },
+      ]);
+      await expect(batch).rejects.toMatchObject({ name: 'MessageTooLargeError', index: 3 });
+      const got = await collect(b.consume(topic, { group: 'g' }), { count: 1, idleMs: 2_000 });
+      expect(got.ids).toEqual(['size-at-max-0000']);
+      const body = got.deliveries[0]!.event!.data as Uint8Array;
+      expect(Buffer.from(body).equals(Buffer.from(fits.data))).toBe(true);
+    },
+  },
+  {
+    id: 'reconnect',
+    title:
+      'reconnect: the connection is cut mid-stream → every publish that resolved is delivered; consumption resumes after the cut heals',
+    notApplicable: (_, target) =>
+      target.urlThroughProxy && target.upstream ? undefined : 'the target cannot be reached through a proxy',
+    timeoutMs: 240_000,
+    async run({ target, bus, defer, note }) {
+      const proxy = await new TcpProxy(target.upstream!).start();
+      defer(() => proxy.close());
+      const b = await bus({ url: target.urlThroughProxy!(proxy) });
+      const topic = uniqueName('reconnect');
+      await b.provision(topic, { groups: ['g'] });
+      const received = new Set<string>();
+      const sub = b
+        .consume(topic, { group: 'g' })
+        .pipe(handle((event) => void received.add(event.id), { concurrency: 4 }))
+        .subscribe();
+      const resolved: string[] = [];
+      let failed = 0;
+      let healedAt = 0;
+      for (let i = 0; i < 150; i++) {
+        if (i === 50) {
+          proxy.cut();
+          setTimeout(() => {
+            proxy.heal();
+            healedAt = performance.now();
+          }, 3_000);
+        }
+        try {
+          const event = await withDeadline(b.publish(topic, { type: 'rc', data: i }), 60_000, `publish ${i}`);
+          resolved.push(event.id);
+        } catch (error) {
+          if ((error as Error).message.includes('did not settle')) throw error;
+          failed += 1;
+        }
+        if (i >= 50 && i < 60) await sleep(300);
+      }
+      note('publishRejected', failed);
+      await until(
+        () => resolved.every((id) => received.has(id)),
+        120_000,
+        `${resolved.filter((id) => !received.has(id)).length} resolved publishes not delivered`,
+      );
+      sub.unsubscribe();
+      expect(healedAt).toBeGreaterThan(0);
+      expect(resolved.length).toBeGreaterThanOrEqual(100);
+    },
+  },
+  {
+    id: 'broker-restart',
+    title: 'broker restart: 3 000 events with a restart at 1/3 → all delivered',
+    notApplicable: (_, target) =>
+      target.restartBroker
+        ? undefined
+        : 'no restart hook: the suite did not launch this broker, or SWITCHYARD_TEST_RESTART is unset',
+    timeoutMs: 420_000,
+    async run({ target, bus, note }) {
+      const b = await bus();
+      const topic = uniqueName('restart');
+      await b.provision(topic, { groups: ['g'] });
+      const received = new Set<string>();
+      const sub = b
+        .consume(topic, { group: 'g' })
+        .pipe(handle((event) => void received.add(event.id), { concurrency: 8 }))
+        .subscribe();
+      const ids: string[] = [];
+      let restart: Promise<void> | undefined;
+      const started = performance.now();
+      for (let i = 0; i < 3_000; i += 50) {
+        if (i === 1_000) restart = target.restartBroker!();
+        const batch = numbered(50).map((e, j) => ({
+          ...e,
+          data: { n: i + j, run: topic },
+          id: `${topic}-${i + j}`,
+        }));
+        await publishPatiently(() => b.publishBatch(topic, batch), 180_000);
+        ids.push(...batch.map((e) => e.id));
+      }
+      await restart;
+      await until(
+        () => ids.every((id) => received.has(id)),
+        240_000,
+        `${ids.filter((id) => !received.has(id)).length} of 3000 not delivered`,
+      );
+      note('totalMs', Math.round(performance.now() - started));
+      sub.unsubscribe();
+    },
+  },
+];

@@ -1,0 +1,17 @@
+// Broker provisioning for the conformance suite, as a library: re-exported by the package index.
+
+export { ENV_VARS } from './drivers.ts';
+export type {} from './provided.ts';
+export { requireBroker } from './provided.ts';
+export { type Resolution, resolveBrokers } from './resolve.ts';
+export { type RestartTiming, restartBroker } from './restart.ts';
+export { formatTable } from './table.ts';
+export {
+  BROKER_NAMES,
+  type BrokerEndpoint,
+  type BrokerName,
+  type ProvidedBrokers,
+  type Provisioning,
+  type ResolveOptions,
+  type SqsEmulator,
+} from './types.ts';

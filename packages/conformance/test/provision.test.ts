@@ -1,0 +1,67 @@
+// Runs under the global setup (packages/conformance/src/provision/global-setup.ts): every broker it
+// provided must answer a real round trip from a test worker, at the address the tests will use.
+import { describe, expect, inject, test } from 'vitest';
+import { driverFor, ENV_VARS } from '../src/provision/drivers.ts';
+import { requireBroker, restartBroker } from '../src/provision/index.ts';
+import { kafkaVersionFromEnv } from '../src/provision/options.ts';
+import { BROKER_NAMES, type BrokerName, type SqsEmulator } from '../src/provision/types.ts';
+
+// Undefined when the run skips the global setup (SWITCHYARD_NO_BROKERS): then every case skips.
+const brokers = inject('brokers') ?? {};
+
+function driver(name: BrokerName) {
+  const emulator = (brokers[name]?.emulator ?? 'fauxqs') as SqsEmulator;
+  return driverFor(name, { kafkaVersion: kafkaVersionFromEnv(), emulator });
+}
+
+describe.each(BROKER_NAMES)('%s', (name) => {
+  // Not asked for (BROKERS=...) is a skip; asked for but unavailable is a failure with the reason.
+  test.skipIf(!brokers[name])('answers a real round trip at the provided address', async () => {
+    const url = requireBroker(brokers, name);
+    expect(process.env[ENV_VARS[name]]).toBe(url);
+    const result = await driver(name).probe(url);
+    expect(result.version).not.toBe('');
+  });
+});
+
+describe('probes fail on what is not a working broker', () => {
+  test.each(BROKER_NAMES)('%s against a closed port', async (name) => {
+    const closed = {
+      kafka: '127.0.0.1:1',
+      rabbitmq: 'amqp://127.0.0.1:1',
+      sqs: 'http://127.0.0.1:1',
+      nats: 'nats://127.0.0.1:1',
+    };
+    await expect(driver(name).probe(closed[name])).rejects.toThrow();
+  });
+
+  test.skipIf(!brokers.nats?.available)('kafka against the NATS port', async () => {
+    const nats = new URL(brokers.nats!.url);
+    await expect(driver('kafka').probe(`${nats.hostname}:${nats.port}`)).rejects.toThrow();
+  });
+
+  test.skipIf(!brokers.rabbitmq?.available)('rabbitmq with wrong credentials', async () => {
+    const url = new URL(brokers.rabbitmq!.url);
+    url.username = 'switchyard-nobody';
+    url.password = 'wrong';
+    await expect(driver('rabbitmq').probe(url.toString())).rejects.toThrow(/ACCESS_REFUSED/);
+  });
+});
+
+// Bounces the broker under every other test file running at the same time: opt in only.
+describe.runIf(process.env.SWITCHYARD_TEST_RESTART === '1')('restartBroker', () => {
+  test.each(['kafka', 'sqs'] as const)(
+    '%s comes back on the same address',
+    { timeout: 240_000 },
+    async (name) => {
+      const broker = brokers[name];
+      if (!broker?.restartable) {
+        await expect(restartBroker(name)).rejects.toThrow(/cannot be restarted/);
+        return;
+      }
+      const timing = await restartBroker(name);
+      expect(timing.readyMs).toBeGreaterThan(0);
+      await driver(name).probe(broker.url);
+    },
+  );
+});
