@@ -1,0 +1,316 @@
+import type { TransportDelivery, WireMessage } from '@switchyard/core';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { transportError } from './errors.ts';
+import { type Entry, KeyDispatcher } from './key-dispatcher.ts';
+import { OffsetTracker } from './offset-tracker.ts';
+import type { ResolvedOptions } from './options.ts';
+import type { Provisioner } from './provisioner.ts';
+import { fromRecord } from './wire.ts';
+
+export interface MemberOptions {
+  readonly kafka: Kafka;
+  readonly provisioner: Provisioner;
+  readonly options: ResolvedOptions;
+  readonly secrets: readonly string[];
+  readonly topic: string;
+  readonly group: string;
+  readonly prefetch: number;
+  readonly from: 'latest' | 'earliest';
+  /** When `subscribe()` was called: a new group starts with what was published from then on. */
+  readonly since: number;
+  readonly deliver: (delivery: TransportDelivery) => void;
+  readonly fail: (error: Error) => void;
+}
+
+interface PartitionState {
+  tracker: OffsetTracker | undefined;
+  /** Fetching stopped because the member holds too much of this partition uncommitted. */
+  paused: boolean;
+}
+
+/**
+ * One subscription = one member of a Kafka consumer group (its own kafkajs consumer).
+ *
+ * eachBatch never waits for handlers: it tracks each record's offset, queues it by key and
+ * returns, so the fetch loop (which serves every partition of a broker) keeps going and the
+ * session stays alive however slow a handler is. Records go out through the key dispatcher, at
+ * most `prefetch` unsettled. The commit of each partition follows the contiguous settled prefix,
+ * so a record in a handler or in a delayed retry is never skipped, and a crash redelivers exactly
+ * what was not settled. A partition whose uncommitted window is full is paused at the broker.
+ */
+export class KafkaMember {
+  readonly #o: MemberOptions;
+  readonly #dispatcher: KeyDispatcher<WireMessage>;
+  readonly #partitions = new Map<number, PartitionState>();
+  readonly #window: number;
+  #consumer: Consumer | undefined;
+  #memberId: string | undefined;
+  #started: Promise<void> | undefined;
+  #stopping = false;
+  #stopped: Promise<void> | undefined;
+  #committing: Promise<void> | undefined;
+  #commitAgain: Promise<void> | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #drained: (() => void) | undefined;
+
+  constructor(options: MemberOptions) {
+    this.#o = options;
+    this.#window = options.options.maxUncommittedPerPartition ?? Math.max(4 * options.prefetch, 256);
+    this.#dispatcher = new KeyDispatcher<WireMessage>(options.prefetch, (entry) => this.#handOut(entry));
+  }
+
+  start(): Promise<void> {
+    this.#started ??= this.#start().catch((error: unknown) => {
+      if (!this.#stopping) this.#o.fail(error as Error);
+    });
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
+    const { provisioner, topic, group, from, since, options } = this.#o;
+    await provisioner.ensureTopic(topic);
+    await provisioner.positionGroup(topic, options.groupIdFor(topic, group), from, since);
+    if (this.#stopping) return;
+    const consumer = this.#o.kafka.consumer({
+      groupId: options.groupIdFor(topic, group),
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      rebalanceTimeout: options.rebalanceTimeoutMs,
+      maxWaitTimeInMs: options.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
+    });
+    this.#consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+      this.#onJoin(payload.memberId, payload.memberAssignment[topic] ?? []),
+    );
+    consumer.on(consumer.events.REBALANCING, () => this.#onRebalancing());
+    consumer.on(consumer.events.CRASH, ({ payload }) => this.#onCrash(payload.error, payload.restart));
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: from === 'earliest' });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: (payload) => this.#onBatch(payload),
+      });
+    } catch (error) {
+      await consumer.disconnect().catch(() => undefined);
+      throw transportError(`Could not join group '${group}' on '${topic}'`, error, this.#o.secrets);
+    }
+  }
+
+  async #onBatch({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const partition = batch.partition;
+    const state = this.#partition(partition);
+    let complete = true;
+    for (const record of batch.messages) {
+      if (this.#stopping || !isRunning() || isStale()) {
+        complete = false;
+        break;
+      }
+      const offset = Number(record.offset);
+      state.tracker ??= new OffsetTracker(offset);
+      const tracker = state.tracker;
+      // After a rebalance kafkajs refetches a partition this member kept from its committed
+      // offset: what is below `fetched` is already here, queued or in a handler.
+      if (offset < tracker.fetched) {
+        resolveOffset(record.offset);
+        continue;
+      }
+      if (tracker.size >= this.#window) {
+        this.#pause(partition, state);
+        complete = false;
+        break;
+      }
+      tracker.track(offset);
+      this.#dispatcher.add(
+        partition,
+        offset,
+        record.key === null ? undefined : record.key.toString('utf8'),
+        fromRecord(record),
+      );
+      resolveOffset(record.offset);
+    }
+    if (complete && state.tracker) state.tracker.fetchedThrough(Number(batch.lastOffset()) + 1);
+    this.#dispatcher.pump();
+  }
+
+  #handOut(entry: Entry<WireMessage>): void {
+    let settled: Promise<void> | undefined;
+    this.#o.deliver({
+      message: entry.item,
+      attempt: entry.attempt,
+      ack: () => (settled ??= this.#ack(entry)),
+      nack: (options) => (settled ??= this.#nack(entry, options?.delayMs ?? 0)),
+    });
+  }
+
+  async #ack(entry: Entry<WireMessage>): Promise<void> {
+    // The slot stays taken until the commit is done, so prefetch bounds what the bus holds unsettled.
+    this.#dispatcher.hold();
+    try {
+      if (!this.#dispatcher.ack(entry)) return;
+      const state = this.#partitions.get(entry.partition);
+      if (!state?.tracker?.settle(entry.offset)) return;
+      this.#maybeResume(entry.partition, state);
+      // Resolve once the offset is committed, so an acked record is not redelivered by a crash.
+      await this.#commit();
+    } finally {
+      this.#dispatcher.release();
+      this.#afterSettle();
+    }
+  }
+
+  async #nack(entry: Entry<WireMessage>, delayMs: number): Promise<void> {
+    this.#dispatcher.nack(entry, delayMs);
+    this.#afterSettle();
+  }
+
+  #afterSettle(): void {
+    if (this.#dispatcher.outstanding === 0) this.#drained?.();
+  }
+
+  #partition(partition: number): PartitionState {
+    const known = this.#partitions.get(partition);
+    if (known) return known;
+    const state: PartitionState = { tracker: undefined, paused: false };
+    this.#partitions.set(partition, state);
+    return state;
+  }
+
+  #pause(partition: number, state: PartitionState): void {
+    if (state.paused) return;
+    state.paused = true;
+    this.#consumer?.pause([{ topic: this.#o.topic, partitions: [partition] }]);
+  }
+
+  #maybeResume(partition: number, state: PartitionState): void {
+    // Half the window as hysteresis: resume once there is room for a fetch's worth, not one record.
+    if (!state.paused || this.#stopping || (state.tracker?.size ?? 0) > this.#window / 2) return;
+    state.paused = false;
+    this.#consumer?.resume([{ topic: this.#o.topic, partitions: [partition] }]);
+  }
+
+  #onRebalancing(): void {
+    // The group is moving partitions: hand out nothing new until the new assignment is known, and
+    // commit what is settled now, while this generation may still commit (before the join completes).
+    this.#dispatcher.setOpen(false);
+    void this.#commit();
+    // An unsubscribed member waiting for its handlers gives way at once to the member that wants in.
+    if (this.#stopping) this.#drained?.();
+  }
+
+  #onJoin(memberId: string, assigned: readonly number[]): void {
+    const keep = new Set(assigned);
+    const sameMember = memberId === this.#memberId;
+    this.#memberId = memberId;
+    for (const partition of [...this.#partitions.keys()]) {
+      if (!sameMember || !keep.has(partition)) this.#drop(partition);
+    }
+    if (this.#stopping) {
+      this.#consumer?.pause([{ topic: this.#o.topic }]);
+      return;
+    }
+    const toResume = assigned.filter((partition) => !this.#partition(partition).paused);
+    // A partition paused in an earlier generation and given back fresh must fetch again.
+    if (toResume.length > 0) this.#consumer?.resume([{ topic: this.#o.topic, partitions: toResume }]);
+    this.#dispatcher.setOpen(true);
+  }
+
+  #onCrash(error: Error, restart: boolean): void {
+    // The connection is gone and the group may already have given these partitions to another
+    // member: nothing fetched on it is handed out or committed again; kafkajs rejoins and refetches.
+    this.#dispatcher.setOpen(false);
+    for (const partition of [...this.#partitions.keys()]) this.#drop(partition);
+    this.#memberId = undefined;
+    if (!restart && !this.#stopping) {
+      this.#o.fail(transportError(`Consumer of group '${this.#o.group}' stopped`, error, this.#o.secrets));
+    }
+  }
+
+  #drop(partition: number): void {
+    this.#dispatcher.dropPartition(partition);
+    this.#partitions.delete(partition);
+  }
+
+  /** Commit every partition's settled prefix; calls made while one runs share the next one. */
+  #commit(): Promise<void> {
+    if (!this.#committing) {
+      this.#committing = this.#commitNow().finally(() => {
+        this.#committing = undefined;
+      });
+      return this.#committing;
+    }
+    this.#commitAgain ??= this.#committing.then(() => {
+      this.#commitAgain = undefined;
+      return this.#commit();
+    });
+    return this.#commitAgain;
+  }
+
+  async #commitNow(): Promise<void> {
+    const consumer = this.#consumer;
+    if (!consumer) return;
+    const due: Array<{ state: PartitionState; tracker: OffsetTracker; partition: number; offset: number }> =
+      [];
+    for (const [partition, state] of this.#partitions) {
+      const tracker = state.tracker;
+      if (tracker?.needsCommit()) due.push({ state, tracker, partition, offset: tracker.committable() });
+    }
+    if (due.length === 0) return;
+    try {
+      await consumer.commitOffsets(
+        due.map(({ partition, offset }) => ({ topic: this.#o.topic, partition, offset: String(offset) })),
+      );
+      for (const { tracker, offset } of due) if (offset > tracker.committed) tracker.committed = offset;
+    } catch {
+      // Usually a rebalance: what is still ours is committed by the next ack or this retry; what
+      // moved to another member is redelivered there (at least once, never skipped).
+      if (!this.#stopping && !this.#retryTimer) {
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = undefined;
+          void this.#commit();
+        }, 1_000);
+      }
+    }
+  }
+
+  /**
+   * Unsubscribe: stop intake at once, give handlers still running up to `drainMs` to settle (cut
+   * short by a rebalance), commit what settled, then leave the group. Queued and unsettled records
+   * are not committed: the group redelivers them.
+   */
+  stop(drainMs = this.#o.options.drainTimeoutMs): Promise<void> {
+    this.#stopped ??= this.#stop(drainMs);
+    return this.#stopped;
+  }
+
+  async #stop(drainMs: number): Promise<void> {
+    this.#stopping = true;
+    this.#dispatcher.setOpen(false);
+    await this.#started;
+    const consumer = this.#consumer;
+    if (consumer) {
+      try {
+        consumer.pause([{ topic: this.#o.topic }]);
+      } catch {
+        // Not running (its start failed): nothing to pause.
+      }
+    }
+    if (this.#dispatcher.outstanding > 0 && drainMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+        timer = setTimeout(resolve, drainMs);
+      });
+      clearTimeout(timer);
+      this.#drained = undefined;
+    }
+    clearTimeout(this.#retryTimer);
+    await this.#commit();
+    this.#dispatcher.clear();
+    this.#partitions.clear();
+    if (consumer) await consumer.disconnect().catch(() => undefined);
+  }
+}

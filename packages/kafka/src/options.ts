@@ -1,0 +1,168 @@
+import type { ConnectionOptions } from 'node:tls';
+import { InvalidUrlError } from '@switchyard/core';
+import type { SASLOptions } from 'kafkajs';
+import type { BrokerAddress } from './socket-factory.ts';
+
+/** `connect({ url: 'kafka://…', kafka: { … } })`: everything is optional. */
+export interface KafkaOptions {
+  /** Bootstrap brokers (`host:port`), replacing the URL's. Default: the URL's host list. */
+  readonly brokers?: readonly string[];
+  /** Client id the broker sees in its logs and quotas. Default: `switchyard`. */
+  readonly clientId?: string;
+  /** TLS: `true` for the platform's CAs, or Node TLS options (ca, cert, key…). Default: off (`?ssl=true` in the URL turns it on). */
+  readonly ssl?: boolean | ConnectionOptions;
+  /**
+   * SASL, passed to kafkajs unchanged (plain, scram-sha-256/512, aws, oauthbearer). Default: from the
+   * URL's user info with `?sasl=<mechanism>` (plain when not given). Never logged or put in an error.
+   */
+  readonly sasl?: SASLOptions;
+  /**
+   * The Kafka consumer group id of Switchyard group `group` on `topic`. A Switchyard group belongs
+   * to one topic (as in memory://), while a Kafka group spans every topic its members subscribe to:
+   * sharing one id across topics would make a join on one topic stop the others, and kafkajs's
+   * assigner would hand members partitions of topics they do not read. Default: `<topic>.<group>`.
+   */
+  readonly groupIdFor?: (topic: string, group: string) => string;
+  /** Partitions of a topic this transport creates. Default: 3, so per-key order is really partitioned. */
+  readonly partitions?: number;
+  /** Replication factor of a topic this transport creates. Default: the broker's `default.replication.factor`. */
+  readonly replicationFactor?: number;
+  /** Extra topic configs for topics this transport creates (e.g. `{ 'retention.ms': '86400000' }`). */
+  readonly topicConfig?: Readonly<Record<string, string>>;
+  /**
+   * Largest `encodedSize()` accepted. Topics this transport creates get `max.message.bytes` above it by
+   * the record framing. Default: 1 000 000 (fits the broker's default 1 MiB, headers included).
+   */
+  readonly maxMessageBytes?: number;
+  /** Consumer session timeout: how soon a crashed member's partitions move to another. Default: 10 000 ms. */
+  readonly sessionTimeoutMs?: number;
+  /** Consumer heartbeat interval. Default: 1 000 ms. */
+  readonly heartbeatIntervalMs?: number;
+  /** How long a rebalance waits for members to rejoin. Default: 30 000 ms. */
+  readonly rebalanceTimeoutMs?: number;
+  /** Longest a fetch waits on the broker for new records (latency of an idle member). Default: 250 ms. */
+  readonly maxWaitTimeMs?: number;
+  /**
+   * Records a member may hold per partition beyond its committed offset (waiting for their key, in
+   * a handler, or in a delayed retry) before it stops fetching that partition. Bounds memory and
+   * what a crash redelivers. Default: max(4 × prefetch, 256).
+   */
+  readonly maxUncommittedPerPartition?: number;
+  /**
+   * After unsubscribe, how long a member stays in its group so handlers still running can settle
+   * (and their offsets be committed) before it leaves. Cut short as soon as another member needs a
+   * rebalance. Default: 30 000 ms (the bus's own drain deadline).
+   */
+  readonly drainTimeoutMs?: number;
+  /** Producer retries before a publish rejects (broker down, leader moving). Default: 8 (about 30 s). */
+  readonly publishRetries?: number;
+  /** TCP connect timeout. Default: 3 000 ms. */
+  readonly connectionTimeoutMs?: number;
+  /** Broker request timeout. Default: 30 000 ms. */
+  readonly requestTimeoutMs?: number;
+  /**
+   * Connect somewhere else than the address each broker advertises: a TCP proxy, an SSH tunnel, a
+   * NAT. Called for every broker connection. Default: connect to the advertised address.
+   */
+  readonly rewriteAddress?: (advertised: BrokerAddress) => BrokerAddress;
+  /** kafkajs log level routed to `logger`. Default: `error`. */
+  readonly logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+  /** Where kafkajs log lines go (namespace and message only, never config). Default: `console.error`. */
+  readonly logger?: (entry: { level: string; namespace: string; message: string }) => void;
+}
+
+/** Options with defaults applied and the URL folded in. */
+export interface ResolvedOptions {
+  readonly brokers: string[];
+  readonly clientId: string;
+  readonly ssl: boolean | ConnectionOptions | undefined;
+  readonly sasl: SASLOptions | undefined;
+  readonly groupIdFor: (topic: string, group: string) => string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly topicConfig: Readonly<Record<string, string>>;
+  readonly maxMessageBytes: number;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly maxWaitTimeMs: number;
+  readonly maxUncommittedPerPartition: number | undefined;
+  readonly drainTimeoutMs: number;
+  readonly publishRetries: number;
+  readonly connectionTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly rewriteAddress: KafkaOptions['rewriteAddress'];
+  readonly logLevel: NonNullable<KafkaOptions['logLevel']>;
+  readonly logger: NonNullable<KafkaOptions['logger']> | undefined;
+}
+
+/**
+ * `kafka://host:port[,host:port…][?ssl=true&sasl=scram-sha-256&clientId=…]`, with credentials in the
+ * user info. Accepts a string too, because a multi-host list is not a valid WHATWG URL.
+ */
+export function resolveOptions(url: URL | string, options: KafkaOptions = {}): ResolvedOptions {
+  const parsed = parseKafkaUrl(url);
+  const sasl =
+    options.sasl ??
+    (parsed.username
+      ? ({
+          mechanism: (parsed.params.get('sasl') ?? 'plain').toLowerCase(),
+          username: parsed.username,
+          password: parsed.password,
+        } as SASLOptions)
+      : undefined);
+  const brokers = options.brokers ? [...options.brokers] : parsed.brokers;
+  if (brokers.length === 0) throw new InvalidUrlError('A kafka:// URL needs at least one host:port');
+  return {
+    brokers,
+    clientId: options.clientId ?? parsed.params.get('clientId') ?? 'switchyard',
+    ssl: options.ssl ?? (parsed.params.get('ssl') === 'true' ? true : undefined),
+    sasl,
+    groupIdFor: options.groupIdFor ?? ((topic, group) => `${topic}.${group}`),
+    partitions: options.partitions ?? 3,
+    replicationFactor: options.replicationFactor ?? -1,
+    topicConfig: options.topicConfig ?? {},
+    maxMessageBytes: options.maxMessageBytes ?? 1_000_000,
+    sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1_000,
+    rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 30_000,
+    maxWaitTimeMs: options.maxWaitTimeMs ?? 250,
+    maxUncommittedPerPartition: options.maxUncommittedPerPartition,
+    drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
+    publishRetries: options.publishRetries ?? 8,
+    connectionTimeoutMs: options.connectionTimeoutMs ?? 3_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    rewriteAddress: options.rewriteAddress,
+    logLevel: options.logLevel ?? 'error',
+    logger: options.logger,
+  };
+}
+
+interface ParsedUrl {
+  readonly brokers: string[];
+  readonly username: string;
+  readonly password: string;
+  readonly params: URLSearchParams;
+}
+
+// Split by hand: `new URL('kafka://a:9092,b:9092')` throws, since a port must be digits.
+const KAFKA_URL = /^kafka:\/\/(?:([^@/?#]*)@)?([^/?#]*)[^?#]*(?:\?([^#]*))?/i;
+
+export function parseKafkaUrl(url: URL | string): ParsedUrl {
+  const match = KAFKA_URL.exec(String(url));
+  // The message never repeats the URL: it may hold a password.
+  if (!match) throw new InvalidUrlError('Expected kafka://host:port[,host:port…]');
+  const [, userInfo = '', hostList = '', query = ''] = match;
+  const [user = '', ...rest] = userInfo.split(':');
+  const brokers = hostList
+    .split(',')
+    .map((host) => host.trim())
+    .filter((host) => host.length > 0)
+    .map((host) => (/:\d+$/.test(host) ? host : `${host}:9092`));
+  return {
+    brokers,
+    username: decodeURIComponent(user),
+    password: decodeURIComponent(rest.join(':')),
+    params: new URLSearchParams(query),
+  };
+}

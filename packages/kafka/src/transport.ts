@@ -1,0 +1,161 @@
+import {
+  type Capabilities,
+  ClosedError,
+  type SubscribeOptions,
+  type Transport,
+  type TransportDelivery,
+  type WireMessage,
+} from '@switchyard/core';
+import { Kafka, type Producer } from 'kafkajs';
+import { Observable } from 'rxjs';
+import { transportError } from './errors.ts';
+import { kafkaLogLevel, logCreatorFor, secretsOf } from './logger.ts';
+import { KafkaMember } from './member.ts';
+import { type KafkaOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { type PartitionLag, Provisioner } from './provisioner.ts';
+import { Publisher } from './publisher.ts';
+import { rewritingSocketFactory } from './socket-factory.ts';
+
+/** Budget for one produce request's records, under the broker's default 1 MiB record batch. */
+const REQUEST_HEADROOM = 32 * 1024;
+
+/**
+ * Switchyard on Kafka (kafkajs): topic → topic (created with `partitions`), group → consumer
+ * group, key → record key, event → CloudEvents Kafka binding in binary content mode.
+ */
+export class KafkaTransport implements Transport {
+  readonly name = 'kafka';
+  readonly capabilities: Capabilities;
+  readonly options: ResolvedOptions;
+  readonly #kafka: Kafka;
+  readonly #secrets: readonly string[];
+  readonly #provisioner: Provisioner;
+  readonly #members = new Set<KafkaMember>();
+  #producer: Promise<{ producer: Producer; publisher: Publisher }> | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(url: URL | string, options: KafkaOptions = {}) {
+    this.options = resolveOptions(url, options);
+    this.#secrets = secretsOf(this.options);
+    const o = this.options;
+    this.#kafka = new Kafka({
+      clientId: o.clientId,
+      brokers: o.brokers,
+      ...(o.ssl === undefined ? {} : { ssl: o.ssl }),
+      ...(o.sasl === undefined ? {} : { sasl: o.sasl }),
+      ...(o.rewriteAddress ? { socketFactory: rewritingSocketFactory(o.rewriteAddress) } : {}),
+      connectionTimeout: o.connectionTimeoutMs,
+      requestTimeout: o.requestTimeoutMs,
+      logLevel: kafkaLogLevel(o),
+      logCreator: logCreatorFor(o),
+    });
+    this.#provisioner = new Provisioner(this.#kafka, o, this.#secrets);
+    this.capabilities = {
+      consumerGroups: true,
+      // The group gives each partition, so each key, to one member at a time.
+      keyOrderAcrossMembers: true,
+      // A delayed nack is held by this member (the partition's commit waits behind it), not by Kafka.
+      nativeDelay: false,
+      persistence: true,
+      shared: true,
+      replay: true,
+      maxMessageBytes: o.maxMessageBytes,
+    };
+  }
+
+  /** Connect the producer now, so a wrong address or credentials fail `connect()` rather than the first publish. */
+  async connect(): Promise<void> {
+    await this.#publisher();
+  }
+
+  #publisher(): Promise<{ producer: Producer; publisher: Publisher }> {
+    this.#producer ??= (async () => {
+      const producer = this.#kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        retry: { retries: this.options.publishRetries, initialRetryTime: 300, maxRetryTime: 5_000 },
+      });
+      try {
+        await producer.connect();
+      } catch (error) {
+        this.#producer = undefined;
+        throw transportError('Could not connect to Kafka', error, this.#secrets);
+      }
+      const publisher = new Publisher(
+        producer,
+        {
+          maxMessageBytes: this.options.maxMessageBytes,
+          budget: this.options.maxMessageBytes + REQUEST_HEADROOM,
+        },
+        this.#secrets,
+      );
+      return { producer, publisher };
+    })();
+    return this.#producer;
+  }
+
+  async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
+    if (this.#closed) throw new ClosedError('kafka transport');
+    const { publisher } = await this.#publisher();
+    await this.#provisioner.ensureTopic(topic);
+    await publisher.publish(topic, messages);
+  }
+
+  async provision(topic: string, group?: string, from: 'latest' | 'earliest' = 'latest'): Promise<void> {
+    if (this.#closed) throw new ClosedError('kafka transport');
+    const since = Date.now();
+    await this.#provisioner.ensureTopic(topic);
+    if (group !== undefined) {
+      await this.#provisioner.positionGroup(topic, this.options.groupIdFor(topic, group), from, since);
+    }
+  }
+
+  subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {
+    return new Observable<TransportDelivery>((subscriber) => {
+      if (this.#closed) {
+        subscriber.error(new ClosedError('kafka transport'));
+        return;
+      }
+      const member = new KafkaMember({
+        kafka: this.#kafka,
+        provisioner: this.#provisioner,
+        options: this.options,
+        secrets: this.#secrets,
+        topic,
+        group: options.group,
+        prefetch: options.prefetch,
+        from: options.from ?? 'latest',
+        since: Date.now(),
+        deliver: (delivery) => subscriber.next(delivery),
+        fail: (error) => subscriber.error(error),
+      });
+      this.#members.add(member);
+      void member.start();
+      return () => {
+        void member.stop().finally(() => this.#members.delete(member));
+      };
+    });
+  }
+
+  /** Per partition: the group's committed offset against the high watermark. */
+  lag(topic: string, group: string): Promise<PartitionLag[]> {
+    if (this.#closed) return Promise.reject(new ClosedError('kafka transport'));
+    return this.#provisioner.lag(topic, this.options.groupIdFor(topic, group));
+  }
+
+  /** Members still in a group leave now (what they settled is committed), then every connection closes. */
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    await Promise.allSettled([...this.#members].map((member) => member.stop(0)));
+    this.#members.clear();
+    const producer = this.#producer;
+    this.#producer = undefined;
+    if (producer) await producer.then(({ producer: p }) => p.disconnect()).catch(() => undefined);
+    await this.#provisioner.close();
+  }
+}

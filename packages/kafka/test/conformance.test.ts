@@ -1,0 +1,60 @@
+// Kafka passes the same suite as every other broker: crash (SIGKILL), a cut through a TCP proxy,
+// and a broker restart where the suite launched the broker.
+import * as conformance from '@switchyard/conformance';
+import { runConformance } from '@switchyard/conformance';
+import { connect } from '@switchyard/core';
+import { Kafka, logLevel } from 'kafkajs';
+import { inject } from 'vitest';
+import { KafkaTransport } from '../src/index.ts';
+import { BROKERS, URL_ } from './helpers.ts';
+
+let run = 0;
+const [first = '127.0.0.1:9092'] = BROKERS.split(',');
+const upstream = {
+  host: first.slice(0, first.lastIndexOf(':')),
+  port: Number(first.slice(first.lastIndexOf(':') + 1)),
+};
+
+// The suite's restart hook, where this version of the conformance package has one and the global
+// setup launched the broker (a broker someone else runs is not ours to bounce).
+const restart = (conformance as { restartBroker?: (name: 'kafka') => Promise<unknown> }).restartBroker;
+const provided = (inject as (key: 'brokers') => { kafka?: { restartable?: boolean } } | undefined)('brokers');
+// Off unless asked: a restart takes the broker from every test file running at the same time.
+const restartable =
+  restart !== undefined &&
+  provided?.kafka?.restartable === true &&
+  process.env.SWITCHYARD_TEST_RESTART === '1';
+
+runConformance({
+  name: 'kafka',
+  url: URL_,
+  capabilities: new KafkaTransport(URL_).capabilities,
+  connect: (options) => {
+    const url = options?.url ?? URL_;
+    // Through the proxy, every broker connection goes to the proxy: a Kafka client otherwise
+    // connects straight to the address the broker advertises, around the proxy.
+    const proxy = url === URL_ ? undefined : new URL(url);
+    return connect({
+      url,
+      source: `conformance-${run++}`,
+      ...(proxy
+        ? { kafka: { rewriteAddress: () => ({ host: proxy.hostname, port: Number(proxy.port) }) } }
+        : {}),
+    });
+  },
+  // A foreign producer: plain bytes, no key, no headers at all.
+  async injectRaw(topic, body) {
+    const producer = new Kafka({ brokers: BROKERS.split(','), logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    try {
+      await producer.send({ topic, acks: -1, messages: [{ value: Buffer.from(body) }] });
+    } finally {
+      await producer.disconnect();
+    }
+  },
+  urlThroughProxy: (proxy) => `kafka://${proxy.host}:${proxy.port}`,
+  upstream,
+  ...(restartable ? { restartBroker: async () => void (await restart!('kafka')) } : {}),
+  // A killed member's partitions move once its session times out (10 s), then a rebalance.
+  redeliveryAfterCrashMs: 20_000,
+});

@@ -1,0 +1,64 @@
+import { InvalidUrlError } from '@switchyard/core';
+import { describe, expect, it } from 'vitest';
+import { logCreatorFor, redact, secretsOf } from '../src/logger.ts';
+import { parseKafkaUrl, resolveOptions } from '../src/options.ts';
+
+describe('kafka:// URL and options', () => {
+  it('reads a single host from a WHATWG URL with nothing else configured', () => {
+    const o = resolveOptions(new URL('kafka://127.0.0.1:9092'));
+    expect(o.brokers).toEqual(['127.0.0.1:9092']);
+    expect(o.sasl).toBeUndefined();
+    expect(o.ssl).toBeUndefined();
+    expect(o.partitions).toBe(3);
+  });
+
+  it('reads a comma-separated host list, defaulting the port', () => {
+    expect(parseKafkaUrl('kafka://a:9092,b:9093,c').brokers).toEqual(['a:9092', 'b:9093', 'c:9092']);
+  });
+
+  it('turns user info into SASL and ?ssl=true into TLS', () => {
+    const o = resolveOptions('kafka://alice:s%40cret@h:9094?ssl=true&sasl=scram-sha-512');
+    expect(o.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'alice', password: 's@cret' });
+    expect(o.ssl).toBe(true);
+  });
+
+  it('lets options override the URL', () => {
+    const o = resolveOptions('kafka://h:1', { brokers: ['x:2'], partitions: 6, clientId: 'billing' });
+    expect(o.brokers).toEqual(['x:2']);
+    expect(o.partitions).toBe(6);
+    expect(o.clientId).toBe('billing');
+  });
+
+  it('rejects a URL without hosts, without echoing it', () => {
+    expect(() => resolveOptions('kafka://user:pw@')).toThrow(InvalidUrlError);
+    try {
+      resolveOptions('kafka://user:hunter2@');
+    } catch (error) {
+      expect((error as Error).message).not.toContain('hunter2');
+    }
+  });
+
+  it('never lets a SASL secret reach a log line', () => {
+    const o = resolveOptions('kafka://h:1', {
+      sasl: { mechanism: 'plain', username: 'u', password: 'hunter2' },
+      logLevel: 'debug',
+      logger: (entry) => lines.push(entry.message + entry.namespace),
+    });
+    const lines: string[] = [];
+    expect(secretsOf(o)).toEqual(['hunter2']);
+    expect(redact('auth with hunter2 failed', secretsOf(o))).toBe('auth with *** failed');
+    const log = logCreatorFor(o)(4);
+    log({
+      namespace: 'Connection',
+      level: 1,
+      label: 'ERROR',
+      log: {
+        message: 'SASL failed for password hunter2',
+        timestamp: '',
+        sasl: { password: 'hunter2' },
+      } as never,
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines.join()).not.toContain('hunter2');
+  });
+});

@@ -1,0 +1,346 @@
+import { MessageTooLargeError, PublishBatchError, type TransportDelivery } from '@switchyard/core';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { KafkaTransport } from '../src/index.ts';
+import {
+  closeAll,
+  collect,
+  settledAt,
+  text,
+  transport,
+  URL_,
+  unique,
+  until,
+  untilMembers,
+  wire,
+} from './helpers.ts';
+
+afterEach(async () => {
+  await closeAll();
+});
+
+afterAll(async () => {
+  await closeAll();
+});
+
+describe('Kafka transport on a real broker', () => {
+  it('round-trips headers, body and key byte for byte', async () => {
+    const t = await transport();
+    const topic = unique('rt');
+    const group = unique('g');
+    await t.provision(topic, group);
+    const body = new Uint8Array([0, 1, 2, 254, 255, 10, 13]);
+    const sent = {
+      headers: {
+        specversion: '1.0',
+        id: 'id-1',
+        source: 'urn:test',
+        type: 'test.binary',
+        datacontenttype: 'application/octet-stream',
+        partitionkey: 'k-ü',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      },
+      body,
+      key: 'k-ü',
+    };
+    await t.publish(topic, [sent]);
+    const c = collect(t, topic, group);
+    await until(() => c.deliveries.length === 1, 'the delivery');
+    const got = c.deliveries[0]!;
+    expect(got.message.headers).toEqual(sent.headers);
+    expect(got.message.key).toBe('k-ü');
+    expect([...got.message.body]).toEqual([...body]);
+    expect(got.attempt).toBe(1);
+    await got.ack();
+  });
+
+  it('creates topics with the configured partitions (default 3) and reports lag per partition', async () => {
+    const t = await transport();
+    const topic = unique('lag');
+    const group = unique('g');
+    await t.provision(topic, group);
+    await t.publish(
+      topic,
+      Array.from({ length: 12 }, (_, i) => wire(`m${i}`, `k${i}`)),
+    );
+    const before = await t.lag(topic, group);
+    expect(before.map((p) => p.partition)).toEqual([0, 1, 2]);
+    expect(before.reduce((sum, p) => sum + p.lag, 0)).toBe(12);
+    const c = collect(t, topic, group);
+    await until(() => c.deliveries.length === 12, '12 deliveries');
+    await Promise.all(c.deliveries.map((d) => d.ack()));
+    const after = await t.lag(topic, group);
+    expect(after.reduce((sum, p) => sum + p.lag, 0)).toBe(0);
+    expect(after.every((p) => p.committed === p.highWatermark)).toBe(true);
+  });
+
+  it('keeps at most prefetch deliveries unsettled', async () => {
+    const t = await transport();
+    const topic = unique('pf');
+    const group = unique('g');
+    await t.provision(topic, group);
+    await t.publish(
+      topic,
+      Array.from({ length: 20 }, (_, i) => wire(`m${i}`)),
+    );
+    const c = collect(t, topic, group, { prefetch: 3 });
+    await until(() => c.deliveries.length >= 3, 'the first deliveries');
+    expect(await settledAt(() => c.deliveries.length, 1_500)).toBe(3);
+    await c.deliveries[0]!.ack();
+    await until(() => c.deliveries.length >= 4, 'one more after an ack');
+    expect(await settledAt(() => c.deliveries.length, 1_000)).toBe(4);
+  });
+
+  it('treats a second ack or nack as a no-op, and an acked record is not redelivered', async () => {
+    const t = await transport();
+    const topic = unique('ack');
+    const group = unique('g');
+    await t.provision(topic, group);
+    await t.publish(topic, [wire('once', 'k')]);
+    const c = collect(t, topic, group);
+    await until(() => c.deliveries.length === 1, 'the delivery');
+    const d = c.deliveries[0]!;
+    const first = d.ack();
+    const second = d.ack();
+    await expect(first).resolves.toBeUndefined();
+    await expect(second).resolves.toBeUndefined();
+    await d.nack();
+    expect(await settledAt(() => c.deliveries.length, 1_000)).toBe(1);
+    const lag = await t.lag(topic, group);
+    expect(lag.reduce((sum, p) => sum + p.lag, 0)).toBe(0);
+  });
+
+  it('redelivers a nacked record with attempt + 1, before the next record of its key', async () => {
+    const t = await transport();
+    const topic = unique('nack');
+    const group = unique('g');
+    await t.provision(topic, group);
+    await t.publish(topic, [wire('first', 'k'), wire('second', 'k')]);
+    const c = collect(t, topic, group, {
+      onDelivery: (d) => {
+        if (text(d) === 'first' && d.attempt === 1) void d.nack();
+        else void d.ack();
+      },
+    });
+    await until(() => c.deliveries.length === 3, 'three deliveries');
+    expect(c.deliveries.map((d) => [text(d), d.attempt])).toEqual([
+      ['first', 1],
+      ['first', 2],
+      ['second', 1],
+    ]);
+  });
+
+  it('holds a delayed nack at least delayMs without blocking other keys', async () => {
+    const t = await transport();
+    const topic = unique('delay');
+    const group = unique('g');
+    await t.provision(topic, group);
+    await t.publish(topic, [wire('slow', 'a'), wire('a-next', 'a'), wire('other', 'b')]);
+    const seen: Array<{ body: string; attempt: number; at: number }> = [];
+    let nackedAt = 0;
+    const c = collect(t, topic, group, {
+      onDelivery: (d) => {
+        seen.push({ body: text(d), attempt: d.attempt, at: Date.now() });
+        if (text(d) === 'slow' && d.attempt === 1) {
+          nackedAt = Date.now();
+          void d.nack({ delayMs: 1_500 });
+        } else void d.ack();
+      },
+    });
+    await until(() => seen.length === 4, 'four deliveries');
+    const retry = seen.find((s) => s.body === 'slow' && s.attempt === 2)!;
+    expect(retry.at - nackedAt).toBeGreaterThanOrEqual(1_500);
+    const other = seen.find((s) => s.body === 'other')!;
+    expect(other.at).toBeLessThan(retry.at);
+    // Per-key order survives the retry: the next record of key `a` waits behind it.
+    const next = seen.find((s) => s.body === 'a-next')!;
+    expect(next.at).toBeGreaterThanOrEqual(retry.at);
+    expect(c.errors).toEqual([]);
+  });
+
+  it('stops intake on unsubscribe and leaves unsettled records to the next member', async () => {
+    const a = await transport();
+    const topic = unique('unsub');
+    const group = unique('g');
+    await a.provision(topic, group);
+    await a.publish(
+      topic,
+      Array.from({ length: 6 }, (_, i) => wire(`m${i}`, 'k')),
+    );
+    const first = collect(a, topic, group);
+    await until(() => first.deliveries.length === 1, 'the first delivery');
+    await first.deliveries[0]!.ack();
+    await until(() => first.deliveries.length === 2, 'the second delivery');
+    first.subscription.unsubscribe();
+    // The second delivery is never settled; a new member (another connection) gets it and the rest.
+    const b = await transport();
+    const second = collect(b, topic, group);
+    await until(() => second.deliveries.length >= 1, 'redelivery to the next member');
+    for (let i = 0; i < 5; i++) {
+      await until(() => second.deliveries.length > i, `delivery ${i + 1}`);
+      await second.deliveries[i]!.ack();
+    }
+    expect(second.deliveries.map(text)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+    expect(first.deliveries).toHaveLength(2);
+  });
+
+  it('starts a new group at the records published after it was provisioned, or at the earliest when asked', async () => {
+    const t = await transport();
+    const topic = unique('from');
+    await t.provision(topic);
+    await t.publish(topic, [wire('before')]);
+    const latest = unique('latest');
+    const earliest = unique('earliest');
+    await t.provision(topic, latest);
+    await t.provision(topic, earliest, 'earliest');
+    await t.publish(topic, [wire('after')]);
+    const l = collect(t, topic, latest);
+    const e = collect(t, topic, earliest, { from: 'earliest' });
+    await until(() => l.deliveries.length >= 1 && e.deliveries.length >= 2, 'both groups');
+    expect(await settledAt(() => l.deliveries.length + e.deliveries.length, 1_000)).toBe(3);
+    expect(l.deliveries.map(text)).toEqual(['after']);
+    expect(e.deliveries.map(text).sort()).toEqual(['after', 'before']);
+  });
+
+  it('fans out to every group and makes members of one group compete', async () => {
+    const t1 = await transport();
+    const t2 = await transport();
+    const topic = unique('groups');
+    const shared = unique('shared');
+    const solo = unique('solo');
+    await t1.provision(topic, shared);
+    await t1.provision(topic, solo);
+    const ack = (d: TransportDelivery) => void d.ack();
+    const m1 = collect(t1, topic, shared, { onDelivery: ack });
+    const m2 = collect(t2, topic, shared, { onDelivery: ack });
+    const s = collect(t1, topic, solo, { onDelivery: ack });
+    // Both members joined before anything is published, so the group is not rebalancing under it.
+    await untilMembers(`${topic}.${shared}`, 2);
+    await untilMembers(`${topic}.${solo}`, 1);
+    const n = 60;
+    await t1.publish(
+      topic,
+      Array.from({ length: n }, (_, i) => wire(`m${i}`, `key-${i}`)),
+    );
+    await until(() => s.deliveries.length === n, 'all records in the solo group');
+    await until(() => m1.deliveries.length + m2.deliveries.length >= n, 'all records in the shared group');
+    await settledAt(() => m1.deliveries.length + m2.deliveries.length, 1_000);
+    const shared1 = m1.deliveries.map(text);
+    const shared2 = m2.deliveries.map(text);
+    expect(shared1.length).toBeGreaterThan(0);
+    expect(shared2.length).toBeGreaterThan(0);
+    expect(new Set([...shared1, ...shared2]).size).toBe(n);
+    expect(shared1.length + shared2.length).toBe(n);
+  });
+
+  it('keeps per-key order while handling different keys concurrently', async () => {
+    const t = await transport();
+    const topic = unique('order');
+    const group = unique('g');
+    await t.provision(topic, group);
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    const perKey = 20;
+    const messages = [];
+    for (let i = 0; i < perKey; i++) for (const key of keys) messages.push(wire(`${key}:${i}`, key));
+    await t.publish(topic, messages);
+    const handled = new Map<string, number[]>();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const c = collect(t, topic, group, {
+      prefetch: 16,
+      onDelivery: (d) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        setTimeout(() => {
+          const [key, seq] = text(d).split(':') as [string, string];
+          handled.set(key, [...(handled.get(key) ?? []), Number(seq)]);
+          inFlight--;
+          void d.ack();
+        }, Math.random() * 10);
+      },
+    });
+    await until(() => c.deliveries.length === keys.length * perKey, 'all records', 30_000);
+    await until(() => inFlight === 0, 'handlers');
+    for (const key of keys) expect(handled.get(key)).toEqual(Array.from({ length: perKey }, (_, i) => i));
+    expect(maxInFlight).toBeGreaterThan(1);
+  });
+
+  it('redelivers after a member goes away exactly the records it had not settled', async () => {
+    const a = await transport();
+    const topic = unique('crash');
+    const group = unique('g');
+    await a.provision(topic, group);
+    await a.publish(
+      topic,
+      Array.from({ length: 8 }, (_, i) => wire(`m${i}`, 'k')),
+    );
+    const first = collect(a, topic, group);
+    for (let i = 0; i < 4; i++) {
+      await until(() => first.deliveries.length > i, `delivery ${i}`);
+      await first.deliveries[i]!.ack();
+    }
+    await until(() => first.deliveries.length === 5, 'the fifth delivery');
+    // Close without settling the fifth: what was acked is committed, the rest is redelivered.
+    await a.close();
+    const b = await transport();
+    const second = collect(b, topic, group, { onDelivery: (d) => void d.ack() });
+    await until(() => second.deliveries.length >= 4, 'redelivery');
+    expect(await settledAt(() => second.deliveries.length, 1_000)).toBe(4);
+    expect(second.deliveries.map(text)).toEqual(['m4', 'm5', 'm6', 'm7']);
+  });
+
+  it('rejects an oversize message with MessageTooLargeError before sending, and names it in a batch', async () => {
+    const t = await transport({ maxMessageBytes: 10_000 });
+    const topic = unique('big');
+    const big = wire('x'.repeat(10_001));
+    await expect(t.publish(topic, [big])).rejects.toBeInstanceOf(MessageTooLargeError);
+    const error = await t.publish(topic, [wire('small'), big]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MessageTooLargeError);
+    expect((error as MessageTooLargeError).index).toBe(1);
+    expect(PublishBatchError).toBeDefined();
+  });
+
+  it('maps a broker-side size refusal to MessageTooLargeError', async () => {
+    // The declared limit is higher than what this topic accepts: the broker refuses the record.
+    const t = await transport({ maxMessageBytes: 200_000, topicConfig: { 'max.message.bytes': '50000' } });
+    const topic = unique('broker-big');
+    await t.provision(topic);
+    const error = await t.publish(topic, [wire('y'.repeat(100_000))]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MessageTooLargeError);
+  });
+
+  it('publishes a batch in one request and resolves after the broker acked all of it', async () => {
+    const t = await transport();
+    const topic = unique('batch');
+    const group = unique('g');
+    await t.provision(topic, group);
+    await t.publish(
+      topic,
+      Array.from({ length: 500 }, (_, i) => wire(`m${i}`, `k${i % 7}`)),
+    );
+    const lag = await t.lag(topic, group);
+    expect(lag.reduce((sum, p) => sum + p.lag, 0)).toBe(500);
+  });
+
+  it('rejects with ClosedError after close, and close leaves no sockets or timers open', async () => {
+    const before = new Set(process.getActiveResourcesInfo());
+    const t = new KafkaTransport(URL_);
+    await t.connect();
+    const topic = unique('close');
+    const group = unique('g');
+    await t.provision(topic, group);
+    const c = collect(t, topic, group);
+    await t.publish(topic, [wire('x')]);
+    await until(() => c.deliveries.length === 1, 'a delivery');
+    await t.close();
+    await expect(t.publish(topic, [wire('y')])).rejects.toThrow(/closed/);
+    await until(
+      () => {
+        const now = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'Timeout');
+        const was = [...before].filter((r) => r === 'TCPSocketWrap' || r === 'Timeout');
+        return now.length <= was.length;
+      },
+      'sockets and timers to close',
+      10_000,
+    );
+  });
+});
