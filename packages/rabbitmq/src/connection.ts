@@ -1,0 +1,166 @@
+import { ClosedError, redactUrl, TransportError } from '@switchyard/core';
+import { type ChannelModel, connect } from 'amqplib';
+import type { ResolvedOptions } from './options.ts';
+
+/** Told about every new connection, e.g. to re-declare topology and consume again. */
+export type OpenListener = (model: ChannelModel) => void;
+
+interface Waiter {
+  readonly resolve: (model: ChannelModel) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * One AMQP connection, kept up: after a loss it reconnects with exponential backoff and full jitter
+ * until closed. Also tracks `connection.blocked`, during which publishing must wait.
+ */
+export class ConnectionManager {
+  readonly #url: string;
+  readonly #options: ResolvedOptions;
+  readonly #listeners = new Set<OpenListener>();
+  #model: ChannelModel | undefined;
+  #waiters: Waiter[] = [];
+  #unblockWaiters: Array<() => void> = [];
+  #blockedReason: string | undefined;
+  #attempt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #lastError: Error | undefined;
+
+  constructor(url: string, options: ResolvedOptions) {
+    this.#url = url;
+    this.#options = options;
+  }
+
+  /** The first connection: fails fast instead of retrying, so a wrong URL surfaces at connect(). */
+  async start(): Promise<void> {
+    this.#adopt(await this.#open());
+  }
+
+  get current(): ChannelModel | undefined {
+    return this.#model;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get blockedReason(): string | undefined {
+    return this.#blockedReason;
+  }
+
+  onOpen(listener: OpenListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The live connection, or the next one; rejects with ClosedError once closed. */
+  whenOpen(): Promise<ChannelModel> {
+    if (this.#closed) return Promise.reject(new ClosedError('RabbitMQ transport'));
+    if (this.#model) return Promise.resolve(this.#model);
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** Resolves once the broker lifts `connection.blocked` (at once when not blocked), or the connection drops. */
+  whenUnblocked(): Promise<void> {
+    if (this.#blockedReason === undefined || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#unblockWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const closed = new ClosedError('RabbitMQ transport');
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(closed);
+    this.#unblock();
+    const model = this.#model;
+    this.#model = undefined;
+    if (model) {
+      try {
+        await model.close();
+      } catch {
+        // Already closing or closed by the peer: nothing is left to release.
+      }
+    }
+  }
+
+  async #open(): Promise<ChannelModel> {
+    try {
+      return await connect(this.#url, {
+        ...this.#options.socket,
+        heartbeat: this.#options.heartbeatSeconds,
+        clientProperties: { connection_name: this.#options.connectionName, product: 'switchyard' },
+      } as Parameters<typeof connect>[1]);
+    } catch (error) {
+      throw new TransportError(`Cannot connect to RabbitMQ at ${redactUrl(this.#url)}: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  #adopt(model: ChannelModel): void {
+    if (this.#closed) {
+      void model.close().catch(() => {});
+      return;
+    }
+    this.#model = model;
+    this.#attempt = 0;
+    this.#blockedReason = undefined;
+    // amqplib emits 'error' before 'close' on a connection-level error; without a listener it would throw.
+    model.on('error', (error: Error) => {
+      this.#lastError = error;
+    });
+    model.on('close', () => this.#lost(model));
+    model.on('blocked', (reason: string) => {
+      this.#blockedReason = reason || 'resource alarm';
+    });
+    model.on('unblocked', () => this.#unblock());
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve(model);
+    for (const listener of this.#listeners) listener(model);
+  }
+
+  #unblock(): void {
+    this.#blockedReason = undefined;
+    for (const resume of this.#unblockWaiters.splice(0)) resume();
+  }
+
+  #lost(model: ChannelModel): void {
+    if (this.#model !== model) return;
+    this.#model = undefined;
+    this.#unblock();
+    if (!this.#closed) this.#schedule();
+  }
+
+  #schedule(): void {
+    const ceiling = Math.min(
+      this.#options.reconnectMaxMs,
+      this.#options.reconnectInitialMs * 2 ** this.#attempt,
+    );
+    this.#attempt += 1;
+    // Full jitter, with a floor so a flapping broker is not hammered by many clients at 0 ms.
+    const delay = Math.max(10, Math.round(Math.random() * ceiling));
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#open().then(
+        (model) => this.#adopt(model),
+        (error: Error) => {
+          this.#lastError = error;
+          if (!this.#closed) this.#schedule();
+        },
+      );
+    }, delay);
+  }
+
+  /** Why the connection was last lost, redacted: for error messages of operations that gave up. */
+  get lastError(): string | undefined {
+    return this.#lastError ? describe(this.#lastError) : undefined;
+  }
+}
+
+/** An amqplib error as a short line; URLs in it are redacted. */
+export function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/amqps?:\/\/[^\s'"]+/g, (url) => redactUrl(url));
+}

@@ -1,0 +1,258 @@
+import { type TransportDelivery, TransportError } from '@switchyard/core';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { type ConnectionManager, describe } from './connection.ts';
+import { fromProperties, notBefore, priorAttempts } from './headers.ts';
+import { exchangeName, queueName } from './names.ts';
+import type { ResolvedOptions } from './options.ts';
+import type { Retarder } from './retarder.ts';
+import type { Topology } from './topology.ts';
+
+export interface ConsumerDeps {
+  readonly connection: ConnectionManager;
+  readonly topology: Topology;
+  readonly retarder: Retarder;
+  readonly options: ResolvedOptions;
+}
+
+export interface ConsumerTarget {
+  readonly next: (delivery: TransportDelivery) => void;
+  readonly error: (error: Error) => void;
+}
+
+// Reply codes after which consuming again cannot succeed without someone changing the broker.
+const REFUSED = new Set([403, 406, 530]);
+
+/**
+ * One member of a group: its own channel with `basic.qos(prefetch)` and manual acks on the group's
+ * queue. After the channel or connection is lost it consumes again on the next connection; what the
+ * dead channel had handed out is the broker's again (it redelivers it) and can no longer be settled.
+ */
+export class Consumer {
+  readonly #deps: ConsumerDeps;
+  readonly #topic: string;
+  readonly #group: string;
+  readonly #queue: string;
+  readonly #prefetch: number;
+  readonly #target: ConsumerTarget;
+  #active = true;
+  #channel: Channel | undefined;
+  #consumerTag: string | undefined;
+  /** Deliveries handed out and not settled, per channel: a stopped consumer's channel closes at zero. */
+  readonly #unsettled = new Map<Channel, number>();
+  readonly #dead = new WeakSet<Channel>();
+  #retry: NodeJS.Timeout | undefined;
+  #failures = 0;
+
+  constructor(deps: ConsumerDeps, topic: string, group: string, prefetch: number, target: ConsumerTarget) {
+    this.#deps = deps;
+    this.#topic = topic;
+    this.#group = group;
+    this.#queue = queueName(topic, group);
+    this.#prefetch = prefetch;
+    this.#target = target;
+  }
+
+  start(): void {
+    void this.#attach();
+  }
+
+  /** Stop intake at once; the channel stays open until what it handed out is settled or the transport closes. */
+  async stop(): Promise<void> {
+    if (!this.#active) return;
+    this.#active = false;
+    clearTimeout(this.#retry);
+    const channel = this.#channel;
+    const tag = this.#consumerTag;
+    if (!channel) return;
+    try {
+      if (tag !== undefined) await channel.cancel(tag);
+    } catch {
+      // The channel is already gone: the broker has taken back what it delivered.
+    }
+    this.#closeIfIdle(channel);
+  }
+
+  async #attach(): Promise<void> {
+    if (!this.#active) return;
+    let channel: Channel | undefined;
+    try {
+      const model = await this.#deps.connection.whenOpen();
+      await this.#deps.topology.ensureGroup(this.#topic, this.#group);
+      channel = await model.createChannel();
+      channel.on('error', () => {});
+      channel.on('close', () => this.#lost(channel!));
+      await channel.prefetch(this.#prefetch, false);
+      if (!this.#active) {
+        await channel.close().catch(() => {});
+        return;
+      }
+      this.#channel = channel;
+      const opened = channel;
+      const { consumerTag } = await channel.consume(
+        this.#queue,
+        (message) => this.#receive(opened, message),
+        {
+          noAck: false,
+        },
+      );
+      this.#consumerTag = consumerTag;
+      this.#failures = 0;
+      // Unsubscribed while consume was in flight: cancel now that there is a tag.
+      if (!this.#active) {
+        await channel.cancel(consumerTag).catch(() => {});
+        this.#closeIfIdle(channel);
+      }
+    } catch (error) {
+      if (channel) void channel.close().catch(() => {});
+      if (!this.#active || this.#deps.connection.closed) return;
+      const code = (error as { code?: number }).code ?? (error as { cause?: { code?: number } }).cause?.code;
+      if (code !== undefined && REFUSED.has(code)) {
+        this.#active = false;
+        this.#target.error(
+          error instanceof TransportError
+            ? error
+            : new TransportError(`Cannot consume from ${this.#queue}: ${describe(error)}`, { cause: error }),
+        );
+        return;
+      }
+      this.#deps.topology.forget(this.#topic, this.#group);
+      this.#scheduleAttach();
+    }
+  }
+
+  #scheduleAttach(): void {
+    if (!this.#active || this.#retry) return;
+    const { reconnectInitialMs, reconnectMaxMs } = this.#deps.options;
+    const ceiling = Math.min(reconnectMaxMs, reconnectInitialMs * 2 ** this.#failures);
+    this.#failures += 1;
+    this.#retry = setTimeout(
+      () => {
+        this.#retry = undefined;
+        void this.#attach();
+      },
+      Math.max(10, Math.round(Math.random() * ceiling)),
+    );
+  }
+
+  #lost(channel: Channel): void {
+    this.#dead.add(channel);
+    this.#unsettled.delete(channel);
+    if (this.#channel !== channel) return;
+    this.#channel = undefined;
+    this.#consumerTag = undefined;
+    if (this.#active && !this.#deps.connection.closed) this.#scheduleAttach();
+  }
+
+  #receive(channel: Channel, message: ConsumeMessage | null): void {
+    if (message === null) {
+      // basic.cancel from the broker: the queue was deleted (or its leader moved). Declare it again and consume.
+      this.#deps.topology.forget(this.#topic, this.#group);
+      if (this.#channel === channel) void channel.close().catch(() => {});
+      return;
+    }
+    if (!this.#active || this.#channel !== channel) {
+      // Arrived between our basic.cancel and its cancel-ok: never handed out, so give it straight back.
+      this.#tryNack(channel, message);
+      return;
+    }
+    const due = notBefore(message.properties);
+    if (due > Date.now()) {
+      this.#hop(channel, message, due);
+      return;
+    }
+    this.#hand(channel, message);
+  }
+
+  /** A delayed copy back before its time (delays beyond a tier are served in several hops): one more hop. */
+  #hop(channel: Channel, message: ConsumeMessage, due: number): void {
+    // Counted as unsettled so that a stopping consumer keeps the channel open until the hop is acked.
+    this.#unsettled.set(channel, (this.#unsettled.get(channel) ?? 0) + 1);
+    const attempts = priorAttempts(message.properties);
+    this.#deps.retarder
+      .delay(this.#queue, message, due - Date.now(), attempts, due)
+      .then(
+        () => this.#tryAck(channel, message),
+        () => this.#tryNack(channel, message),
+      )
+      .finally(() => this.#settled(channel));
+  }
+
+  #hand(channel: Channel, message: ConsumeMessage): void {
+    const fromTopic = message.fields.exchange === exchangeName(this.#topic);
+    const wire = fromProperties(
+      message.properties,
+      message.content,
+      fromTopic ? message.fields.routingKey : undefined,
+    );
+    const attempt = priorAttempts(message.properties) + 1;
+    this.#unsettled.set(channel, (this.#unsettled.get(channel) ?? 0) + 1);
+    let settling: Promise<void> | undefined;
+    const settle = (action: () => Promise<void> | void): Promise<void> => {
+      settling ??= (async () => {
+        try {
+          if (this.#dead.has(channel)) throw new Error('Channel closed');
+          await action();
+        } catch (error) {
+          throw new TransportError(
+            `Cannot settle: the channel that delivered this message is gone (${describe(error)}); the broker redelivers it`,
+            { cause: error },
+          );
+        } finally {
+          this.#settled(channel);
+        }
+      })();
+      return settling;
+    };
+    this.#target.next({
+      message: wire,
+      attempt,
+      ack: () => settle(() => channel.ack(message)),
+      nack: (options) =>
+        settle(async () => {
+          const delayMs = options?.delayMs ?? 0;
+          if (delayMs <= 0) {
+            channel.nack(message, false, true);
+            return;
+          }
+          // The copy goes through a delay queue and comes back as a new message; the original is
+          // acked only once the copy is confirmed, so a failure in between duplicates, never loses.
+          await this.#deps.retarder.delay(this.#queue, message, delayMs, attempt, Date.now() + delayMs);
+          if (this.#dead.has(channel)) throw new Error('Channel closed after the delayed copy was published');
+          channel.ack(message);
+        }),
+    });
+  }
+
+  #settled(channel: Channel): void {
+    const count = (this.#unsettled.get(channel) ?? 1) - 1;
+    if (count > 0) this.#unsettled.set(channel, count);
+    else this.#unsettled.delete(channel);
+    if (!this.#active) this.#closeIfIdle(channel);
+  }
+
+  #closeIfIdle(channel: Channel): void {
+    if ((this.#unsettled.get(channel) ?? 0) > 0 || this.#dead.has(channel)) return;
+    if (this.#channel === channel) {
+      this.#channel = undefined;
+      this.#consumerTag = undefined;
+    }
+    this.#dead.add(channel);
+    void channel.close().catch(() => {});
+  }
+
+  #tryAck(channel: Channel, message: ConsumeMessage): void {
+    try {
+      if (!this.#dead.has(channel)) channel.ack(message);
+    } catch {
+      // Channel gone: the broker requeues the message; the hop copy makes it a duplicate at worst.
+    }
+  }
+
+  #tryNack(channel: Channel, message: ConsumeMessage): void {
+    try {
+      if (!this.#dead.has(channel)) channel.nack(message, false, true);
+    } catch {
+      // Channel gone: the broker requeues it anyway.
+    }
+  }
+}

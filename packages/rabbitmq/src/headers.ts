@@ -1,0 +1,100 @@
+import type { WireMessage } from '@switchyard/core';
+import type { MessageProperties, Options } from 'amqplib';
+
+/**
+ * CloudEvents AMQP binding, binary content mode: `datacontenttype` is the `content-type` property,
+ * every other attribute an application header named `cloudEvents:<attribute>`.
+ */
+export const CE_PREFIX = 'cloudEvents:';
+/** Some SDKs use `_` because `:` is awkward in JMS selectors; read both, write the binding's own. */
+const CE_PREFIX_ALT = 'cloudEvents_';
+
+/** Attempts already spent on a message before it went through a delay queue (its copy restarts the broker's count). */
+export const ATTEMPTS_HEADER = 'x-switchyard-attempts';
+/** Epoch ms before which a delayed copy must not be handed to a consumer. */
+export const NOT_BEFORE_HEADER = 'x-switchyard-not-before';
+/** The group queue's own redelivery count (quorum queues), 0 on the first delivery. */
+const DELIVERY_COUNT_HEADER = 'x-delivery-count';
+
+/**
+ * amqplib encodes a headers table into a 64 KiB scratch buffer and RabbitMQ takes the properties in
+ * one frame (frame_max 128 KiB): headers past this size cannot be sent whatever the body size.
+ */
+export const MAX_HEADER_TABLE_BYTES = 60_000;
+
+export function toPublishOptions(
+  message: WireMessage,
+  extra?: Record<string, string | number>,
+): Options.Publish {
+  const headers: Record<string, string | number> = {};
+  let contentType: string | undefined;
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (name === 'datacontenttype') contentType = value;
+    else headers[CE_PREFIX + name] = value;
+  }
+  if (extra) Object.assign(headers, extra);
+  return {
+    headers,
+    persistent: true,
+    ...(contentType === undefined ? {} : { contentType }),
+    ...(message.headers.id === undefined ? {} : { messageId: message.headers.id }),
+  };
+}
+
+/** Size of the headers table as AMQP encodes it (long strings), to refuse what amqplib would throw on. */
+export function headerTableBytes(message: WireMessage): number {
+  let size = 4;
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (name === 'datacontenttype') continue;
+    size += 1 + Buffer.byteLength(CE_PREFIX + name) + 1 + 4 + Buffer.byteLength(value);
+  }
+  // Room for the internal headers a delayed copy carries.
+  return size + 64;
+}
+
+export function fromProperties(
+  properties: MessageProperties,
+  body: Buffer,
+  routingKey: string | undefined,
+): WireMessage {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(properties.headers ?? {})) {
+    const attribute = name.startsWith(CE_PREFIX)
+      ? name.slice(CE_PREFIX.length)
+      : name.startsWith(CE_PREFIX_ALT)
+        ? name.slice(CE_PREFIX_ALT.length)
+        : undefined;
+    if (attribute !== undefined && attribute !== '' && !(attribute in headers))
+      headers[attribute] = stringOf(value);
+  }
+  if (typeof properties.contentType === 'string') headers.datacontenttype = properties.contentType;
+  const key = headers.partitionkey ?? (routingKey === '' ? undefined : routingKey);
+  return { headers, body, key };
+}
+
+/** Attempts spent before this delivery: those carried through delay queues plus the queue's own count. */
+export function priorAttempts(properties: MessageProperties): number {
+  const headers = properties.headers ?? {};
+  return numberOf(headers[ATTEMPTS_HEADER]) + numberOf(headers[DELIVERY_COUNT_HEADER]);
+}
+
+export function notBefore(properties: MessageProperties): number {
+  return numberOf(properties.headers?.[NOT_BEFORE_HEADER]);
+}
+
+// A foreign producer may send any AMQP field type; the contract's headers are strings.
+function stringOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (value instanceof Date) return value.toISOString();
+  if (value && typeof value === 'object' && 'value' in value)
+    return String((value as { value: unknown }).value);
+  return String(value);
+}
+
+function numberOf(value: unknown): number {
+  const raw =
+    value && typeof value === 'object' && 'value' in value ? (value as { value: unknown }).value : value;
+  const n = typeof raw === 'bigint' ? Number(raw) : Number(raw);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}

@@ -1,0 +1,87 @@
+import type { SocketOptions } from 'amqplib';
+
+/** What `connect({ url: 'amqp://...', amqp: { ... } })` accepts. Every field is optional. */
+export interface RabbitMqOptions {
+  /**
+   * Declare each group's quorum queue with `x-single-active-consumer`, so one member of a group
+   * receives at a time and per-key order holds across members (the others wait as hot standbys and
+   * take over when it leaves or dies). `false`: members compete message by message and order holds
+   * only within one member. Default: `true`. Must match how existing queues were declared.
+   */
+  readonly singleActiveConsumer?: boolean;
+  /**
+   * Largest `encodedSize()` of a message this transport accepts. Must not exceed the broker's
+   * `max_message_size` (128 MiB by default on 3.10). Default: 4 MiB.
+   */
+  readonly maxMessageBytes?: number;
+  /**
+   * How long a publish may wait for a connection, for the broker to lift `connection.blocked`,
+   * and for the publisher confirm, before it rejects with `TransportError`. Default: 30 000 ms.
+   */
+  readonly publishTimeoutMs?: number;
+  /**
+   * Publish with the `mandatory` flag and reject with `TransportError` when no queue is bound to the
+   * topic (no group provisioned), instead of letting the broker drop the message. Default: `false`,
+   * matching pub/sub: an event nobody subscribed to is not an error.
+   */
+  readonly requireRoute?: boolean;
+  /** Backoff between reconnect attempts after the connection is lost: exponential with jitter. */
+  readonly reconnect?: {
+    /** First delay. Default: 100 ms. */
+    readonly initialDelayMs?: number;
+    /** Largest delay. Default: 5 000 ms. */
+    readonly maxDelayMs?: number;
+  };
+  /** AMQP heartbeat interval; a silent dead peer is noticed after about two of them. Default: 10 s. */
+  readonly heartbeatSeconds?: number;
+  /**
+   * TTL of the delay queues behind `nack({ delayMs })`, in ms. A delay is served by the largest tier
+   * not above it, repeated until the delay has passed, so it is never shorter than asked and at most
+   * one smallest tier longer. Default: 100 ms to 1 h in roughly 2-2.5× steps.
+   */
+  readonly delayTiersMs?: readonly number[];
+  /** Prefix of the shared delay exchanges and queues (`<prefix>.delay.<ms>`). Default: `switchyard`. */
+  readonly namespace?: string;
+  /** Shown as `connection_name` in the management UI and `rabbitmqctl list_connections`. Default: `switchyard`. */
+  readonly connectionName?: string;
+  /** Socket and TLS options handed to amqplib (CA, client certificate, ...) for `amqps://`. */
+  readonly socket?: SocketOptions;
+}
+
+export interface ResolvedOptions {
+  readonly singleActiveConsumer: boolean;
+  readonly maxMessageBytes: number;
+  readonly publishTimeoutMs: number;
+  readonly requireRoute: boolean;
+  readonly reconnectInitialMs: number;
+  readonly reconnectMaxMs: number;
+  readonly heartbeatSeconds: number;
+  readonly delayTiersMs: readonly number[];
+  readonly namespace: string;
+  readonly connectionName: string;
+  readonly socket: SocketOptions;
+}
+
+export const DEFAULT_DELAY_TIERS_MS: readonly number[] = [
+  100, 250, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000,
+];
+
+export function resolveOptions(options: RabbitMqOptions | undefined): ResolvedOptions {
+  const tiers = [...new Set(options?.delayTiersMs ?? DEFAULT_DELAY_TIERS_MS)]
+    .filter((ms) => Number.isInteger(ms) && ms > 0)
+    .sort((a, b) => a - b);
+  if (tiers.length === 0) throw new RangeError('delayTiersMs needs at least one positive integer');
+  return {
+    singleActiveConsumer: options?.singleActiveConsumer ?? true,
+    maxMessageBytes: options?.maxMessageBytes ?? 4 * 1024 * 1024,
+    publishTimeoutMs: options?.publishTimeoutMs ?? 30_000,
+    requireRoute: options?.requireRoute ?? false,
+    reconnectInitialMs: options?.reconnect?.initialDelayMs ?? 100,
+    reconnectMaxMs: options?.reconnect?.maxDelayMs ?? 5_000,
+    heartbeatSeconds: options?.heartbeatSeconds ?? 10,
+    delayTiersMs: tiers,
+    namespace: options?.namespace ?? 'switchyard',
+    connectionName: options?.connectionName ?? 'switchyard',
+    socket: options?.socket ?? {},
+  };
+}

@@ -1,0 +1,160 @@
+import {
+  type Capabilities,
+  ClosedError,
+  encodedSize,
+  MessageTooLargeError,
+  PublishBatchError,
+  type SubscribeOptions,
+  type Transport,
+  type TransportDelivery,
+  UnsupportedOptionError,
+  type WireMessage,
+} from '@switchyard/core';
+import { Observable } from 'rxjs';
+import { ConnectionManager } from './connection.ts';
+import { Consumer } from './consumer.ts';
+import { headerTableBytes, MAX_HEADER_TABLE_BYTES, toPublishOptions } from './headers.ts';
+import { exchangeName, routingKeyOf } from './names.ts';
+import { type RabbitMqOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { Publisher } from './publisher.ts';
+import { Retarder } from './retarder.ts';
+import { Topology } from './topology.ts';
+
+/**
+ * RabbitMQ through amqplib: a topic is a durable topic exchange, a group a durable quorum queue bound
+ * to it with `#`, the event's key the routing key. See the package README for the whole mapping.
+ */
+export class RabbitMqTransport implements Transport {
+  readonly name = 'rabbitmq';
+  readonly capabilities: Capabilities;
+  readonly options: ResolvedOptions;
+  readonly #connection: ConnectionManager;
+  readonly #topology: Topology;
+  readonly #publisher: Publisher;
+  readonly #retarder: Retarder;
+  readonly #consumers = new Set<Consumer>();
+  #closed: Promise<void> | undefined;
+
+  /** Use `RabbitMqTransport.connect` (or `connect()` from core): the constructor does not connect. */
+  constructor(url: string, options?: RabbitMqOptions) {
+    this.options = resolveOptions(options);
+    this.capabilities = {
+      consumerGroups: true,
+      // Single active consumer hands the whole queue to one member at a time.
+      keyOrderAcrossMembers: this.options.singleActiveConsumer,
+      // Delay queues on the broker hold a nacked message; this process keeps nothing.
+      nativeDelay: true,
+      persistence: true,
+      shared: true,
+      // A queue holds what arrived after it was bound; there is no log to replay.
+      replay: false,
+      maxMessageBytes: this.options.maxMessageBytes,
+    };
+    this.#connection = new ConnectionManager(url, this.options);
+    this.#topology = new Topology(this.#connection, this.options);
+    this.#publisher = new Publisher(this.#connection, this.options.publishTimeoutMs);
+    this.#retarder = new Retarder(this.#publisher, this.#topology, this.options);
+  }
+
+  /** Connect and return the transport; rejects with `TransportError` (URL redacted) if the broker is unreachable. */
+  static async connect(url: string, options?: RabbitMqOptions): Promise<RabbitMqTransport> {
+    const transport = new RabbitMqTransport(url, options);
+    await transport.#connection.start();
+    return transport;
+  }
+
+  async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
+    if (this.#closed) throw new ClosedError('RabbitMQ transport');
+    const limit = this.capabilities.maxMessageBytes;
+    for (const [index, message] of messages.entries()) {
+      const size = encodedSize(message);
+      if (size > limit) throw new MessageTooLargeError(size, limit, index);
+      const headerBytes = headerTableBytes(message);
+      if (headerBytes > MAX_HEADER_TABLE_BYTES)
+        throw new MessageTooLargeError(headerBytes, MAX_HEADER_TABLE_BYTES, index);
+    }
+    const exchange = exchangeName(topic);
+    const prepare = () => this.#topology.ensureExchange(topic);
+    const results = await Promise.allSettled(
+      messages.map((message) =>
+        this.#publisher.publish({
+          exchange,
+          routingKey: routingKeyOf(message.key),
+          // A copy: the send may happen after a reconnect, when the caller may have reused its buffer.
+          content: Buffer.from(message.body),
+          options: toPublishOptions(message),
+          prepare,
+          mandatory: this.options.requireRoute,
+        }),
+      ),
+    );
+    const failures = results.flatMap((result, index) =>
+      result.status === 'rejected' ? [{ index, error: result.reason as Error }] : [],
+    );
+    if (failures.length === 0) return;
+    if (messages.length === 1) throw failures[0]!.error;
+    throw new PublishBatchError(failures, messages.length);
+  }
+
+  async provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
+    if (this.#closed) throw new ClosedError('RabbitMQ transport');
+    if (group === undefined) return this.#topology.ensureExchange(topic);
+    if (from === 'earliest') await this.#refuseReplay(topic, group);
+    await this.#topology.ensureGroup(topic, group);
+  }
+
+  subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {
+    return new Observable<TransportDelivery>((subscriber) => {
+      if (this.#closed) {
+        subscriber.error(new ClosedError('RabbitMQ transport'));
+        return;
+      }
+      const consumer = new Consumer(
+        {
+          connection: this.#connection,
+          topology: this.#topology,
+          retarder: this.#retarder,
+          options: this.options,
+        },
+        topic,
+        options.group,
+        options.prefetch,
+        { next: (delivery) => subscriber.next(delivery), error: (error) => subscriber.error(error) },
+      );
+      this.#consumers.add(consumer);
+      const starting =
+        options.from === 'earliest' ? this.#refuseReplay(topic, options.group) : Promise.resolve();
+      starting.then(
+        () => {
+          if (!subscriber.closed) consumer.start();
+        },
+        (error: Error) => subscriber.error(error),
+      );
+      return () => {
+        this.#consumers.delete(consumer);
+        // Its channel stays open until what it handed out is settled; close() ends the connection under it.
+        void consumer.stop();
+      };
+    });
+  }
+
+  /** `from: 'earliest'` can only be honoured by a group that exists already (it keeps its backlog). */
+  async #refuseReplay(topic: string, group: string): Promise<void> {
+    if (await this.#topology.groupExists(topic, group)) return;
+    throw new UnsupportedOptionError(
+      `RabbitMQ cannot start the new group '${group}' from the earliest message: a queue only holds ` +
+        'what was published after it was bound. Provision the group before publishing instead.',
+    );
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await Promise.allSettled([...this.#consumers].map((consumer) => consumer.stop()));
+      this.#consumers.clear();
+      await this.#publisher.close();
+      // Closing the connection hands every delivery that was not settled back to its queue.
+      await this.#connection.close();
+    })();
+    return this.#closed;
+  }
+}

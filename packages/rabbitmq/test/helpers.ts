@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import type { TransportDelivery } from '@switchyard/core';
+import type { Subscription } from 'rxjs';
+import { type RabbitMqOptions, RabbitMqTransport } from '../src/index.ts';
+
+export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/%2F';
+
+/** The same broker, user and vhost, reached through a proxy on 127.0.0.1. */
+export function amqpUrlThrough(proxy: { host: string; port: number }): string {
+  const url = new URL(AMQP_URL);
+  url.hostname = proxy.host;
+  url.port = String(proxy.port);
+  return url.toString();
+}
+
+export function unique(prefix: string): string {
+  return `rmq-test.${prefix}.${randomUUID().slice(0, 8)}`;
+}
+
+/** Poll a condition instead of sleeping a fixed time; fails with `what` after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Resolves once `read()` has not changed for `idleMs`: "nothing more arrives" without a fixed sleep. */
+export async function quiet(read: () => number, idleMs: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = read();
+  let since = Date.now();
+  while (Date.now() - since < idleMs) {
+    if (Date.now() > deadline) throw new Error('Never went quiet');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const now = read();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+  }
+}
+
+/** Transports and subscriptions a test opened, closed after it whatever happens. */
+export class Fixture {
+  readonly #transports: RabbitMqTransport[] = [];
+  readonly #subscriptions: Subscription[] = [];
+
+  async transport(options: RabbitMqOptions = {}, url = AMQP_URL): Promise<RabbitMqTransport> {
+    const transport = await RabbitMqTransport.connect(url, { connectionName: unique('conn'), ...options });
+    this.#transports.push(transport);
+    return transport;
+  }
+
+  /** Subscribe and record deliveries; `onDelivery` may settle them, else they stay unsettled. */
+  consume(
+    transport: RabbitMqTransport,
+    topic: string,
+    group: string,
+    prefetch = 10,
+    onDelivery?: (delivery: TransportDelivery) => void,
+  ): { deliveries: TransportDelivery[]; subscription: Subscription; errors: Error[] } {
+    const deliveries: TransportDelivery[] = [];
+    const errors: Error[] = [];
+    const subscription = transport.subscribe(topic, { group, prefetch }).subscribe({
+      next: (delivery) => {
+        deliveries.push(delivery);
+        onDelivery?.(delivery);
+      },
+      error: (error: Error) => errors.push(error),
+    });
+    this.#subscriptions.push(subscription);
+    return { deliveries, subscription, errors };
+  }
+
+  async close(): Promise<void> {
+    for (const subscription of this.#subscriptions.splice(0)) subscription.unsubscribe();
+    await Promise.allSettled(this.#transports.splice(0).map((t) => t.close()));
+  }
+}
+
+/**
+ * Close one connection from the broker side, as an operator or a node shutdown would
+ * (`rabbitmqctl close_connection`), found by its `connection_name`. Other clients are left alone.
+ */
+export async function closeFromServer(connectionName: string): Promise<void> {
+  const { execFile } = await import('node:child_process');
+  const run = (args: string[]) =>
+    new Promise<string>((resolve, reject) =>
+      execFile('rabbitmqctl', args, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+    );
+  // The tab-separated form prints pids as close_connection wants them (<rabbit@host.N.M.0>); the JSON form does not.
+  const lines = (await run(['list_connections', 'pid', 'client_properties', '-q'])).split('\n');
+  const mine = lines
+    .filter((line) => line.includes(`"${connectionName}"`))
+    .map((line) => line.split('\t')[0]!);
+  if (mine.length === 0) throw new Error(`No connection named ${connectionName}`);
+  for (const pid of mine) await run(['close_connection', pid, 'switchyard test']);
+}
+
+export async function hasRabbitmqctl(): Promise<boolean> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve) => execFile('rabbitmqctl', ['version'], (error) => resolve(!error)));
+}
