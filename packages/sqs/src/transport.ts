@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
+import {
+  type Capabilities,
+  ClosedError,
+  encodedSize,
+  MessageTooLargeError,
+  type SubscribeOptions,
+  type Transport,
+  type TransportDelivery,
+  TransportError,
+  type WireMessage,
+} from '@switchyard/core';
+import type { Observable } from 'rxjs';
+import { Batcher } from './batcher.ts';
+import { type Clients, createClients } from './clients.ts';
+import { type Consumer, consume } from './consumer.ts';
+import { toSqs } from './envelope.ts';
+import { transportError } from './errors.ts';
+import { Leases, type VisibilityChange } from './leases.ts';
+import type { ResolvedOptions } from './options.ts';
+import { fifoIds, type Outgoing, publishAll } from './publisher.ts';
+import { Topology } from './topology.ts';
+
+/**
+ * Room kept for the envelope (the `ce` JSON's quotes and separators, attribute names and types), so
+ * an event within `capabilities.maxMessageBytes` fits SQS's limit unless it carries hundreds of
+ * attributes; the exact SQS size is checked before sending either way.
+ */
+export const ENVELOPE_RESERVE = 4_096;
+
+/**
+ * The `encodedSize()` every message is accepted at: binary data counts 4/3 (base64) on the wire, so
+ * the declared limit is 3/4 of what is left after the envelope's reserve.
+ */
+export function declaredMaxBytes(wireLimit: number): number {
+  return Math.floor(((wireLimit - ENVELOPE_RESERVE) * 3) / 4);
+}
+
+/** Switchyard's transport contract on Amazon SQS, with SNS (or the publisher) fanning out to groups. */
+export class SqsTransport implements Transport {
+  readonly name = 'sqs';
+  readonly capabilities: Capabilities;
+  readonly #options: ResolvedOptions;
+  readonly #clients: Clients;
+  readonly #topology: Topology;
+  readonly #acks: Batcher<string>;
+  readonly #visibility: Batcher<VisibilityChange>;
+  readonly #leases: Leases;
+  readonly #consumers = new Set<Consumer>();
+  readonly #publishing = new Set<Promise<void>>();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ResolvedOptions, clients: Clients = createClients(options)) {
+    this.#options = options;
+    this.#clients = clients;
+    this.#topology = new Topology(clients, options);
+    this.#acks = new Batcher((queueUrl, handles) => this.#deleteBatch(queueUrl, handles));
+    this.#visibility = new Batcher((queueUrl, changes) => this.#visibilityBatch(queueUrl, changes));
+    this.#leases = new Leases(this.#visibility, options.visibilityTimeoutSeconds);
+    this.capabilities = {
+      consumerGroups: options.fanOut !== 'none',
+      // A FIFO queue hands out a message group's next message only after the previous one is deleted.
+      keyOrderAcrossMembers: options.fifo,
+      nativeDelay: true,
+      persistence: true,
+      shared: true,
+      replay: false,
+      maxMessageBytes: declaredMaxBytes(options.maxMessageBytes),
+    };
+  }
+
+  /** The fan-out in use (`auto` decided against the endpoint). */
+  fanOut(): Promise<'sns' | 'queues' | 'none'> {
+    return this.#topology.mode();
+  }
+
+  publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('sqs transport'));
+    const publishing = this.#publish(topic, messages);
+    this.#publishing.add(publishing);
+    const forget = () => this.#publishing.delete(publishing);
+    publishing.then(forget, forget);
+    return publishing;
+  }
+
+  async #publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
+    const entries: Outgoing[] = [];
+    const declared = this.capabilities.maxMessageBytes;
+    const limit = this.#options.maxMessageBytes;
+    for (const [index, message] of messages.entries()) {
+      const size = encodedSize(message);
+      if (size > declared) throw new MessageTooLargeError(size, declared, index);
+      const payload = toSqs(message);
+      if (payload.size > limit) throw new MessageTooLargeError(payload.size, limit, index);
+      entries.push(
+        this.#options.fifo
+          ? { index, payload, ...fifoIds(message.key, message.headers.id, randomUUID()) }
+          : { index, payload },
+      );
+    }
+    if (entries.length === 0) return;
+    const targets = await this.#topology.targets(topic);
+    await publishAll(this.#clients, targets, entries, limit);
+  }
+
+  provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('sqs transport'));
+    return this.#topology.provision(topic, group, from);
+  }
+
+  subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {
+    return consume(
+      {
+        clients: this.#clients,
+        topology: this.#topology,
+        leases: this.#leases,
+        acks: this.#acks,
+        visibility: this.#visibility,
+        options: this.#options,
+        consumers: this.#consumers,
+        isClosed: () => this.#closed,
+      },
+      topic,
+      options,
+    );
+  }
+
+  /**
+   * Stop intake, wait for polls in flight (up to `waitTimeSeconds`), make every message still held
+   * visible again, send pending acks, then close the HTTP clients. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#consumers].map((consumer) => consumer.close()));
+    await Promise.allSettled([...this.#publishing]);
+    await this.#leases.releaseAll();
+    await Promise.all([this.#acks.drain(), this.#visibility.drain()]);
+    this.#clients.sqs.destroy();
+    this.#clients.sns.destroy();
+  }
+
+  async #deleteBatch(queueUrl: string, handles: readonly string[]): Promise<Array<Error | undefined>> {
+    try {
+      const reply = await this.#clients.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: handles.map((ReceiptHandle, i) => ({ Id: String(i), ReceiptHandle })),
+        }),
+      );
+      return perEntry(handles.length, reply.Failed, 'delete');
+    } catch (error) {
+      throw transportError('DeleteMessageBatch', error);
+    }
+  }
+
+  async #visibilityBatch(
+    queueUrl: string,
+    changes: readonly VisibilityChange[],
+  ): Promise<Array<Error | undefined>> {
+    try {
+      const reply = await this.#clients.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: changes.map((c, i) => ({
+            Id: String(i),
+            ReceiptHandle: c.receiptHandle,
+            VisibilityTimeout: c.seconds,
+          })),
+        }),
+      );
+      return perEntry(changes.length, reply.Failed, 'change visibility of');
+    } catch (error) {
+      throw transportError('ChangeMessageVisibilityBatch', error);
+    }
+  }
+}
+
+function perEntry(
+  count: number,
+  failed: ReadonlyArray<{ Id?: string; Code?: string; Message?: string }> | undefined,
+  what: string,
+): Array<Error | undefined> {
+  const results: Array<Error | undefined> = new Array(count).fill(undefined);
+  for (const f of failed ?? []) {
+    results[Number(f.Id)] = new TransportError(
+      `SQS could not ${what} the message: ${f.Code}: ${f.Message ?? ''}`,
+    );
+  }
+  return results;
+}

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { TransportDelivery } from '@switchyard/core';
+import type { Subscription } from 'rxjs';
+import { resolveOptions, type SqsOptions } from '../src/options.ts';
+import { SqsTransport } from '../src/transport.ts';
+
+/** The emulator under test: the provisioning's SQS_ENDPOINT, else fauxqs on its default port. */
+export const SQS_ENDPOINT = process.env.SQS_ENDPOINT ?? 'http://127.0.0.1:4566';
+
+// Tests never reach for the EC2 metadata service: with no credentials in the environment the
+// standard chain then fails fast and the transport falls back to its emulator credentials.
+process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
+
+/** Short leases and polls so that redelivery and close are quick enough to observe in a test. */
+export function sqsUrl(params: Record<string, string> = {}, endpoint = SQS_ENDPOINT): string {
+  const query = new URLSearchParams({
+    endpoint,
+    region: 'us-east-1',
+    visibilityTimeout: '5',
+    waitTime: '1',
+    ...params,
+  });
+  return `sqs://?${query}`;
+}
+
+export function unique(prefix: string): string {
+  return `sqs-test.${prefix}.${randomUUID().slice(0, 8)}`;
+}
+
+/** Raw clients, as a foreign producer or an operator would use them. */
+export function rawClients(endpoint = SQS_ENDPOINT): { sqs: SQSClient; sns: SNSClient } {
+  const config = {
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  };
+  return { sqs: new SQSClient(config), sns: new SNSClient(config) };
+}
+
+/** Opens transports and closes them all at the end of a test. */
+export class Fixture {
+  readonly #transports: SqsTransport[] = [];
+  readonly #subscriptions: Subscription[] = [];
+
+  transport(options: SqsOptions = {}, params: Record<string, string> = {}): SqsTransport {
+    const transport = new SqsTransport(resolveOptions(new URL(sqsUrl(params)), options));
+    this.#transports.push(transport);
+    return transport;
+  }
+
+  /** Subscribe and keep every delivery in arrival order. */
+  collect(transport: SqsTransport, topic: string, group: string, prefetch = 100): Collector {
+    const collector = new Collector();
+    const subscription = transport.subscribe(topic, { group, prefetch }).subscribe({
+      next: (d) => collector.deliveries.push(d),
+      error: (e: unknown) => {
+        collector.error = e;
+      },
+    });
+    collector.subscription = subscription;
+    this.#subscriptions.push(subscription);
+    return collector;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#subscriptions) s.unsubscribe();
+    await Promise.all(this.#transports.map((t) => t.close()));
+  }
+}
+
+export class Collector {
+  readonly deliveries: TransportDelivery[] = [];
+  subscription: Subscription | undefined;
+  error: unknown;
+
+  texts(): string[] {
+    return this.deliveries.map((d) => new TextDecoder().decode(d.message.body));
+  }
+}
+
+/** Poll a condition instead of sleeping a fixed time; fails with `what` after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Resolves once `read()` has not changed for `idleMs`: "nothing more arrives" without a fixed sleep. */
+export async function quiet(read: () => number, idleMs: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = read();
+  let since = Date.now();
+  while (Date.now() - since < idleMs) {
+    if (Date.now() > deadline) throw new Error('Never went quiet');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const now = read();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+  }
+}
+
+export function text(value: string): Uint8Array {
+  return new TextEncoder().encode(value);
+}

@@ -1,0 +1,260 @@
+// The pure parts: names, envelope, options, batching and per-entry failures (no broker needed).
+import {
+  InvalidUrlError,
+  MessageTooLargeError,
+  PublishBatchError,
+  UnsupportedOptionError,
+} from '@switchyard/core';
+import { describe, expect, it } from 'vitest';
+import type { Clients } from '../src/clients.ts';
+import { fromSqs, toSqs } from '../src/envelope.ts';
+import {
+  escapeName,
+  fifoId,
+  groupQueueName,
+  groupQueuePrefix,
+  snsTopicName,
+  topicQueueName,
+} from '../src/naming.ts';
+import { resolveOptions } from '../src/options.ts';
+import { chunk, type Outgoing, publishAll } from '../src/publisher.ts';
+import { declaredMaxBytes, SqsTransport } from '../src/transport.ts';
+
+const url = (query = '') => new URL(`sqs://?endpoint=http://127.0.0.1:4566${query}`);
+
+describe('naming', () => {
+  it('escapes every character outside [A-Za-z0-9-] one-to-one and never produces "__"', () => {
+    const names = ['orders', 'orders.billing.dlq', 'a_b', 'a__b', 'a-b', 'ä', '_', '__', 'a b', 'A.B'];
+    const escaped = names.map(escapeName);
+    expect(new Set(escaped).size).toBe(names.length);
+    for (const e of escaped) {
+      expect(e).toMatch(/^[A-Za-z0-9_-]*$/);
+      expect(e).not.toContain('__');
+    }
+    expect(escapeName('orders.billing')).toBe('orders_2Ebilling');
+  });
+
+  it('keeps queue names within 80 characters and distinct when long names are hashed', () => {
+    const long = 'x'.repeat(200);
+    const a = groupQueueName('prefix-12345', long, `${long}.a`, true);
+    const b = groupQueueName('prefix-12345', long, `${long}.b`, true);
+    expect(a.length).toBeLessThanOrEqual(80);
+    expect(a).not.toBe(b);
+    expect(a.endsWith('.fifo')).toBe(true);
+    expect(a.startsWith(groupQueuePrefix('prefix-12345', long))).toBe(true);
+    expect(topicQueueName('p-', 'é'.repeat(100), false).length).toBeLessThanOrEqual(80);
+    expect(snsTopicName('', long.repeat(2), false).length).toBeLessThanOrEqual(256);
+  });
+
+  it('a group queue belongs to exactly one topic prefix, even when topic names share a start', () => {
+    const queue = groupQueueName('', 'orders_x', 'g', false);
+    expect(queue.startsWith(groupQueuePrefix('', 'orders_x'))).toBe(true);
+    expect(queue.startsWith(groupQueuePrefix('', 'orders'))).toBe(false);
+  });
+
+  it('FIFO ids keep valid keys and hash the rest', () => {
+    expect(fifoId('k-1')).toBe('k-1');
+    expect(fifoId('ключ')).toMatch(/^h:[0-9a-f]{64}$/);
+    expect(fifoId('x'.repeat(129))).toMatch(/^h:/);
+    expect(fifoId('a b')).not.toBe(fifoId('a  b'));
+  });
+});
+
+describe('envelope', () => {
+  const headers = {
+    specversion: '1.0',
+    id: 'id-1',
+    type: 't',
+    source: 's',
+    partitionkey: 'k',
+    quoted: 'say "hi" \\ é ✓ \uFFFF\uFFFE',
+  };
+
+  const roundTrip = (message: { headers: Record<string, string>; body: Uint8Array; key?: string }) => {
+    const payload = toSqs(message);
+    return fromSqs(payload.body, payload.attributes);
+  };
+
+  it('round-trips text, every byte value, empty data and a leading BOM byte-exact', () => {
+    const bodies = [
+      new TextEncoder().encode('{"a":"héllo"}\r\n'),
+      Uint8Array.from({ length: 256 }, (_, i) => i),
+      new Uint8Array(0),
+      Uint8Array.from([0xef, 0xbb, 0xbf, 0x41]),
+      new TextEncoder().encode('\uFFFF not allowed in SQS text'),
+    ];
+    for (const body of bodies) {
+      const back = roundTrip({ headers, body, key: 'k' });
+      expect(Buffer.from(back.body).equals(Buffer.from(body))).toBe(true);
+      expect(back.headers).toEqual(headers);
+      expect(back.key).toBe('k');
+    }
+  });
+
+  it('uses one attribute, two when the key differs from partitionkey, and marks the body by data type', () => {
+    const binary = toSqs({ headers, body: Uint8Array.from([0, 1]), key: 'other \uFFFF key' });
+    expect(Object.keys(binary.attributes).sort()).toEqual(['ce', 'ce-key']);
+    expect(binary.attributes.ce!.DataType).toBe('String.base64');
+    expect(binary.body).toBe('AAE=');
+    expect(fromSqs(binary.body, binary.attributes).key).toBe('other \uFFFF key');
+    const textual = toSqs({ headers, body: new TextEncoder().encode('x'), key: 'k' });
+    expect(Object.keys(textual.attributes)).toEqual(['ce']);
+    expect(textual.attributes.ce!.DataType).toBe('String');
+    expect(toSqs({ headers, body: new Uint8Array(0) }).attributes.ce!.DataType).toBe('String.empty');
+  });
+
+  it('keeps the body readable as text when the data is text', () => {
+    expect(toSqs({ headers, body: new TextEncoder().encode('{"n":1}') }).body).toBe('{"n":1}');
+  });
+
+  it('turns a foreign message (no ce attribute) into no headers and its body bytes', () => {
+    const message = fromSqs('not an event', undefined);
+    expect(message.headers).toEqual({});
+    expect(new TextDecoder().decode(message.body)).toBe('not an event');
+    expect(fromSqs('x', { ce: { DataType: 'String', StringValue: '{broken' } }).headers).toEqual({});
+  });
+
+  it('counts size as SQS does: body, attribute names, data types and values', () => {
+    const payload = toSqs({ headers: {}, body: new Uint8Array(300).fill(0xff) });
+    expect(payload.size).toBe(400 + 'ce'.length + 'String.base64'.length + '{}'.length);
+  });
+});
+
+describe('options', () => {
+  it('reads the URL and lets the options object win', () => {
+    const o = resolveOptions(
+      url('&region=eu-west-1&fanout=queues&fifo=true&prefix=app-&visibilityTimeout=7'),
+      {
+        region: 'us-east-2',
+      },
+    );
+    expect(o).toMatchObject({
+      endpoint: 'http://127.0.0.1:4566',
+      region: 'us-east-2',
+      fanOut: 'queues',
+      fifo: true,
+      prefix: 'app-',
+      visibilityTimeoutSeconds: 7,
+      waitTimeSeconds: 1,
+      receiveConcurrency: 3,
+    });
+    expect(resolveOptions(new URL('sqs://')).waitTimeSeconds).toBe(20);
+  });
+
+  it('rejects what it cannot honour, without echoing the URL', () => {
+    expect(() => resolveOptions(new URL('sqs://user:secret@host'))).toThrow(InvalidUrlError);
+    expect(() => resolveOptions(url('&typo=1'))).toThrow(/Unknown sqs:\/\/ parameter 'typo'/);
+    expect(() => resolveOptions(url('&fanout=kafka'))).toThrow(InvalidUrlError);
+    expect(() => resolveOptions(url('&prefix=a.b'))).toThrow(InvalidUrlError);
+    expect(() => resolveOptions(url(), { maxMessageBytes: 1_048_576 })).toThrow(UnsupportedOptionError);
+    expect(() => resolveOptions(url(), { waitTimeSeconds: 21 })).toThrow(UnsupportedOptionError);
+    try {
+      resolveOptions(new URL('sqs://user:secret@host'));
+    } catch (error) {
+      expect(String(error)).not.toContain('secret');
+    }
+  });
+
+  it('declares capabilities per mode', async () => {
+    const standard = new SqsTransport(resolveOptions(url()));
+    const fifo = new SqsTransport(resolveOptions(url('&fifo=true&fanout=none')));
+    expect(standard.capabilities).toEqual({
+      consumerGroups: true,
+      keyOrderAcrossMembers: false,
+      nativeDelay: true,
+      persistence: true,
+      shared: true,
+      replay: false,
+      maxMessageBytes: declaredMaxBytes(262_144),
+    });
+    expect(fifo.capabilities).toMatchObject({ consumerGroups: false, keyOrderAcrossMembers: true });
+    await Promise.all([standard.close(), fifo.close()]);
+  });
+});
+
+describe('publishing', () => {
+  const entry = (index: number, size = 10): Outgoing => ({
+    index,
+    payload: { body: 'x', attributes: {}, size },
+  });
+
+  it('chunks by 10 entries and by total bytes, keeping order', () => {
+    const sizes = chunk(
+      Array.from({ length: 23 }, (_, i) => entry(i)),
+      1_000,
+    ).map((c) => c.map((e) => e.index));
+    expect(sizes.map((c) => c.length)).toEqual([10, 10, 3]);
+    expect(sizes.flat()).toEqual(Array.from({ length: 23 }, (_, i) => i));
+    expect(chunk([entry(0, 600), entry(1, 600), entry(2, 300)], 1_000).map((c) => c.length)).toEqual([1, 2]);
+  });
+
+  it('reports per-entry failures by index, and a failed request fails its batch and every later one', async () => {
+    let calls = 0;
+    const sizes: number[] = [];
+    const clients = {
+      sqs: {
+        send: async (command: { input: { Entries: Array<{ Id: string }> } }) => {
+          calls += 1;
+          sizes.push(command.input.Entries.length);
+          if (calls === 1) return { Failed: [{ Id: '3', Code: 'InternalError', Message: 'try again' }] };
+          throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+        },
+      },
+    } as unknown as Clients;
+    const entries = Array.from({ length: 25 }, (_, i) => entry(i));
+    const failure = await publishAll(clients, { kind: 'queues', urls: ['q'] }, entries, 262_144).catch(
+      (e) => e,
+    );
+    expect(failure).toBeInstanceOf(PublishBatchError);
+    const failed = (failure as PublishBatchError).failures.map((f) => f.index);
+    expect(failed).toEqual([3, ...Array.from({ length: 15 }, (_, i) => 10 + i)]);
+    expect(sizes).toEqual([10, 10]);
+  });
+
+  it('rejects an oversized message with MessageTooLargeError before any request', async () => {
+    const transport = new SqsTransport(resolveOptions(url('&fanout=none')));
+    const limit = transport.capabilities.maxMessageBytes;
+    const big = { headers: {}, body: new Uint8Array(limit + 1) };
+    await expect(
+      transport.publish('never-created', [{ headers: {}, body: new Uint8Array(1) }, big]),
+    ).rejects.toMatchObject({
+      name: 'MessageTooLargeError',
+      index: 1,
+      limit,
+    });
+    await expect(transport.publish('never-created', [big])).rejects.toBeInstanceOf(MessageTooLargeError);
+    await transport.close();
+  });
+});
+
+describe('batching acks', () => {
+  it('sends what one turn added at once, holds later ones behind a batch in flight, and settles each entry', async () => {
+    const { Batcher } = await import('../src/batcher.ts');
+    const calls: number[][] = [];
+    let release: (() => void) | undefined;
+    const batcher = new Batcher<number>(async (_queue, items) => {
+      calls.push([...items]);
+      if (calls.length === 1) await new Promise<void>((r) => (release = r));
+      return items.map((n) => (n === 13 ? new Error('bad handle') : undefined));
+    });
+    const first = [batcher.add('q', 1), batcher.add('q', 2)];
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual([[1, 2]]);
+    const later = Array.from({ length: 12 }, (_, i) => batcher.add('q', 3 + i));
+    // Ten ready go at once; the other two wait for the batch in flight.
+    expect(calls).toEqual([
+      [1, 2],
+      [3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+    ]);
+    release!();
+    await Promise.all(first);
+    await batcher.drain();
+    expect(calls).toEqual([
+      [1, 2],
+      [3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+      [13, 14],
+    ]);
+    const outcomes = await Promise.allSettled(later);
+    expect(outcomes.map((o) => o.status)).toEqual([...Array(10).fill('fulfilled'), 'rejected', 'fulfilled']);
+  });
+});
