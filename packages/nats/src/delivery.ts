@@ -1,0 +1,88 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import { ClosedError, type TransportDelivery, TransportError, type WireMessage } from '@switchyard/core';
+import type { Connection } from './connection.ts';
+import { toSwitchyardError } from './errors.ts';
+import { fromNats } from './headers.ts';
+
+const LOST = Symbol('connection lost');
+
+/** One JetStream message handed to a group member, settled at most once. */
+export class NatsDelivery implements TransportDelivery {
+  readonly message: WireMessage;
+  readonly attempt: number;
+  readonly #msg: JsMsg;
+  readonly #connection: Connection;
+  readonly #epoch: number;
+  readonly #timeoutMs: number;
+  readonly #onSettled: (delivery: NatsDelivery) => void;
+  #settle: Promise<void> | undefined;
+
+  constructor(
+    msg: JsMsg,
+    connection: Connection,
+    timeoutMs: number,
+    onSettled: (delivery: NatsDelivery) => void,
+  ) {
+    this.#msg = msg;
+    this.#connection = connection;
+    this.#epoch = connection.epoch;
+    this.#timeoutMs = timeoutMs;
+    this.#onSettled = onSettled;
+    this.message = fromNats(msg.headers, msg.data);
+    this.attempt = Math.max(1, msg.info.deliveryCount);
+  }
+
+  get settled(): boolean {
+    return this.#settle !== undefined;
+  }
+
+  /** Resolves once the server confirmed the ack (a double ack), so an acked message is never redelivered. */
+  ack(): Promise<void> {
+    this.#settle ??= this.#settleWith('ack', () =>
+      this.#msg.ackAck({ timeout: this.#timeoutMs }).then(() => undefined),
+    );
+    return this.#settle;
+  }
+
+  /** `-NAK` with the server-side delay; resolves once the server has read it (as `ack`). */
+  nack(options?: { delayMs?: number }): Promise<void> {
+    this.#settle ??= this.#settleWith('nack', () => {
+      const delayMs = options?.delayMs ?? 0;
+      this.#msg.nak(delayMs > 0 ? Math.ceil(delayMs) : undefined);
+      return this.#connection.confirm(this.#timeoutMs);
+    });
+    return this.#settle;
+  }
+
+  /** Keep the lease (reset `ack_wait`) while unsettled and still on the connection it arrived on. */
+  renew(): void {
+    if (this.#settle === undefined && this.#epoch === this.#connection.epoch) this.#msg.working();
+  }
+
+  async #settleWith(what: string, send: () => Promise<void>): Promise<void> {
+    // The member's prefetch slot frees as soon as it settles, not when the server answers.
+    this.#onSettled(this);
+    if (this.#connection.closed) throw new ClosedError('nats transport');
+    if (this.#epoch !== this.#connection.epoch) {
+      // The server forgot the lease with the old connection and redelivers the message after
+      // ack_wait; settling it from a new connection could settle someone else's redelivery.
+      throw new TransportError(
+        `Cannot ${what}: the connection this message arrived on was lost; it will be redelivered`,
+      );
+    }
+    const { lost, cancel } = this.#connection.lostSince(this.#epoch);
+    const sending = send();
+    // If the connection is lost first, the abandoned request still settles later, unobserved.
+    sending.catch(() => {});
+    try {
+      await Promise.race([sending, lost.then(() => Promise.reject(LOST))]);
+    } catch (error) {
+      if (error === LOST) {
+        throw new TransportError(`Connection lost during ${what}; the message may be redelivered`);
+      }
+      throw toSwitchyardError(error, what);
+    } finally {
+      cancel();
+    }
+  }
+}

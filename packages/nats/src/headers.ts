@@ -1,0 +1,85 @@
+import { headers as createHeaders, type MsgHdrs } from '@nats-io/transport-node';
+import { TransportError, type WireMessage } from '@switchyard/core';
+
+// CloudEvents binary content mode on NATS, as the CloudEvents Go SDK writes it: every attribute is a
+// `ce-<name>` header except `datacontenttype`, which is `content-type`; the payload is the data.
+const PREFIX = 'ce-';
+const CONTENT_TYPE = 'content-type';
+/** The ordering key, written only when it differs from the `partitionkey` attribute. */
+const KEY = 'switchyard-key';
+/** Comma-separated names of the headers whose values are percent-encoded (see `needsEncoding`). */
+const ENCODED = 'switchyard-encoded';
+/** JetStream de-duplicates publishes by this header within the stream's duplicate window. */
+export const MSG_ID = 'Nats-Msg-Id';
+
+// An HTTP-style token: what a NATS header name may be.
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** The NATS headers for a message, `Nats-Msg-Id` set to the event id so retries are de-duplicated. */
+export function toNatsHeaders(message: WireMessage): MsgHdrs {
+  const out = createHeaders();
+  const encoded: string[] = [];
+  const put = (name: string, value: string) => {
+    if (needsEncoding(value)) {
+      encoded.push(name);
+      out.set(name, encodeURIComponent(value));
+    } else {
+      out.set(name, value);
+    }
+  };
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (!HEADER_NAME.test(name))
+      throw new TransportError(`Header name '${name.slice(0, 40)}' is not valid on NATS`);
+    put(name === 'datacontenttype' ? CONTENT_TYPE : PREFIX + name, value);
+  }
+  if (message.key !== undefined && message.key !== message.headers.partitionkey) put(KEY, message.key);
+  if (encoded.length > 0) out.set(ENCODED, encoded.join(','));
+  const id = message.headers.id;
+  if (id !== undefined && id !== '') out.set(MSG_ID, needsEncoding(id) ? encodeURIComponent(id) : id);
+  return out;
+}
+
+/** The message a NATS message carries; headers that are not CloudEvents attributes are left out. */
+export function fromNats(natsHeaders: MsgHdrs | undefined, body: Uint8Array): WireMessage {
+  const headers: Record<string, string> = {};
+  let key: string | undefined;
+  if (natsHeaders !== undefined) {
+    const encoded = new Set((natsHeaders.get(ENCODED) || '').split(',').filter(Boolean));
+    for (const name of natsHeaders.keys()) {
+      const raw = natsHeaders.get(name);
+      const value = encoded.has(name) ? decode(raw) : raw;
+      const lower = name.toLowerCase();
+      if (lower === CONTENT_TYPE) headers.datacontenttype = value;
+      else if (lower === KEY) key = value;
+      else if (lower.startsWith(PREFIX) && lower.length > PREFIX.length)
+        headers[lower.slice(PREFIX.length)] = value;
+    }
+  }
+  key ??= headers.partitionkey;
+  // The client's buffer may be reused; the delivery owns its bytes.
+  return { headers, body: new Uint8Array(body), key };
+}
+
+/** Bytes the server counts against `max_payload`: the encoded header block plus the payload. */
+export function wireSize(natsHeaders: MsgHdrs, body: Uint8Array): number {
+  // Mirrors the client's encoding: `NATS/1.0`, then `\r\nname: value` per value, then `\r\n\r\n`.
+  let size = 'NATS/1.0'.length + 4;
+  for (const [name, values] of natsHeaders) {
+    for (const value of values) size += 4 + Buffer.byteLength(name) + Buffer.byteLength(value);
+  }
+  return size + body.byteLength;
+}
+
+// NATS header values are trimmed by the client on both ends and cannot hold CR/LF; such values are
+// percent-encoded and listed in ENCODED so they arrive byte for byte. Ordinary values stay readable.
+function needsEncoding(value: string): boolean {
+  return value !== value.trim() || /[\r\n]/.test(value);
+}
+
+function decode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

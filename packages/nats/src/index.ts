@@ -1,0 +1,17 @@
+import type { TransportFactory } from '@switchyard/core';
+import type { NatsOptions } from './options.ts';
+import { NatsTransport } from './transport.ts';
+
+export type { NatsOptions } from './options.ts';
+export { NatsTransport } from './transport.ts';
+
+/** What `connect({ url: 'nats://...' })` calls; `options` is the value under the `nats` key. */
+export const create: TransportFactory = ({ url, options }) =>
+  NatsTransport.connect(url, options as NatsOptions | undefined);
+
+declare module '@switchyard/core' {
+  interface ConnectOptions {
+    /** Options of the NATS JetStream transport, used when the URL is `nats://`. */
+    nats?: NatsOptions;
+  }
+}

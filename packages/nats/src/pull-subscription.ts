@@ -1,0 +1,184 @@
+import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { ClosedError, type TransportDelivery } from '@switchyard/core';
+import type { Subscriber } from 'rxjs';
+import type { Connection, ConnectionEvent } from './connection.ts';
+import { NatsDelivery } from './delivery.ts';
+import { toSwitchyardError } from './errors.ts';
+import type { ResolvedOptions } from './options.ts';
+import type { Topology } from './topology.ts';
+
+export interface PullSubscriptionParams {
+  readonly connection: Connection;
+  readonly topology: Topology;
+  readonly options: ResolvedOptions;
+  readonly topic: string;
+  readonly group: string;
+  readonly prefetch: number;
+  readonly from: 'latest' | 'earliest';
+  readonly subscriber: Subscriber<TransportDelivery>;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * One group member: pulls from the group's durable consumer in batches sized to the free part of
+ * `prefetch`, so deliveries handed out and unsettled never exceed it. One pull request is open at a
+ * time, which keeps the server's order on the way to the subscriber (per-key order within a member).
+ */
+export class PullSubscription {
+  readonly #p: PullSubscriptionParams;
+  readonly #unsettled = new Set<NatsDelivery>();
+  #consumer: Consumer | undefined;
+  #pull: ConsumerMessages | undefined;
+  #pulling = false;
+  #stopped = false;
+  #recovering = false;
+  #failures = 0;
+  #leaseTimer: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stopListening: (() => void) | undefined;
+
+  constructor(params: PullSubscriptionParams) {
+    this.#p = params;
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.#attach();
+    } catch (error) {
+      this.#fail(toSwitchyardError(error, `subscribing to '${this.#p.topic}'`));
+      return;
+    }
+    if (this.#stopped) return;
+    this.#stopListening = this.#p.connection.on((event) => this.#onConnection(event));
+    // Renew leases well within the consumer's ack_wait (the server's value: the group may have
+    // been created by a member with other options) so a slow handler keeps its message.
+    const ackWaitMs = (await this.#ackWaitMs()) ?? this.#p.options.ackWaitMs;
+    if (this.#stopped) return;
+    this.#leaseTimer = setInterval(() => this.#renewLeases(), Math.max(250, Math.floor(ackWaitMs / 3)));
+    this.#pump();
+  }
+
+  /** Stop intake; unsettled deliveries keep working for ack/nack but their leases are no longer renewed. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#leaseTimer);
+    clearTimeout(this.#retryTimer);
+    this.#stopListening?.();
+    void this.#pull?.close().catch(() => {});
+  }
+
+  /** Stop and tell the subscriber the stream ended (transport closed). */
+  complete(): void {
+    this.stop();
+    this.#p.subscriber.complete();
+  }
+
+  async #ackWaitMs(): Promise<number | undefined> {
+    const info = await this.#consumer?.info(true).catch(() => undefined);
+    const nanos = info?.config.ack_wait;
+    return nanos ? nanos / 1_000_000 : undefined;
+  }
+
+  async #attach(): Promise<void> {
+    const { topology, topic, group, from, connection } = this.#p;
+    const durable = await topology.ensureConsumer(topic, group, from);
+    const { stream } = topology.address(topic);
+    this.#consumer = await connection.js.consumers.get(stream, durable);
+  }
+
+  #pump(): void {
+    if (this.#stopped || this.#recovering || this.#pulling || !this.#p.connection.connected) return;
+    const room = this.#p.prefetch - this.#unsettled.size;
+    if (room <= 0 || this.#consumer === undefined) return;
+    void this.#runPull(this.#consumer, room);
+  }
+
+  async #runPull(consumer: Consumer, count: number): Promise<void> {
+    this.#pulling = true;
+    let received = 0;
+    try {
+      const pull = await consumer.fetch({ max_messages: count, expires: this.#p.options.pullExpiresMs });
+      this.#pull = pull;
+      if (this.#stopped) void pull.close().catch(() => {});
+      for await (const msg of pull) {
+        received++;
+        // Past the bound (the client re-pulls after a reconnect) or after unsubscribe: give it back
+        // at once rather than leave it leased to nobody until ack_wait.
+        if (this.#stopped || received > count) msg.nak();
+        else this.#emit(msg);
+      }
+      this.#failures = 0;
+    } catch (error) {
+      this.#recover(error);
+    } finally {
+      this.#pull = undefined;
+      this.#pulling = false;
+      this.#pump();
+    }
+  }
+
+  #emit(msg: JsMsg): void {
+    const delivery = new NatsDelivery(
+      msg,
+      this.#p.connection,
+      this.#p.options.requestTimeoutMs,
+      (settled) => {
+        this.#unsettled.delete(settled);
+        this.#pump();
+      },
+    );
+    this.#unsettled.add(delivery);
+    this.#p.subscriber.next(delivery);
+  }
+
+  #renewLeases(): void {
+    if (!this.#p.connection.connected) return;
+    for (const delivery of this.#unsettled) delivery.renew();
+  }
+
+  #onConnection(event: ConnectionEvent): void {
+    if (event === 'disconnect') {
+      // The server dropped this pull request with the connection; a new one follows the reconnect.
+      void this.#pull?.close().catch(() => {});
+    } else if (event === 'reconnect') {
+      this.#pump();
+    } else if (!this.#stopped) {
+      this.#fail(new ClosedError('nats transport'));
+    }
+  }
+
+  /** After a failed pull: back off, make sure stream and consumer exist (re-creating them), resume. */
+  #recover(error: unknown): void {
+    if (this.#stopped || this.#recovering) return;
+    if (this.#p.connection.closed) {
+      this.#fail(new ClosedError('nats transport'));
+      return;
+    }
+    this.#recovering = true;
+    const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.#failures++);
+    this.#retryTimer = setTimeout(() => void this.#reattach(error), delay);
+  }
+
+  async #reattach(cause: unknown): Promise<void> {
+    try {
+      // JetStream API requests written while disconnected are dropped by the client: wait first.
+      await this.#p.connection.whenConnected(this.#p.options.requestTimeoutMs);
+      await this.#attach();
+    } catch (error) {
+      this.#recovering = false;
+      if (error instanceof ClosedError) this.#fail(error);
+      else this.#recover(error ?? cause);
+      return;
+    }
+    this.#recovering = false;
+    this.#pump();
+  }
+
+  #fail(error: Error): void {
+    if (this.#stopped) return;
+    this.stop();
+    this.#p.subscriber.error(error);
+  }
+}
