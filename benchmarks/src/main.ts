@@ -1,0 +1,449 @@
+// pnpm bench [--broker kafka,rabbitmq,sqs,nats,memory] [--events N] [--size B] [--rounds R] ...
+// For each broker: the raw client and Switchyard doing the same work, alternating raw/switchyard
+// for each round, each side in a fresh process. Then memory:// through handle() (memory-pipeline.ts).
+// Table on stdout, progress on stderr, results/<date>.json and results/<date>.svg.
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { connect as tcpConnect } from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type ChartRow, ratioChart } from './chart.ts';
+import type { Side } from './driver.ts';
+import { median } from './measure.ts';
+import { BROKERS, type Broker } from './pairs.ts';
+import type { ScenarioResult, ScenarioSettings, SlowResult } from './scenarios.ts';
+
+type RoundResult = ScenarioResult & SlowResult;
+
+import type { WorkerInput } from './worker.ts';
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const root = here('../../');
+
+const { values: args } = parseArgs({
+  options: {
+    broker: { type: 'string', multiple: true },
+    events: { type: 'string' },
+    single: { type: 'string' },
+    size: { type: 'string', default: '1024' },
+    rounds: { type: 'string', default: '2' },
+    backlog: { type: 'string' },
+    rate: { type: 'string', default: '200' },
+    'latency-seconds': { type: 'string', default: '4' },
+    'slow-seconds': { type: 'string', default: '3' },
+    'memory-events': { type: 'string', default: '200000' },
+    'memory-rounds': { type: 'string', default: '3' },
+    out: { type: 'string', default: here('../results') },
+  },
+  allowPositionals: false,
+});
+
+/** Per broker defaults, sized so that all four plus memory:// finish within about 10 minutes on 2 cores. */
+const DEFAULTS: Record<Broker, { events: number; single: number; backlog: number }> = {
+  kafka: { events: 20_000, single: 2_000, backlog: 100_000 },
+  rabbitmq: { events: 10_000, single: 2_000, backlog: 100_000 },
+  // The emulator answers one HTTP request at a time: a 100 000 backlog alone would take minutes.
+  sqs: { events: 3_000, single: 500, backlog: 10_000 },
+  nats: { events: 10_000, single: 2_000, backlog: 100_000 },
+};
+
+const wanted = (args.broker ?? ['all']).flatMap((b) => b.split(',')).map((b) => b.trim());
+const brokers = BROKERS.filter((b) => wanted.includes('all') || wanted.includes(b));
+const withMemory = wanted.includes('all') || wanted.includes('memory');
+for (const name of wanted) {
+  if (name !== 'all' && name !== 'memory' && !(BROKERS as readonly string[]).includes(name))
+    throw new Error(`Unknown broker '${name}': use ${[...BROKERS, 'memory', 'all'].join(', ')}`);
+}
+const rounds = Math.max(1, Number(args.rounds));
+const size = Number(args.size);
+const started = performance.now();
+
+function say(text: string): void {
+  const elapsed = ((performance.now() - started) / 1_000).toFixed(0).padStart(4);
+  process.stderr.write(`[${elapsed} s] ${text}\n`);
+}
+
+function settingsFor(broker: Broker): ScenarioSettings {
+  const d = DEFAULTS[broker];
+  const events = args.events ? Number(args.events) : d.events;
+  return {
+    events,
+    singleEvents: args.single ? Number(args.single) : Math.min(d.single, events),
+    inFlight: 16,
+    batch: 100,
+    size,
+    rate: Number(args.rate),
+    latencySeconds: Number(args['latency-seconds']),
+    backlog: args.backlog ? Number(args.backlog) : d.backlog,
+    slowHandlerMs: 5,
+    slowSeconds: Number(args['slow-seconds']),
+    consume: { prefetch: 256, concurrency: 16 },
+  };
+}
+
+const ADDRESSES: Record<Broker, string> = {
+  kafka: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')[0]!,
+  rabbitmq: new URL(process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/%2F').host || '127.0.0.1:5672',
+  sqs: new URL(process.env.SQS_ENDPOINT ?? 'http://127.0.0.1:4566').host,
+  nats: new URL(process.env.NATS_URL ?? 'nats://127.0.0.1:4222').host,
+};
+
+function reachable(address: string): Promise<boolean> {
+  const [host, port] = [
+    address.slice(0, address.lastIndexOf(':')),
+    Number(address.slice(address.lastIndexOf(':') + 1)),
+  ];
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port, timeout: 2_000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Run a node script in a child; stderr lines go to the progress log; resolves with stdout. */
+function child(script: string, argv: string[], label: string, extra: string[] = []): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--conditions=@switchyard/source', ...extra, script, ...argv], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let pending = '';
+    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) if (line.trim()) say(`${label}: ${line}`);
+    });
+    proc.on('error', reject);
+    proc.on('close', (code) => {
+      if (pending.trim()) say(`${label}: ${pending}`);
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`${label} exited with ${code}`));
+    });
+  });
+}
+
+async function runSide(broker: Broker, side: Side, round: number, prefix: string): Promise<RoundResult> {
+  const base = {
+    broker,
+    side,
+    prefix: `${prefix}-${side === 'raw' ? 'r' : 's'}${round}`,
+    settings: settingsFor(broker),
+  };
+  const run = async (mode: WorkerInput['mode']) => {
+    const input: WorkerInput = { ...base, mode };
+    const out = await child(
+      here('./worker.ts'),
+      [JSON.stringify(input)],
+      `${broker} round ${round} ${side}`,
+      ['--expose-gc', '--disable-warning=TimeoutNegativeWarning'],
+    );
+    return JSON.parse(out.trim().split('\n').pop()!);
+  };
+  const scenarios = (await run('scenarios')) as ScenarioResult;
+  const slow = (await run('slow')) as SlowResult;
+  return { ...scenarios, ...slow };
+}
+
+async function runMemory(): Promise<{ rounds: number[]; events: number; median: number }> {
+  const events = Number(args['memory-events']);
+  const out = await child(
+    here('./memory-pipeline.ts'),
+    [String(events), args['memory-rounds']!],
+    'memory://',
+  );
+  // memory-pipeline.ts prints "round N: handle() 123,456 events/s (...)" per round.
+  const perRound = [...out.matchAll(/round \d+: handle\(\) ([\d,]+) events\/s/g)].map((m) =>
+    Number(m[1]!.replace(/,/g, '')),
+  );
+  for (const line of out.trim().split('\n')) say(`memory://: ${line}`);
+  return { rounds: perRound, events, median: median(perRound) };
+}
+
+async function brokerVersions(): Promise<Record<string, string>> {
+  // The provisioning CLI asks each broker for its version over its own protocol.
+  try {
+    const out = await child(
+      here('../../packages/conformance/src/provision/cli.ts'),
+      ['status'],
+      'brokers status',
+    );
+    const versions: Record<string, string> = {};
+    for (const line of out.split('\n')) {
+      const cells = line.trim().split(/\s{2,}/);
+      const name = cells[0]?.split(' ')[0];
+      if (name && (BROKERS as readonly string[]).includes(name) && cells.length >= 4)
+        versions[name] = cells.at(-1)!;
+    }
+    return versions;
+  } catch {
+    return {};
+  }
+}
+
+async function clientVersions(): Promise<Record<string, string>> {
+  const versions: Record<string, string> = {};
+  for (const name of [
+    'kafkajs',
+    'amqplib',
+    '@aws-sdk/client-sqs',
+    '@nats-io/transport-node',
+    '@nats-io/jetstream',
+    'rxjs',
+  ]) {
+    try {
+      const json = JSON.parse(await readFile(here(`../node_modules/${name}/package.json`), 'utf8'));
+      versions[name] = json.version;
+    } catch {
+      versions[name] = 'unknown';
+    }
+  }
+  return versions;
+}
+
+// ---- run ----
+const cpus = os.cpus();
+const machine = {
+  cpu: cpus[0]?.model ?? 'unknown',
+  cores: cpus.length,
+  ramGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+  os: `${os.type()} ${os.release()} ${os.arch()}`,
+  node: process.version,
+  loadavgAtStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
+};
+say(
+  `${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, Node ${machine.node}, load ${machine.loadavgAtStart.join(' ')}`,
+);
+const [servers, clients] = await Promise.all([brokerVersions(), clientVersions()]);
+const prefix = `bench-${Date.now().toString(36)}`;
+
+interface BrokerResult {
+  broker: Broker;
+  address: string;
+  server: string | undefined;
+  settings: ScenarioSettings;
+  skipped?: string;
+  rounds: Array<{ round: number; side: Side; result?: RoundResult; error?: string }>;
+}
+const results: BrokerResult[] = [];
+for (const broker of brokers) {
+  const entry: BrokerResult = {
+    broker,
+    address: ADDRESSES[broker],
+    server: servers[broker],
+    settings: settingsFor(broker),
+    rounds: [],
+  };
+  results.push(entry);
+  if (!(await reachable(ADDRESSES[broker]))) {
+    entry.skipped = `nothing listens on ${ADDRESSES[broker]} (pnpm brokers up)`;
+    say(`${broker}: skipped, ${entry.skipped}`);
+    continue;
+  }
+  const s = entry.settings;
+  say(
+    `${broker}: ${s.events} events of ${s.size} B (single ${s.singleEvents}), backlog ${s.backlog}, ${rounds} rounds raw/switchyard`,
+  );
+  for (let round = 1; round <= rounds; round++) {
+    for (const side of ['raw', 'switchyard'] as const) {
+      try {
+        entry.rounds.push({ round, side, result: await runSide(broker, side, round, prefix) });
+      } catch (error) {
+        entry.rounds.push({ round, side, error: (error as Error).message });
+        say(`${broker} round ${round} ${side}: failed, ${(error as Error).message}`);
+      }
+    }
+  }
+}
+const memory = withMemory ? await runMemory().catch((error: Error) => ({ error: error.message })) : undefined;
+
+// ---- report ----
+const MiB = 2 ** 20;
+interface Figure {
+  label: string;
+  unit: string;
+  higherIsBetter: boolean;
+  value: (r: RoundResult) => number;
+  /** met / not met from the two medians, or undefined when the figure has no target. */
+  target?: { text: string; met: (raw: number, sw: number, s: ScenarioSettings) => boolean };
+}
+const throughputTarget = { text: 'ratio ≥ 0.95', met: (raw: number, sw: number) => sw / raw >= 0.95 };
+// NaN (a side that failed every round) compares false, so a missing figure is never 'met'.
+const FIGURES: Figure[] = [
+  {
+    label: 'publish single',
+    unit: 'ev/s',
+    higherIsBetter: true,
+    value: (r) => r.publishSingle,
+    target: throughputTarget,
+  },
+  {
+    label: 'publish batched',
+    unit: 'ev/s',
+    higherIsBetter: true,
+    value: (r) => r.publishBatch,
+    target: throughputTarget,
+  },
+  { label: 'end to end', unit: 'ev/s', higherIsBetter: true, value: (r) => r.e2e, target: throughputTarget },
+  { label: 'latency p50', unit: 'ms', higherIsBetter: false, value: (r) => r.latencyP50 },
+  {
+    label: 'latency p99',
+    unit: 'ms',
+    higherIsBetter: false,
+    value: (r) => r.latencyP99,
+    target: { text: 'added ≤ 1 ms', met: (raw, sw) => sw - raw <= 1 },
+  },
+  { label: 'peak RSS', unit: 'MiB', higherIsBetter: false, value: (r) => r.peakRss / MiB },
+  {
+    label: 'backlog held over control',
+    unit: 'MiB',
+    higherIsBetter: false,
+    value: (r) => Math.max(0, r.backlogHeld - r.controlHeld) / MiB,
+    // Bounded: on the backlog, the slow consumer holds less than a quarter of the backlog's bytes
+    // more than on a control of 2 × prefetch events (a consumer that buffers it holds all of them).
+    target: { text: '< backlog bytes / 4', met: (_raw, sw, s) => sw < (s.backlog * s.size) / 4 / MiB },
+  },
+];
+
+const fmt = (n: number, unit: string) =>
+  !Number.isFinite(n)
+    ? 'n/a'
+    : unit === 'ev/s'
+      ? Math.round(n).toLocaleString('en')
+      : n.toFixed(unit === 'ms' ? 2 : 1);
+
+interface Row {
+  broker: string;
+  figure: string;
+  unit: string;
+  raw: number;
+  switchyard: number;
+  ratio: number;
+  target?: string;
+  met?: boolean;
+  rounds?: { raw: number[]; switchyard: number[] };
+}
+const rows: Row[] = [];
+for (const entry of results) {
+  if (entry.skipped) continue;
+  for (const figure of FIGURES) {
+    const per = (side: Side) =>
+      entry.rounds.filter((r) => r.side === side && r.result).map((r) => figure.value(r.result!));
+    const raw = median(per('raw'));
+    const sw = median(per('switchyard'));
+    const row: Row = {
+      broker: entry.broker,
+      figure: figure.label,
+      unit: figure.unit,
+      raw,
+      switchyard: sw,
+      ratio: sw / raw,
+      rounds: { raw: per('raw'), switchyard: per('switchyard') },
+    };
+    if (figure.target) {
+      row.target = figure.target.text;
+      row.met = figure.target.met(raw, sw, entry.settings);
+    }
+    rows.push(row);
+  }
+  const backlog = entry.rounds.filter((r) => r.result).map((r) => `${r.side} ${r.result!.backlogConsumed}`);
+  say(
+    `${entry.broker}: slow consumer handled ${backlog.join(', ')} of the ${entry.settings.backlog} backlog`,
+  );
+}
+if (memory && 'median' in memory) {
+  rows.push({
+    broker: 'memory://',
+    figure: 'handle(), all policies',
+    unit: 'ev/s',
+    raw: Number.NaN,
+    switchyard: memory.median,
+    ratio: Number.NaN,
+    target: '≥ 300 000 ev/s (1 core)',
+    met: memory.median >= 300_000,
+  });
+}
+
+const header = ['broker', 'figure', 'raw', 'switchyard', 'sw/raw', 'target', ''];
+const table = rows.map((r) => [
+  r.broker,
+  `${r.figure} (${r.unit})`,
+  fmt(r.raw, r.unit),
+  fmt(r.switchyard, r.unit),
+  Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '',
+  r.target ?? '',
+  r.met === undefined ? '' : r.met ? 'met' : 'NOT MET',
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+const line = (cells: string[]) =>
+  cells
+    .map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+    .join('  ')
+    .trimEnd();
+console.log(line(header));
+console.log(line(widths.map((w) => '-'.repeat(w))));
+for (const row of table) console.log(line(row));
+for (const entry of results) {
+  if (entry.skipped) console.log(`${entry.broker}: skipped (${entry.skipped})`);
+  for (const r of entry.rounds)
+    if (r.error) console.log(`${entry.broker} round ${r.round} ${r.side}: ${r.error}`);
+}
+if (memory && 'error' in memory) console.log(`memory://: ${memory.error}`);
+
+const date = new Date().toISOString().slice(0, 10);
+await mkdir(args.out!, { recursive: true });
+const report = {
+  date: new Date().toISOString(),
+  durationSeconds: Math.round((performance.now() - started) / 1_000),
+  machine,
+  clients,
+  brokers: results,
+  memory,
+  table: rows,
+  targets: {
+    throughputRatio: rows.filter((r) => r.target === throughputTarget.text).every((r) => r.met),
+    addedP99: rows.filter((r) => r.figure === 'latency p99').every((r) => r.met),
+    backlogBounded: rows.filter((r) => r.figure === 'backlog held over control').every((r) => r.met),
+    memoryPipeline: rows.find((r) => r.broker === 'memory://')?.met,
+  },
+};
+const jsonPath = `${args.out}/${date}.json`;
+const svgPath = `${args.out}/${date}.svg`;
+await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+await writeFile(
+  svgPath,
+  ratioChart(
+    `Switchyard / raw client, ${date}`,
+    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadavgAtStart.join(' ')} at start; ${size} B events`,
+    rows
+      .filter((r) => Number.isFinite(r.ratio))
+      .map(
+        (r): ChartRow => ({
+          group: r.broker,
+          label: r.figure,
+          ratio: r.ratio,
+          higherIsBetter: r.unit === 'ev/s',
+          met: r.met,
+        }),
+      ),
+  ),
+);
+console.log(
+  `\ntargets: ${Object.entries(report.targets)
+    .map(([k, v]) => `${k} ${v === undefined ? 'n/a' : v ? 'met' : 'NOT MET'}`)
+    .join(', ')}`,
+);
+console.log(`results: ${jsonPath}\nchart:   ${svgPath}`);
+say(`done in ${report.durationSeconds} s`);

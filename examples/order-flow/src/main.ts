@@ -1,0 +1,70 @@
+// `pnpm demo`: run the order flow on $BROKER_URL (default memory://) and print what happened.
+// Exits 0 only when every order ended as it should.
+import { styleText } from 'node:util';
+import { runOrderFlow, SCENARIO } from './flow.ts';
+import { paintStatus, renderTimeline } from './timeline.ts';
+
+const url = process.env.BROKER_URL ?? 'memory://';
+const dim = (text: string) => styleText('dim', text);
+const timeoutMs = process.env.ORDER_FLOW_TIMEOUT_MS ? Number(process.env.ORDER_FLOW_TIMEOUT_MS) : undefined;
+
+console.log(
+  styleText('bold', 'Switchyard order flow: orders, inventory and payments, talking only through events'),
+);
+for (const { order, story } of SCENARIO) console.log(`  ${order.orderId}  ${story}`);
+console.log('');
+
+try {
+  const result = await runOrderFlow({
+    url,
+    ...(timeoutMs ? { timeoutMs } : {}),
+    log: (message) => console.log(dim(`- ${message}`)),
+  });
+  console.log('');
+  console.log(
+    dim(
+      'Per order (grouped by correlation id): ms since the order was placed, the service, what happened,\n' +
+        'the event id and, after "<-", the id of the event that caused it (first 8 characters).\n',
+    ),
+  );
+  console.log(renderTimeline(result.entries));
+
+  const c = result.counts;
+  console.log(
+    `${styleText('bold', 'Summary')} on ${result.url} in ${result.elapsedMs} ms: ` +
+      `${c.confirmed} ${paintStatus('confirmed')}, ${c.cancelled} ${paintStatus('cancelled')}, ` +
+      `${c.deadLettered} ${paintStatus('dead-lettered')}` +
+      (c.pending ? `, ${c.pending} ${paintStatus('pending')}` : '') +
+      ` (${c.retries} retried, ${c.duplicatesSkipped} duplicate skipped by a handler` +
+      (c.duplicatesDroppedByBroker
+        ? `, ${c.duplicatesDroppedByBroker} dropped by the broker, which de-duplicates by id`
+        : '') +
+      ')',
+  );
+  console.log(
+    `Stock left: ${Object.entries(result.stock)
+      .map(([sku, units]) => `${sku} ${units}`)
+      .join(', ')}`,
+  );
+  if (result.ok) {
+    console.log(styleText('green', 'Every order ended as expected.'));
+  } else {
+    console.log(styleText('red', 'NOT the expected final state:'));
+    for (const problem of result.problems) console.log(`  - ${problem}`);
+    process.exitCode = 1;
+  }
+} catch (error) {
+  console.error(
+    styleText('red', `order flow failed: ${(error as Error).message}`, { stream: process.stderr }),
+  );
+  const cause = (error as Error).cause;
+  if (cause) console.error(`  cause: ${(cause as Error).message ?? String(cause)}`);
+  process.exitCode = 1;
+}
+
+// Every bus is closed by now, so the process ends by itself. If a transport leaves a handle open,
+// say so and exit rather than hang (unref: this timer alone never keeps the process alive).
+setTimeout(() => {
+  console.error('order flow: still running 10 s after finishing; a connection was left open');
+  process.exit(process.exitCode || 1);
+}, 10_000).unref();

@@ -1,0 +1,93 @@
+// The payments service: captures payment once stock is reserved.
+//   InventoryReserved → PaymentCaptured | PaymentFailed
+// Its card gateway is a stand-in that decides by payment token, and times out once on `tok_flaky`.
+import { randomUUID } from 'node:crypto';
+import { connect, handle } from '@switchyard/core';
+import {
+  EventTypes,
+  type InventoryReserved,
+  type PaymentCaptured,
+  type PaymentFailed,
+  registerSchemas,
+} from './events.ts';
+import {
+  brokerUrl,
+  idempotencyStore,
+  policies,
+  running,
+  type Service,
+  type ServiceOptions,
+} from './service.ts';
+
+/** A transient failure: the handler throws it and the retry policy tries again. */
+export class GatewayTimeoutError extends Error {
+  override name = 'GatewayTimeoutError';
+}
+
+export type ChargeResult = { ok: true; paymentId: string } | { ok: false; reason: string };
+
+/**
+ * A fake card gateway. `tok_declined` and `tok_no_funds` are declined (a business outcome, not an
+ * error); `tok_flaky` times out on its first call, then succeeds. Like a real gateway it takes an
+ * idempotency key, so charging again after a retry never charges twice.
+ */
+export function fakeGateway() {
+  const charges = new Map<string, ChargeResult>();
+  const timedOut = new Set<string>();
+  return {
+    calls: 0,
+    async charge(idempotencyKey: string, amount: number, token: string): Promise<ChargeResult> {
+      this.calls++;
+      const previous = charges.get(idempotencyKey);
+      if (previous) return previous;
+      if (token === 'tok_flaky' && !timedOut.has(idempotencyKey)) {
+        timedOut.add(idempotencyKey);
+        throw new GatewayTimeoutError(`gateway timed out charging ${amount.toFixed(2)}`);
+      }
+      const result: ChargeResult =
+        token === 'tok_declined'
+          ? { ok: false, reason: 'card declined' }
+          : token === 'tok_no_funds'
+            ? { ok: false, reason: 'insufficient funds' }
+            : { ok: true, paymentId: `pay_${randomUUID().slice(0, 8)}` };
+      charges.set(idempotencyKey, result);
+      return result;
+    },
+  };
+}
+
+export async function startPayments(options: ServiceOptions): Promise<Service> {
+  const { topics } = options;
+  const bus = await connect({ url: brokerUrl(options), source: 'payments' });
+  registerSchemas(bus);
+  await bus.provision(topics.inventory, { groups: ['payments'] });
+  await bus.provision(topics.payments);
+
+  const gateway = fakeGateway();
+  const onInventory = bus.consume(topics.inventory, { group: 'payments' }).pipe(
+    handle(
+      async (event, ctx) => {
+        if (event.type !== EventTypes.InventoryReserved) return;
+        const { orderId, total, paymentToken } = event.data as InventoryReserved;
+        // Throws GatewayTimeoutError on a timeout: handle() retries this event after a backoff.
+        const result = await gateway.charge(event.id, total, paymentToken);
+        if (result.ok) {
+          await ctx.publish<PaymentCaptured>(topics.payments, {
+            type: EventTypes.PaymentCaptured,
+            data: { orderId, amount: total, paymentId: result.paymentId },
+            key: orderId,
+          });
+        } else {
+          await ctx.publish<PaymentFailed>(topics.payments, {
+            type: EventTypes.PaymentFailed,
+            data: { orderId, reason: result.reason },
+            key: orderId,
+          });
+        }
+      },
+      policies(topics, idempotencyStore()),
+    ),
+  );
+
+  return running('payments', bus, [onInventory], options);
+}
