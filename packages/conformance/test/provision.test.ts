@@ -1,5 +1,6 @@
 // Runs under the global setup (packages/conformance/src/provision/global-setup.ts): every broker it
 // provided must answer a real round trip from a test worker, at the address the tests will use.
+import { type AddressInfo, createServer } from 'node:net';
 import { describe, expect, inject, test } from 'vitest';
 import { driverFor, ENV_VARS } from '../src/provision/drivers.ts';
 import { requireBroker, restartBroker } from '../src/provision/index.ts';
@@ -33,6 +34,19 @@ describe('probes fail on what is not a working broker', () => {
       nats: 'nats://127.0.0.1:1',
     };
     await expect(driver(name).probe(closed[name])).rejects.toThrow();
+  });
+
+  test('rabbitmq says at which step a server that hangs up failed it', async () => {
+    const server = createServer((socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await expect(driver('rabbitmq').probe(`amqp://127.0.0.1:${port}`)).rejects.toThrow(
+        /failed at the protocol header: connection closed by the server/,
+      );
+    } finally {
+      server.close();
+    }
   });
 
   test.skipIf(!brokers.nats?.available)('kafka against the NATS port', async () => {

@@ -2,6 +2,7 @@ import { probeKafka } from './kafka/health.ts';
 import { prepareKafka } from './kafka/launch.ts';
 import { probeNats } from './nats/health.ts';
 import type { Recipe } from './process.ts';
+import { diagnoseRabbitMq } from './rabbitmq/diagnose.ts';
 import { probeRabbitMq } from './rabbitmq/health.ts';
 import { ELASTICMQ_PORT, prepareElasticMq } from './sqs/elasticmq-launch.ts';
 import { fauxqsPort, prepareFauxqs } from './sqs/fauxqs-launch.ts';
@@ -30,6 +31,8 @@ export interface Driver {
   /** For brokers the provisioning does not launch: the command that starts the machine's service. */
   readonly startHint?: string;
   readonly readyTimeoutMs: number;
+  /** Extra facts for the failure message when a broker listens but fails the round trip. */
+  diagnose?(): Promise<string>;
 }
 
 export const ENV_VARS: Record<BrokerName, string> = {
@@ -69,7 +72,10 @@ export function driverFor(
         defaultUrl: 'amqp://guest:guest@127.0.0.1:5672',
         probe: probeRabbitMq,
         startHint: 'rabbitmq-server -detached',
-        readyTimeoutMs: 30_000,
+        // A node that was just (re)started accepts TCP before it answers AMQP; on 2 cores busy
+        // with a JVM starting next to it, that can take a minute.
+        readyTimeoutMs: 90_000,
+        diagnose: diagnoseRabbitMq,
       };
     case 'nats':
       return {

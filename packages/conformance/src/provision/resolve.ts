@@ -103,7 +103,7 @@ async function resolveOne(driver: Driver, context: Context): Promise<BrokerEndpo
     }
   }
 
-  const found = await findRunning(driver);
+  const found = await findRunning(driver, context.log);
   if (found)
     return found.ok
       ? ready(found.provisioned, found.url, found.probe, found.extra)
@@ -134,7 +134,7 @@ async function resolveOne(driver: Driver, context: Context): Promise<BrokerEndpo
   const { key, prepare } = driver;
   return withLaunchLock(key, async () => {
     // Another process may have launched it while we waited for the lock.
-    const raced = await findRunning(driver);
+    const raced = await findRunning(driver, context.log);
     if (raced)
       return raced.ok
         ? ready(raced.provisioned, raced.url, raced.probe, raced.extra)
@@ -190,7 +190,7 @@ type Found =
   | { ok: false; provisioned: Provisioning; reason: string };
 
 /** A broker already there: one an earlier run launched, or anything on the default port. */
-async function findRunning(driver: Driver): Promise<Found | undefined> {
+async function findRunning(driver: Driver, log: (line: string) => void): Promise<Found | undefined> {
   const record = driver.key ? liveRecord(driver.key) : undefined;
   if (record) {
     try {
@@ -216,18 +216,32 @@ async function findRunning(driver: Driver): Promise<Found | undefined> {
     }
   }
   if (!(await isListening('127.0.0.1', driver.defaultPort))) return undefined;
+  let waiting = false;
   try {
-    return {
-      ok: true,
-      provisioned: 'running',
-      url: driver.defaultUrl,
-      probe: await retryUntil(() => driver.probe(driver.defaultUrl), { timeoutMs: 15_000, intervalMs: 250 }),
-    };
+    const probe = await retryUntil(
+      async () => {
+        try {
+          return await driver.probe(driver.defaultUrl);
+        } catch (error) {
+          // Say once that we are waiting, so a minute of silence is not mistaken for a hang.
+          if (!waiting)
+            log(
+              `${driver.name}: 127.0.0.1:${driver.defaultPort} listens but the round trip failed (${messageOf(error)}); waiting up to ${driver.readyTimeoutMs / 1000} s for it to become ready`,
+            );
+          waiting = true;
+          throw error;
+        }
+      },
+      { timeoutMs: driver.readyTimeoutMs, intervalMs: 500 },
+    );
+    if (waiting) log(`${driver.name}: ready now`);
+    return { ok: true, provisioned: 'running', url: driver.defaultUrl, probe };
   } catch (error) {
+    const facts = driver.diagnose ? `; ${await driver.diagnose()}` : '';
     return {
       ok: false,
       provisioned: 'running',
-      reason: `something listens on 127.0.0.1:${driver.defaultPort} but is not a working ${driver.name}: ${messageOf(error)}`,
+      reason: `something listens on 127.0.0.1:${driver.defaultPort} but is not a working ${driver.name}: ${messageOf(error)}${facts}`,
     };
   }
 }

@@ -41,6 +41,9 @@ async function expect(reader: SocketReader, classId: number, methodId: number): 
     const args = new Args(next.payload);
     const got = [args.u16(), args.u16()] as const;
     if (got[0] === classId && got[1] === methodId) return args;
+    // connection.blocked: a resource alarm (memory or disk) stops the broker reading from
+    // publishers, which from here looks like silence; say so instead of timing out.
+    if (got[0] === 10 && got[1] === 60) throw new Error(`RabbitMQ blocks publishers: ${args.shortstr()}`);
     const closed =
       got[0] === 10 && got[1] === 50 ? 'connection' : got[0] === 20 && got[1] === 40 ? 'channel' : '';
     if (closed) throw new Error(`RabbitMQ closed the ${closed}: ${args.u16()} ${args.shortstr()}`);
@@ -62,30 +65,35 @@ export async function probeRabbitMq(url: string): Promise<ProbeResult> {
   const reader = await connectTcp(parsed.hostname, Number(parsed.port || 5672));
   const send = (payload: Buffer, channel = 0, type = FRAME_METHOD) =>
     reader.write(frame(type, channel, payload));
+  let stage = 'the protocol header';
   try {
     reader.write(Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'));
     const start = await expect(reader, 10, 10);
+    stage = 'login';
     start.u8();
     start.u8();
     const server = start.table();
     const client = table({
       product: 'switchyard-provision',
       // Ask for a Close with the reason on bad credentials instead of a bare disconnect.
-      capabilities: { authentication_failure_close: true },
+      capabilities: { authentication_failure_close: true, 'connection.blocked': true },
     });
     send(method(10, 11, client, shortstr('PLAIN'), longstr(`\0${user}\0${pass}`), shortstr('en_US')));
     const tune = await expect(reader, 10, 30);
+    stage = 'connection.open';
     const channelMax = tune.u16();
     const frameMax = tune.u32();
     send(method(10, 31, u16(channelMax), u32(frameMax), u16(0)));
     send(method(10, 40, shortstr(vhost), shortstr(''), u8(0)));
     await expect(reader, 10, 41);
 
+    stage = 'channel and queue declare';
     send(method(20, 10, shortstr('')), 1);
     await expect(reader, 20, 11);
     send(method(50, 10, u16(0), shortstr(''), u8(0b01100), table({})), 1); // exclusive, auto-delete
     const queue = (await expect(reader, 50, 11)).shortstr();
 
+    stage = 'publish and basic.get';
     const body = Buffer.from(`switchyard health ${randomUUID()}`);
     send(method(60, 40, u16(0), shortstr(''), shortstr(queue), u8(0)), 1);
     send(Buffer.concat([u16(60), u16(0), u64(body.length), u16(0)]), 1, FRAME_HEADER);
@@ -98,6 +106,8 @@ export async function probeRabbitMq(url: string): Promise<ProbeResult> {
     await expect(reader, 10, 51).catch(() => {});
     const product = typeof server.product === 'string' ? server.product : 'AMQP server';
     return { version: `${product} ${String(server.version ?? '?')}` };
+  } catch (error) {
+    throw new Error(`AMQP round trip failed at ${stage}: ${(error as Error).message}`);
   } finally {
     reader.close();
   }
