@@ -23,8 +23,12 @@ export interface ConformanceTarget {
   urlThroughProxy?(proxy: { host: string; port: number }): string;
   /** The broker's address the proxy forwards to (required with `urlThroughProxy`). */
   readonly upstream?: { host: string; port: number };
-  /** Restart the broker (only where the suite's setup launched it). */
-  restartBroker?(): Promise<void>;
+  /**
+   * For the broker-restart case: launch a broker of this test's own (the shared one is in use by
+   * every other test file) and return the URL `connect()` takes for it. Omit where this machine
+   * cannot run one; the case is then n/a.
+   */
+  privateBroker?(): Promise<{ url: string; restart(): Promise<unknown>; stop(): Promise<void> }>;
   /**
    * How long the broker lets a delivery stay unacked before it would redeliver it (SQS visibility,
    * JetStream ack_wait), as configured by `connect()`; the lease case runs a handler longer than this.

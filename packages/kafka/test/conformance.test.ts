@@ -1,10 +1,8 @@
 // Kafka passes the same suite as every other broker: crash (SIGKILL), a cut through a TCP proxy,
-// and a broker restart where the suite launched the broker.
-import * as conformance from '@switchyard/conformance';
-import { runConformance } from '@switchyard/conformance';
+// and a restart of a private broker.
+import { launchPrivateBroker, runConformance } from '@switchyard/conformance';
 import { connect } from '@switchyard/core';
 import { Kafka, logLevel } from 'kafkajs';
-import { inject } from 'vitest';
 import { KafkaTransport } from '../src/index.ts';
 import { BROKERS, URL_ } from './helpers.ts';
 
@@ -14,16 +12,6 @@ const upstream = {
   host: first.slice(0, first.lastIndexOf(':')),
   port: Number(first.slice(first.lastIndexOf(':') + 1)),
 };
-
-// The suite's restart hook, where this version of the conformance package has one and the global
-// setup launched the broker (a broker someone else runs is not ours to bounce).
-const restart = (conformance as { restartBroker?: (name: 'kafka') => Promise<unknown> }).restartBroker;
-const provided = (inject as (key: 'brokers') => { kafka?: { restartable?: boolean } } | undefined)('brokers');
-// Off unless asked: a restart takes the broker from every test file running at the same time.
-const restartable =
-  restart !== undefined &&
-  provided?.kafka?.restartable === true &&
-  process.env.SWITCHYARD_TEST_RESTART === '1';
 
 runConformance({
   name: 'kafka',
@@ -54,7 +42,11 @@ runConformance({
   },
   urlThroughProxy: (proxy) => `kafka://${proxy.host}:${proxy.port}`,
   upstream,
-  ...(restartable ? { restartBroker: async () => void (await restart!('kafka')) } : {}),
+  // The restart case bounces a Kafka of its own, from the same jars as the shared one.
+  privateBroker: async () => {
+    const broker = await launchPrivateBroker('kafka');
+    return { url: `kafka://${broker.url}`, restart: broker.restart, stop: broker.stop };
+  },
   // A killed member's partitions move once its session times out (10 s), then a rebalance.
   redeliveryAfterCrashMs: 20_000,
 });

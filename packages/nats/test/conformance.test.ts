@@ -3,7 +3,7 @@
 
 import { jetstream } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
-import { runConformance } from '@switchyard/conformance';
+import { launchPrivateBroker, runConformance } from '@switchyard/conformance';
 import { connect } from '@switchyard/core';
 import { NatsTransport } from '../src/index.ts';
 import { subjectFor } from '../src/names.ts';
@@ -43,4 +43,6 @@ runConformance({
   ackDeadlineMs: ACK_WAIT_MS,
   // A killed member's deliveries come back once their ack_wait lapses (the child cannot renew them).
   redeliveryAfterCrashMs: ACK_WAIT_MS + 5_000,
+  // The restart case bounces a nats-server of its own, with JetStream on its own store dir.
+  privateBroker: () => launchPrivateBroker('nats'),
 });

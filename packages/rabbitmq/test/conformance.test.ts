@@ -1,6 +1,6 @@
 // RabbitMQ passes the same suite as every other broker, including cutting its connection through a proxy.
 
-import { runConformance } from '@switchyard/conformance';
+import { launchPrivateBroker, runConformance } from '@switchyard/conformance';
 import { connect } from '@switchyard/core';
 import { connect as amqpConnect } from 'amqplib';
 import { RabbitMqTransport } from '../src/index.ts';
@@ -30,4 +30,6 @@ runConformance({
   upstream: { host: upstream.hostname, port: Number(upstream.port || 5672) },
   // The broker redelivers as soon as it sees the TCP connection of a killed member close.
   redeliveryAfterCrashMs: 10_000,
+  // The restart case bounces a RabbitMQ node of its own (rabbitmq-server on other ports and dirs).
+  privateBroker: () => launchPrivateBroker('rabbitmq'),
 });

@@ -255,24 +255,32 @@ export const lifecycleCases: Case[] = [
     id: 'broker-restart',
     title: 'broker restart: 3 000 events with a restart at 1/3 → all delivered',
     notApplicable: (_, target) =>
-      target.restartBroker
-        ? undefined
-        : 'no restart hook: the suite did not launch this broker, or SWITCHYARD_TEST_RESTART is unset',
-    timeoutMs: 420_000,
-    async run({ target, bus, note }) {
-      const b = await bus();
+      target.privateBroker ? undefined : 'the target launches no private broker that the case may restart',
+    timeoutMs: 480_000,
+    async run({ target, bus, defer, note }) {
+      const broker = await target.privateBroker!();
+      defer(() => broker.stop());
+      const b = await bus({ url: broker.url });
       const topic = uniqueName('restart');
       await b.provision(topic, { groups: ['g'] });
       const received = new Set<string>();
+      let receivedAtRestart = 0;
       const sub = b
         .consume(topic, { group: 'g' })
         .pipe(handle((event) => void received.add(event.id), { concurrency: 8 }))
         .subscribe();
       const ids: string[] = [];
-      let restart: Promise<void> | undefined;
+      let restart: Promise<unknown> | undefined;
+      let restartedAt = 0;
       const started = performance.now();
       for (let i = 0; i < 3_000; i += 50) {
-        if (i === 1_000) restart = target.restartBroker!();
+        if (i === 1_000) {
+          receivedAtRestart = received.size;
+          restart = broker.restart().then((timing) => {
+            restartedAt = performance.now();
+            note('restart', timing);
+          });
+        }
         const batch = numbered(50).map((e, j) => ({
           ...e,
           data: { n: i + j, run: topic },
@@ -285,8 +293,10 @@ export const lifecycleCases: Case[] = [
       await until(
         () => ids.every((id) => received.has(id)),
         240_000,
-        `${ids.filter((id) => !received.has(id)).length} of 3000 not delivered`,
+        `${ids.filter((id) => !received.has(id)).length} of 3000 not delivered (${receivedAtRestart} had arrived when the restart began)`,
       );
+      note('receivedBeforeRestart', receivedAtRestart);
+      note('allDeliveredAfterRestartMs', Math.round(performance.now() - restartedAt));
       note('totalMs', Math.round(performance.now() - started));
       sub.unsubscribe();
     },

@@ -1,6 +1,7 @@
 // Broker provisioning for the conformance suite, as a library: re-exported by the package index.
 
 export { ENV_VARS } from './drivers.ts';
+export { launchPrivateBroker, type PrivateBroker, type PrivateBrokerName } from './private-broker.ts';
 export type {} from './provided.ts';
 export { requireBroker } from './provided.ts';
 export { type Resolution, resolveBrokers } from './resolve.ts';

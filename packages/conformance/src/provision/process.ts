@@ -9,6 +9,9 @@ export interface Recipe {
   readonly cwd: string;
   readonly logFile: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** Run as this user (a root launcher starting a broker that must not run as root). */
+  readonly uid?: number;
+  readonly gid?: number;
   /** A string in the process's command line, so a recycled pid is not mistaken for our broker. */
   readonly marker: string;
 }
@@ -26,6 +29,8 @@ export function launchDetached(recipe: Recipe): number {
       detached: true,
       stdio: ['ignore', log, log],
       env: { ...process.env, ...recipe.env },
+      ...(recipe.uid !== undefined ? { uid: recipe.uid } : {}),
+      ...(recipe.gid !== undefined ? { gid: recipe.gid } : {}),
     });
     if (child.pid === undefined) throw new Error(`could not start ${recipe.command} (see ${recipe.logFile})`);
     child.on('error', () => {});

@@ -24,10 +24,17 @@ export interface Prepared {
  * Everything before `java kafka.Kafka`: jars from Maven Central (cached in .brokers/kafka/<v>/lib),
  * server.properties, and the storage formatted once (a restart reuses the same data dir).
  */
-export async function prepareKafka(version: string, log: (line: string) => void): Promise<Prepared> {
-  const home = join(brokersDir, 'kafka', version);
+export async function prepareKafka(
+  version: string,
+  log: (line: string) => void,
+  /** A second broker beside the shared one (the restart case's): its own dir and ports, same jars. */
+  place: { home?: string; port?: number; controllerPort?: number } = {},
+): Promise<Prepared> {
+  const jars = join(brokersDir, 'kafka', version);
+  const home = place.home ?? jars;
+  const port = place.port ?? 9092;
   const major = Number(version.split('.')[0]);
-  const lib = join(home, 'lib');
+  const lib = join(jars, 'lib');
   if (!existsSync(join(lib, '.complete')))
     log(`kafka: fetching Apache Kafka ${version} with mvn (first run only)`);
   const properties: Record<string, string> = { 'kafka.version': version };
@@ -37,7 +44,7 @@ export async function prepareKafka(version: string, log: (line: string) => void)
   const dataDir = join(home, 'data');
   const config = join(home, 'server.properties');
   mkdirSync(home, { recursive: true });
-  writeFileSync(config, serverProperties(dataDir));
+  writeFileSync(config, serverProperties(dataDir, port, place.controllerPort ?? 9093));
 
   const logging =
     major >= 4
@@ -72,7 +79,7 @@ export async function prepareKafka(version: string, log: (line: string) => void)
       logFile: join(home, 'kafka.log'),
       marker: config,
     },
-    url: '127.0.0.1:9092',
+    url: `127.0.0.1:${port}`,
     version,
     fetchMs,
   };
