@@ -275,6 +275,8 @@ export const lifecycleCases: Case[] = [
       const started = performance.now();
       for (let i = 0; i < 3_000; i += 50) {
         if (i === 1_000) {
+          // Restart mid-stream, not before the member has even joined: it must resume, not start.
+          await until(() => received.size > 0, 60_000, 'nothing was consumed before the restart');
           receivedAtRestart = received.size;
           restart = broker.restart().then((timing) => {
             restartedAt = performance.now();
