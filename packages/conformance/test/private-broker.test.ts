@@ -4,12 +4,12 @@ import { driverFor } from '../src/provision/drivers.ts';
 import { launchPrivateBroker, type PrivateBrokerName } from '../src/provision/private-broker.ts';
 import { isListening } from '../src/provision/wait.ts';
 
-describe.each(['nats', 'rabbitmq', 'kafka'] as const)('private %s', (name: PrivateBrokerName) => {
+describe.each(['nats', 'sqs', 'rabbitmq', 'kafka'] as const)('private %s', (name: PrivateBrokerName) => {
   test('answers, restarts on the same address, and stops', { timeout: 300_000 }, async () => {
     const broker = await launchPrivateBroker(name);
     try {
       const driver = driverFor(name, { kafkaVersion: '3.9.2', emulator: 'fauxqs' });
-      expect(broker.url).not.toMatch(/:(9092|5672|4222)\b/);
+      expect(broker.url).not.toMatch(/:(9092|5672|4222|4566)\b/);
       await driver.probe(broker.url);
       const timing = await broker.restart();
       expect(timing.readyMs).toBeGreaterThan(0);

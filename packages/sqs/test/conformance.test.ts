@@ -2,7 +2,7 @@
 // SQS_ENDPOINT pointing at ElasticMQ) with the publisher fanning out to each group's queue.
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { ListQueuesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { runConformance } from '@switchyard/conformance';
+import { launchPrivateBroker, runConformance } from '@switchyard/conformance';
 import { connect } from '@switchyard/core';
 import { afterAll } from 'vitest';
 import { groupQueuePrefix, snsTopicName } from '../src/naming.ts';
@@ -53,4 +53,14 @@ runConformance({
   ackDeadlineMs: VISIBILITY_SECONDS * 1000,
   // A killed member's messages come back when their visibility timeout runs out.
   redeliveryAfterCrashMs: VISIBILITY_SECONDS * 1000 + 5_000,
+  // The restart case bounces a fauxqs of its own that keeps its state on disk (the shared one is
+  // in-memory, and in use by every other test file).
+  privateBroker: async () => {
+    const broker = await launchPrivateBroker('sqs');
+    return {
+      url: sqsUrl({ visibilityTimeout: String(VISIBILITY_SECONDS) }, broker.url),
+      restart: broker.restart,
+      stop: broker.stop,
+    };
+  },
 });

@@ -10,11 +10,12 @@ import { kafkaVersionFromEnv } from './options.ts';
 import { brokersDir } from './paths.ts';
 import { isAlive, launchDetached, type Recipe, stopProcessGroup } from './process.ts';
 import type { RestartTiming } from './restart.ts';
+import { prepareFauxqs } from './sqs/fauxqs-launch.ts';
 import { isListening, messageOf, retryUntil, sleep } from './wait.ts';
 
 const run = promisify(execFile);
 
-export type PrivateBrokerName = 'kafka' | 'rabbitmq' | 'nats';
+export type PrivateBrokerName = 'kafka' | 'rabbitmq' | 'nats' | 'sqs';
 
 /**
  * A broker of one test's own, beside the shared one: the broker-restart case bounces it without
@@ -33,7 +34,7 @@ export interface PrivateBroker {
 
 /**
  * Launch a private broker as a local process (Kafka from the jars the provisioning fetched,
- * nats-server and rabbitmq-server from the machine's packages), ready when it answers a real
+ * nats-server and rabbitmq-server from the machine's packages, fauxqs with its state on disk), ready when it answers a real
  * round trip. Throws, saying why, when this machine cannot run one.
  */
 export async function launchPrivateBroker(name: PrivateBrokerName): Promise<PrivateBroker> {
@@ -109,6 +110,12 @@ async function recipeFor(
       const version = kafkaVersionFromEnv();
       const prepared = await prepareKafka(version, () => {}, { home, port, controllerPort: second });
       return { recipe: prepared.recipe, url: prepared.url, version: `Apache Kafka ${version}` };
+    }
+    case 'sqs': {
+      // fauxqs with its SQLite store: the in-memory default would lose every queue on restart.
+      mkdirSync(join(home, 'state'), { recursive: true });
+      const prepared = prepareFauxqs(port, { home });
+      return { ...prepared, version: `${prepared.version} (persistent)` };
     }
     case 'nats': {
       const command = findBinary('nats-server', ['/usr/sbin/nats-server', '/usr/bin/nats-server']);

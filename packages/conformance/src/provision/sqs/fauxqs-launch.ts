@@ -22,15 +22,20 @@ function fauxqsVersion(): string {
   );
 }
 
-export function prepareFauxqs(port = fauxqsPort()): { recipe: Recipe; url: string; version: string } {
+/** `place` makes a private one (the restart case's): its own port, log, and state kept on disk. */
+export function prepareFauxqs(
+  port = fauxqsPort(),
+  place?: { home: string },
+): { recipe: Recipe; url: string; version: string } {
   const server = join(here, 'fauxqs-server.ts');
+  const state = place ? [join(place.home, 'state')] : [];
   return {
     recipe: {
       command: process.execPath,
-      args: ['--disable-warning=ExperimentalWarning', server, String(port)],
+      args: ['--disable-warning=ExperimentalWarning', server, String(port), ...state],
       cwd: repoRoot,
-      logFile: join(brokersDir, 'fauxqs', 'fauxqs.log'),
-      marker: server,
+      logFile: place ? join(place.home, 'fauxqs.log') : join(brokersDir, 'fauxqs', 'fauxqs.log'),
+      marker: place ? place.home : server,
     },
     url: `http://127.0.0.1:${port}`,
     version: `fauxqs ${fauxqsVersion()}`,
