@@ -1,10 +1,16 @@
-import { concatMap, from, Observable, Subject } from 'rxjs';
+import { Observable, Subject, type Subscriber, type TeardownLogic } from 'rxjs';
 import { decode, encode } from './codec.ts';
-import { type Delivery, type DeliveryOrigin, SettleOnce } from './delivery.ts';
+import { BusDelivery, type Delivery, type DeliveryOrigin, Unsettled } from './delivery.ts';
 import { ClosedError, MessageTooLargeError, UnsupportedOptionError } from './errors.ts';
 import { createEvent, type EventInput, type SwitchyardEvent } from './event.ts';
 import { SchemaRegistry } from './schemas.ts';
-import { encodedSize, type Transport, type TransportDelivery, type WireMessage } from './transport.ts';
+import {
+  encodedSize,
+  type SubscribeOptions,
+  type Transport,
+  type TransportDelivery,
+  type WireMessage,
+} from './transport.ts';
 
 export interface ConsumeOptions {
   /** Consumer group: members of one group compete, each group gets every event. */
@@ -33,7 +39,7 @@ export class Bus implements DeliveryOrigin {
   readonly schemas = new SchemaRegistry();
 
   readonly #closing = new Subject<void>();
-  readonly #unsettled = new Set<SettleOnce>();
+  readonly #unsettled = new Unsettled();
   readonly #publishing = new Set<Promise<unknown>>();
   #state: 'open' | 'closing' | 'closed' = 'open';
   #closed: Promise<void> | undefined;
@@ -62,7 +68,9 @@ export class Bus implements DeliveryOrigin {
           : { ...input, extensions: { ...input.extensions, dataversion: String(version) } },
         this.source,
       );
-      await this.schemas.validate(event.type, event.data);
+      // Only an asynchronous schema costs a wait; without one, or with JSON Schema, none.
+      const checking = this.schemas.check(event.type, event.data);
+      if (checking !== undefined) await checking;
       events.push(event);
       wires.push(encode(event));
     }
@@ -111,32 +119,87 @@ export class Bus implements DeliveryOrigin {
         subscriber.error(refusal);
         return;
       }
-      // On close, leave the group first and complete after: takeUntil would complete first, and
-      // what downstream gives back on completion would be redelivered to this member meanwhile and
-      // dropped, held unsettled until the transport closes.
-      const intake = new Observable<TransportDelivery>((inner) => {
-        // A plain observer, not `inner`: unsubscribing must not close `inner` before it completes.
-        const deliveries = this.transport.subscribe(topic, subscribeOptions).subscribe({
-          next: (delivery) => inner.next(delivery),
-          error: (error: unknown) => inner.error(error),
-          complete: () => inner.complete(),
-        });
-        const stop = this.#closing.subscribe(() => {
-          deliveries.unsubscribe();
-          inner.complete();
-        });
-        return () => {
-          stop.unsubscribe();
-          deliveries.unsubscribe();
-        };
-      });
-      return intake
-        .pipe(
-          // concatMap keeps broker order: upcasting and schema checks may be asynchronous.
-          concatMap((raw) => from(this.#toDelivery<T>(topic, options.group, raw))),
-        )
-        .subscribe(subscriber);
+      return this.#intake<T>(topic, options.group, subscribeOptions, subscriber);
     });
+  }
+
+  /**
+   * Deliveries from the transport, decoded in broker order and handed on a microtask later, never
+   * from inside the transport's own emit (a handler that settles at once must not re-enter it).
+   * What arrives while a batch is handed on waits for the next microtask, so a transport that
+   * delivers again from inside a settle cannot grow one synchronous run without bound.
+   */
+  #intake<T>(
+    topic: string,
+    group: string,
+    subscribeOptions: SubscribeOptions,
+    subscriber: Subscriber<Delivery<T>>,
+  ): TeardownLogic {
+    const queue: TransportDelivery[] = [];
+    let head = 0;
+    let scheduled = false;
+    /** An asynchronous schema is checking the delivery at `head - 1`: the rest waits behind it. */
+    let waiting = false;
+    let ended = false;
+
+    const flush = () => {
+      scheduled = false;
+      const end = queue.length;
+      while (head < end && !waiting && !subscriber.closed) {
+        const raw = queue[head]!;
+        queue[head++] = undefined as unknown as TransportDelivery;
+        const delivery = this.#toDelivery<T>(topic, group, raw);
+        if (delivery instanceof BusDelivery) subscriber.next(delivery as Delivery<T>);
+        else {
+          waiting = true;
+          void delivery.then((checked) => {
+            waiting = false;
+            subscriber.next(checked as Delivery<T>);
+            flush();
+          });
+        }
+      }
+      if (head === queue.length) {
+        queue.length = 0;
+        head = 0;
+      } else if (head > 1_024 && head * 2 > queue.length) {
+        queue.splice(0, head);
+        head = 0;
+      }
+      if (waiting || subscriber.closed) return;
+      if (head < queue.length) schedule();
+      else if (ended) subscriber.complete();
+    };
+    const schedule = () => {
+      if (scheduled || waiting) return;
+      scheduled = true;
+      queueMicrotask(flush);
+    };
+
+    // A plain observer, not `subscriber`: on close the transport is left first and the stream
+    // completes after what was already received is handed on. takeUntil would complete first, and
+    // what downstream gives back on completion would be redelivered to this member meanwhile and
+    // dropped, held unsettled until the transport closes.
+    const deliveries = this.transport.subscribe(topic, subscribeOptions).subscribe({
+      next: (raw) => {
+        queue.push(raw);
+        schedule();
+      },
+      error: (error: unknown) => subscriber.error(error),
+      complete: () => {
+        ended = true;
+        schedule();
+      },
+    });
+    const stop = this.#closing.subscribe(() => {
+      deliveries.unsubscribe();
+      ended = true;
+      schedule();
+    });
+    return () => {
+      stop.unsubscribe();
+      deliveries.unsubscribe();
+    };
   }
 
   /** Options this transport cannot honour are refused at subscribe time, not discovered in production. */
@@ -155,36 +218,41 @@ export class Bus implements DeliveryOrigin {
     return undefined;
   }
 
-  async #toDelivery<T>(topic: string, group: string, raw: TransportDelivery): Promise<Delivery<T>> {
-    const settle = new SettleOnce(raw, (s) => this.#forget(s));
-    this.#unsettled.add(settle);
-    const base = {
-      topic,
-      group,
-      attempt: raw.attempt,
-      message: raw.message,
-      origin: this as DeliveryOrigin,
-      get settled() {
-        return settle.settled;
-      },
-      get settledAs() {
-        return settle.settledAs;
-      },
-      ack: () => settle.ack(),
-      nack: (o?: { delayMs?: number }) => settle.nack(o),
-    };
+  /** The delivery, decoded and checked: at once, or a promise when an asynchronous schema checks it. */
+  #toDelivery<T>(
+    topic: string,
+    group: string,
+    raw: TransportDelivery,
+  ): BusDelivery<T> | Promise<BusDelivery<T>> {
+    const delivery = new BusDelivery<T>(topic, group, raw, this, this.#forget);
+    this.#unsettled.add(delivery as BusDelivery);
+    let admitted: SwitchyardEvent<T> | Promise<SwitchyardEvent<T>>;
     try {
-      const event = await this.schemas.accept<T>(decode(raw.message));
-      return Object.assign(base, { event });
+      admitted = this.schemas.admit<T>(decode(raw.message));
     } catch (error) {
-      return Object.assign(base, { invalid: error as Error });
+      delivery.invalid = error as Error;
+      return delivery;
     }
+    if (!(admitted instanceof Promise)) {
+      delivery.event = admitted;
+      return delivery;
+    }
+    return admitted.then(
+      (event) => {
+        delivery.event = event;
+        return delivery;
+      },
+      (error: unknown) => {
+        delivery.invalid = error as Error;
+        return delivery;
+      },
+    );
   }
 
-  #forget(settle: SettleOnce): void {
-    this.#unsettled.delete(settle);
+  readonly #forget = (delivery: BusDelivery): void => {
+    this.#unsettled.delete(delivery);
     if (this.#unsettled.size === 0) this.#drained?.();
-  }
+  };
 
   get closing(): boolean {
     return this.#state !== 'open';
@@ -220,7 +288,7 @@ export class Bus implements DeliveryOrigin {
       ]);
       clearTimeout(timer);
       // Past the deadline: hand back what is still unsettled so it is redelivered, not lost.
-      await Promise.allSettled([...this.#unsettled].map((s) => s.nack()));
+      await Promise.allSettled(this.#unsettled.toArray().map((s) => s.nack()));
     }
     await Promise.allSettled([...this.#publishing]);
     this.#state = 'closed';

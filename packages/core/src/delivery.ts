@@ -41,18 +41,42 @@ export interface InvalidDelivery extends DeliveryBase {
 
 export type Delivery<T = unknown> = EventDelivery<T> | InvalidDelivery;
 
-/** Wraps a transport delivery so it is settled exactly once, and reports when that settle finished. */
-export class SettleOnce {
-  #settle: Promise<void> | undefined;
+/**
+ * The delivery the bus hands out: the transport's delivery, decoded, settled exactly once. The bus
+ * learns through `onSettled` when the settle finished, so close() can wait for it.
+ * One object per delivery, methods on the prototype: no closures per message.
+ */
+export class BusDelivery<T = unknown> {
+  readonly topic: string;
+  readonly group: string;
+  readonly attempt: number;
+  readonly message: WireMessage;
+  readonly origin: DeliveryOrigin;
+  event: SwitchyardEvent<T> | undefined = undefined;
+  invalid: Error | undefined = undefined;
   readonly #inner: TransportDelivery;
-  readonly #onSettled: (self: SettleOnce) => void;
+  readonly #onSettled: (self: BusDelivery) => void;
+  #settle: Promise<void> | undefined = undefined;
+  #as: 'ack' | 'nack' | undefined = undefined;
+  // Links in the bus's list of unsettled deliveries (see Unsettled).
+  #prev: BusDelivery | undefined = undefined;
+  #next: BusDelivery | undefined = undefined;
 
-  constructor(inner: TransportDelivery, onSettled: (self: SettleOnce) => void) {
+  constructor(
+    topic: string,
+    group: string,
+    inner: TransportDelivery,
+    origin: DeliveryOrigin,
+    onSettled: (self: BusDelivery) => void,
+  ) {
+    this.topic = topic;
+    this.group = group;
+    this.attempt = inner.attempt;
+    this.message = inner.message;
+    this.origin = origin;
     this.#inner = inner;
     this.#onSettled = onSettled;
   }
-
-  #as: 'ack' | 'nack' | undefined;
 
   get settled(): boolean {
     return this.#settle !== undefined;
@@ -63,26 +87,100 @@ export class SettleOnce {
   }
 
   ack(): Promise<void> {
-    if (!this.#settle) {
+    if (this.#settle === undefined) {
       this.#as = 'ack';
-      this.#settle = this.#track(this.#inner.ack());
+      let settling: Promise<void>;
+      try {
+        settling = this.#inner.ack();
+      } catch (error) {
+        settling = Promise.reject(error);
+      }
+      this.#settle = this.#track(settling);
     }
     return this.#settle;
   }
 
   nack(options?: { delayMs?: number }): Promise<void> {
-    if (!this.#settle) {
+    if (this.#settle === undefined) {
       this.#as = 'nack';
-      this.#settle = this.#track(this.#inner.nack(options));
+      let settling: Promise<void>;
+      try {
+        settling = this.#inner.nack(options);
+      } catch (error) {
+        settling = Promise.reject(error);
+      }
+      this.#settle = this.#track(settling);
     }
     return this.#settle;
   }
 
-  async #track(settling: Promise<void>): Promise<void> {
-    try {
-      await settling;
-    } finally {
-      this.#onSettled(this);
-    }
+  #track(settling: Promise<void>): Promise<void> {
+    return settling.then(
+      () => this.#onSettled(this as BusDelivery),
+      (error: unknown) => {
+        this.#onSettled(this as BusDelivery);
+        throw error;
+      },
+    );
+  }
+
+  /** Append `delivery` to `list` (Unsettled's storage). */
+  static link(list: UnsettledList, delivery: BusDelivery): void {
+    delivery.#prev = list.tail;
+    if (list.tail === undefined) list.head = delivery;
+    else list.tail.#next = delivery;
+    list.tail = delivery;
+    list.size += 1;
+  }
+
+  /** Take `delivery` out of `list`; false if it was not in it. */
+  static unlink(list: UnsettledList, delivery: BusDelivery): boolean {
+    const prev = delivery.#prev;
+    const next = delivery.#next;
+    if (prev === undefined && list.head !== delivery) return false;
+    if (prev === undefined) list.head = next;
+    else prev.#next = next;
+    if (next === undefined) list.tail = prev;
+    else next.#prev = prev;
+    delivery.#prev = undefined;
+    delivery.#next = undefined;
+    list.size -= 1;
+    return true;
+  }
+
+  static after(delivery: BusDelivery): BusDelivery | undefined {
+    return delivery.#next;
+  }
+}
+
+interface UnsettledList {
+  head: BusDelivery | undefined;
+  tail: BusDelivery | undefined;
+  size: number;
+}
+
+/**
+ * The deliveries a bus handed out and not yet settled, oldest first: a linked list, O(1) in and
+ * out without hashing.
+ */
+export class Unsettled {
+  readonly #list: UnsettledList = { head: undefined, tail: undefined, size: 0 };
+
+  get size(): number {
+    return this.#list.size;
+  }
+
+  add(delivery: BusDelivery): void {
+    BusDelivery.link(this.#list, delivery);
+  }
+
+  delete(delivery: BusDelivery): boolean {
+    return BusDelivery.unlink(this.#list, delivery);
+  }
+
+  toArray(): BusDelivery[] {
+    const all: BusDelivery[] = [];
+    for (let d = this.#list.head; d !== undefined; d = BusDelivery.after(d)) all.push(d);
+    return all;
   }
 }

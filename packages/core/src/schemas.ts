@@ -1,6 +1,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { SchemaValidationError } from './errors.ts';
 import type { SwitchyardEvent } from './event.ts';
+import { isPromiseLike } from './promise.ts';
 
 /** The Standard Schema v1 interface (zod, valibot, arktype...), inlined as its spec recommends. */
 export interface StandardSchemaV1<Output = unknown> {
@@ -27,7 +28,10 @@ export interface RegisterOptions {
   readonly version?: number;
 }
 
-type Validator = (data: unknown) => Promise<readonly string[]>;
+/** Issues found; a Standard Schema may answer asynchronously, JSON Schema (ajv) always answers at once. */
+type Validator = (data: unknown) => readonly string[] | Promise<readonly string[]>;
+
+const NO_ISSUES: readonly string[] = [];
 
 /** Schemas by event type: validated on publish and on consume; older versions upcast on consume. */
 export class SchemaRegistry {
@@ -62,14 +66,35 @@ export class SchemaRegistry {
 
   /** Throws `SchemaValidationError` when `type` has a schema and `data` fails it. */
   async validate(type: string, data: unknown): Promise<void> {
+    await this.check(type, data);
+  }
+
+  /**
+   * `validate`, answered synchronously when it can be (no schema for `type`, or one that checks at
+   * once): throws `SchemaValidationError`, or returns a promise only for an asynchronous schema.
+   */
+  check(type: string, data: unknown): void | Promise<void> {
     const validator = this.#validators.get(type);
     if (!validator) return;
-    const issues = await validator(data);
+    const issues = validator(data);
+    if (isPromiseLike<readonly string[]>(issues)) {
+      return Promise.resolve(issues).then((found) => {
+        if (found.length > 0) throw new SchemaValidationError(type, found);
+      });
+    }
     if (issues.length > 0) throw new SchemaValidationError(type, issues);
   }
 
   /** Bring a consumed event's data up to the current version, then validate it. */
   async accept<T>(event: SwitchyardEvent): Promise<SwitchyardEvent<T>> {
+    return this.admit<T>(event);
+  }
+
+  /**
+   * `accept`, answered synchronously when no asynchronous schema is involved: returns the event (or
+   * throws), or a promise of it. The bus decodes every delivery through here.
+   */
+  admit<T>(event: SwitchyardEvent): SwitchyardEvent<T> | Promise<SwitchyardEvent<T>> {
     const current = this.#versions.get(event.type);
     let result = event;
     if (current !== undefined) {
@@ -92,16 +117,17 @@ export class SchemaRegistry {
         result = { ...event, data, extensions: { ...event.extensions, dataversion: String(current) } };
       }
     }
-    await this.validate(result.type, result.data);
-    return result as SwitchyardEvent<T>;
+    const checked = this.check(result.type, result.data);
+    if (checked === undefined) return result as SwitchyardEvent<T>;
+    return checked.then(() => result as SwitchyardEvent<T>);
   }
 
   #jsonValidator(schema: JsonSchema): Validator {
     this.#ajv ??= new Ajv({ allErrors: true, strict: false });
     const validate: ValidateFunction = this.#ajv.compile(schema);
-    return async (data) =>
+    return (data) =>
       validate(data)
-        ? []
+        ? NO_ISSUES
         : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
   }
 }
@@ -111,14 +137,20 @@ function isStandard(schema: Schema): schema is StandardSchemaV1 {
 }
 
 function standardValidator(schema: StandardSchemaV1): Validator {
-  return async (data) => {
-    const result = await schema['~standard'].validate(data);
-    if (!result.issues) return [];
-    return result.issues.map((issue) => {
-      const path = issue.path?.map((p) =>
-        typeof p === 'object' && p && 'key' in p ? String(p.key) : String(p),
-      );
-      return path && path.length > 0 ? `${path.join('.')}: ${issue.message}` : issue.message;
-    });
+  return (data) => {
+    const result = schema['~standard'].validate(data);
+    return isPromiseLike<StandardResult<unknown>>(result)
+      ? Promise.resolve(result).then(issuesOf)
+      : issuesOf(result);
   };
+}
+
+function issuesOf(result: StandardResult<unknown>): readonly string[] {
+  if (!result.issues) return NO_ISSUES;
+  return result.issues.map((issue) => {
+    const path = issue.path?.map((p) =>
+      typeof p === 'object' && p && 'key' in p ? String(p.key) : String(p),
+    );
+    return path && path.length > 0 ? `${path.join('.')}: ${issue.message}` : issue.message;
+  });
 }
