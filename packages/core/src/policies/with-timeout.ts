@@ -1,32 +1,39 @@
 import { HandlerTimeoutError } from '../errors.ts';
+import { isPromiseLike } from '../promise.ts';
+import { deadline, hasTimeout } from './deadlines.ts';
 
 /**
  * Run `work` with an AbortSignal that fires after `timeoutMs`; reject with HandlerTimeoutError then.
  * JavaScript cannot stop a running function: a handler that ignores the signal keeps running, its
- * result unused. A synchronous throw becomes a rejection like any other failure.
+ * result unused. A synchronous throw becomes a rejection like any other failure. Work that returns
+ * synchronously cannot have overrun (no timer can fire while it runs) and sets no deadline at all;
+ * the deadlines of asynchronous work share one timer per `timeoutMs` (see deadlines.ts).
  */
 export function withTimeout<R>(
-  work: (signal: AbortSignal) => R | Promise<R>,
+  work: (signal: AbortSignal) => R | PromiseLike<R>,
   timeoutMs: number | undefined,
 ): Promise<R> {
-  if (timeoutMs === undefined || timeoutMs <= 0 || !Number.isFinite(timeoutMs)) {
-    return new Promise<R>((resolve) => resolve(work(new AbortController().signal)));
-  }
   const controller = new AbortController();
+  let result: R | PromiseLike<R>;
+  try {
+    result = work(controller.signal);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (!hasTimeout(timeoutMs) || !isPromiseLike<R>(result)) return Promise.resolve(result);
+  const pending = result;
   return new Promise<R>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const timer = deadline(timeoutMs, () => {
       const error = new HandlerTimeoutError(timeoutMs);
       controller.abort(error);
       reject(error);
-    }, timeoutMs);
-    new Promise<R>((inner) => inner(work(controller.signal))).then(
+    });
+    pending.then(
       (value) => {
-        clearTimeout(timer);
-        resolve(value);
+        if (timer.cancel()) resolve(value);
       },
       (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
+        if (timer.cancel()) reject(error);
       },
     );
   });

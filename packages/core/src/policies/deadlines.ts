@@ -1,0 +1,139 @@
+/**
+ * Deadlines without a timer each. Deadlines of one length are set in the order they end, so each
+ * length keeps a FIFO list (O(1) to add and to cancel) and one timer, armed for its oldest entry.
+ * Cancelling the oldest leaves the timer as it is: when it fires it expires what is due and is
+ * armed again for what is left. The timer is cleared once nothing is left, so an idle process
+ * holds none.
+ */
+
+/** A pending deadline. */
+export interface Deadline {
+  /** Stop it from firing. True if it was still pending, false if it had fired already (or was cancelled). */
+  cancel(): boolean;
+}
+
+/**
+ * A timer fires when the event loop's millisecond clock reaches its delay; `performance.now()`
+ * may then still be up to a millisecond short of it. Due means due within that slack.
+ */
+const SLACK_MS = 1;
+
+class Entry implements Deadline {
+  readonly at: number;
+  readonly #onExpire: () => void;
+  list: List | undefined;
+  prev: Entry | undefined = undefined;
+  next: Entry | undefined = undefined;
+
+  constructor(list: List, at: number, onExpire: () => void) {
+    this.list = list;
+    this.at = at;
+    this.#onExpire = onExpire;
+  }
+
+  cancel(): boolean {
+    const list = this.list;
+    if (list === undefined) return false;
+    list.remove(this);
+    return true;
+  }
+
+  expire(): void {
+    this.#onExpire();
+  }
+}
+
+const lists = new Map<number, List>();
+
+class List {
+  readonly ms: number;
+  head: Entry | undefined = undefined;
+  tail: Entry | undefined = undefined;
+  #timer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(ms: number) {
+    this.ms = ms;
+  }
+
+  add(onExpire: () => void): Entry {
+    const entry = new Entry(this, performance.now() + this.ms, onExpire);
+    const tail = this.tail;
+    if (tail === undefined) {
+      this.head = entry;
+      this.tail = entry;
+      if (this.#timer === undefined) this.#arm(this.ms);
+    } else if (tail.at <= entry.at) {
+      entry.prev = tail;
+      tail.next = entry;
+      this.tail = entry;
+    } else {
+      // The clock went back (only a faked one does): keep the list sorted all the same.
+      let after = tail.prev;
+      while (after !== undefined && after.at > entry.at) after = after.prev;
+      this.#insertAfter(entry, after);
+    }
+    return entry;
+  }
+
+  remove(entry: Entry): void {
+    const { prev, next } = entry;
+    if (prev === undefined) this.head = next;
+    else prev.next = next;
+    if (next === undefined) this.tail = prev;
+    else next.prev = prev;
+    entry.prev = undefined;
+    entry.next = undefined;
+    entry.list = undefined;
+    if (this.head === undefined) this.#idle();
+  }
+
+  #insertAfter(entry: Entry, after: Entry | undefined): void {
+    const next = after === undefined ? this.head : after.next;
+    entry.prev = after;
+    entry.next = next;
+    if (after === undefined) this.head = entry;
+    else after.next = entry;
+    if (next === undefined) this.tail = entry;
+    else next.prev = entry;
+  }
+
+  #arm(delayMs: number): void {
+    this.#timer = setTimeout(() => this.#fire(), Math.max(0, delayMs));
+  }
+
+  #idle(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (lists.get(this.ms) === this) lists.delete(this.ms);
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    let entry = this.head;
+    while (entry !== undefined && entry.at <= now + SLACK_MS) {
+      this.remove(entry);
+      entry.expire();
+      entry = this.head;
+    }
+    if (this.head !== undefined && this.#timer === undefined) {
+      lists.set(this.ms, this);
+      this.#arm(this.head.at - now);
+    }
+  }
+}
+
+/** Call `onExpire` once `ms` (finite, > 0) have passed, unless cancelled first. */
+export function deadline(ms: number, onExpire: () => void): Deadline {
+  let list = lists.get(ms);
+  if (list === undefined) {
+    list = new List(ms);
+    lists.set(ms, list);
+  }
+  return list.add(onExpire);
+}
+
+/** A timeout this module enforces: finite and positive; anything else means none. */
+export function hasTimeout(timeoutMs: number | undefined): timeoutMs is number {
+  return timeoutMs !== undefined && timeoutMs > 0 && Number.isFinite(timeoutMs);
+}
