@@ -1,4 +1,4 @@
-import type { IdempotencyStore } from './store.ts';
+import type { IdempotencyStore, SyncIdempotencyStore } from './store.ts';
 
 export interface MemoryIdempotencyStoreOptions {
   /** How long a handled id is remembered. Default: 24 h. */
@@ -16,6 +16,7 @@ interface Entry {
 export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = {}): IdempotencyStore & {
   readonly size: number;
   readonly ttlMs: number;
+  readonly sync: SyncIdempotencyStore;
 } {
   const ttlMs = options.ttlMs ?? 86_400_000;
   const maxEntries = options.maxEntries ?? 100_000;
@@ -28,23 +29,37 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
     while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
   };
 
-  return {
-    ttlMs,
-    get size() {
-      return entries.size;
-    },
-    async claim(key, leaseMs) {
+  const sync: SyncIdempotencyStore = {
+    claim(key, leaseMs) {
       const now = Date.now();
       const entry = entries.get(key);
       if (entry && entry.expiresAt > now) return entry.state === 'done' ? 'done' : 'busy';
       put(key, { state: 'pending', expiresAt: now + leaseMs });
       return 'claimed';
     },
-    async complete(key, ttl) {
+    complete(key, ttl) {
       put(key, { state: 'done', expiresAt: Date.now() + (ttl ?? ttlMs) });
     },
-    async release(key) {
+    release(key) {
       if (entries.get(key)?.state === 'pending') entries.delete(key);
+    },
+  };
+
+  return {
+    ttlMs,
+    get size() {
+      return entries.size;
+    },
+    // The state is right here: handle() calls these directly, without a promise per call.
+    sync,
+    async claim(key, leaseMs) {
+      return sync.claim(key, leaseMs);
+    },
+    async complete(key, ttl) {
+      sync.complete(key, ttl);
+    },
+    async release(key) {
+      sync.release(key);
     },
   };
 }

@@ -1,12 +1,15 @@
 import { defer, type OperatorFunction } from 'rxjs';
 import type { Delivery, EventDelivery } from '../delivery.ts';
+import { HandlerTimeoutError } from '../errors.ts';
 import type { EventInput, SwitchyardEvent } from '../event.ts';
+import type { ClaimResult } from '../idempotency/store.ts';
+import { isPromiseLike } from '../promise.ts';
 import { type DeadLetterOptions, deadLetter } from './dead-letter.ts';
-import { type IdempotencyOptions, idempotent } from './idempotent.ts';
+import { deadline, hasTimeout } from './deadlines.ts';
+import { completionTtl, type IdempotencyOptions } from './idempotent.ts';
 import { keyOrdered, type Step } from './key-ordered.ts';
 import type { Outcome, OutcomeKind } from './outcome.ts';
 import { type RetryOptions, retryDecision } from './retry.ts';
-import { withTimeout } from './with-timeout.ts';
 
 export interface HandlerContext<T = unknown> {
   readonly delivery: EventDelivery<T>;
@@ -40,9 +43,65 @@ const SETTLE_RETRY_MS = 1_000;
 /** Broker-side retries remembered per subscription, so attempt counts survive them. */
 const ATTEMPTS_REMEMBERED = 10_000;
 
+const NO_OUTCOMES: readonly never[] = Object.freeze([]);
+const DONE = Object.freeze({ kind: 'done' as const });
+
+/**
+ * What a handler gets besides the event. The AbortSignal is made only when asked for (most
+ * handlers never look at it); `publish` is bound, so it may be destructured.
+ */
+class Context<T> implements HandlerContext<T> {
+  readonly delivery: EventDelivery<T>;
+  readonly attempt: number;
+  #controller: AbortController | undefined = undefined;
+  #reason: Error | undefined = undefined;
+  #publish: HandlerContext<T>['publish'] | undefined = undefined;
+
+  constructor(delivery: EventDelivery<T>, attempt: number) {
+    this.delivery = delivery;
+    this.attempt = attempt;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get publish(): HandlerContext<T>['publish'] {
+    this.#publish ??= (topic, input) => {
+      const event = this.delivery.event;
+      return this.delivery.origin.publish(topic, {
+        ...input,
+        causationid: input.causationid ?? event.id,
+        correlationid: input.correlationid ?? event.correlationid,
+        traceparent: input.traceparent ?? event.traceparent,
+      });
+    };
+    return this.#publish;
+  }
+
+  static abort(context: Context<unknown>, reason: Error): void {
+    context.#reason = reason;
+    context.#controller?.abort(reason);
+  }
+}
+
+type Result<T> = Step<Outcome<T>> | Promise<Step<Outcome<T>>>;
+
 /**
  * The consumer pipeline: decode → idempotent → key-ordered concurrency → timeout → retry →
  * dead-letter → settle. Emits one Outcome per attempt; every delivery is settled exactly once.
+ *
+ * An attempt holds its concurrency slot (and its key) until its outcome is decided: the handler
+ * finished (or timed out), the idempotency record is written, a dead letter is confirmed. The ack
+ * or nack that follows is tracked on its own (`Step.settling`): the outcome is emitted once the
+ * broker confirmed it, and bus.close() waits for it, but the next handler does not.
+ *
+ * Each step runs synchronously when it can: a handler that returns a value (not a promise) with a
+ * store that answers synchronously costs no promise and no timer until the settle.
  */
 export function handle<T>(
   handler: Handler<T>,
@@ -50,8 +109,13 @@ export function handle<T>(
 ): OperatorFunction<Delivery<T>, Outcome<T>> {
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const timed = hasTimeout(timeoutMs);
   const leaseMs = options.idempotency?.leaseMs ?? Math.max(60_000, 2 * timeoutMs);
   const keyOf = options.key ?? ((event: SwitchyardEvent) => event.partitionkey);
+  const idempotency = options.idempotency;
+  // A store that answers synchronously is called that way: no promise per call.
+  const store = idempotency ? (idempotency.store.sync ?? idempotency.store) : undefined;
+  const ttlMs = idempotency ? completionTtl(idempotency) : 0;
 
   return (source) =>
     defer(() => {
@@ -62,31 +126,50 @@ export function handle<T>(
         delivery: Delivery<T>,
         attempt: number,
         startedAt: number,
-        extra: Partial<Outcome<T>> = {},
-      ): Outcome<T> => ({
-        kind,
-        delivery,
-        event: delivery.event,
-        attempt,
-        durationMs: performance.now() - startedAt,
-        ...extra,
-      });
-
-      const done = (o: Outcome<T>): Step<Outcome<T>> => ({ outcomes: [o], next: { kind: 'done' } });
+        extra?: Partial<Outcome<T>>,
+      ): Outcome<T> =>
+        extra === undefined
+          ? { kind, delivery, event: delivery.event, attempt, durationMs: performance.now() - startedAt }
+          : {
+              kind,
+              delivery,
+              event: delivery.event,
+              attempt,
+              durationMs: performance.now() - startedAt,
+              ...extra,
+            };
 
       // Settling can fail (connection lost): the broker then redelivers, which is what release means.
-      const settle = async (settling: Promise<void>, o: Outcome<T>): Promise<Outcome<T>> => {
-        try {
-          await settling;
-          // The bus may have given the delivery back first (drain deadline): then it was not acked.
-          if (o.kind !== 'released' && o.delivery.settledAs === 'nack' && o.kind !== 'retrying') {
-            return { ...o, kind: 'released' };
-          }
-          return o;
-        } catch (error) {
-          return { ...o, kind: 'released', error: error as Error };
-        }
-      };
+      const settle = (settling: Promise<void>, o: Outcome<T>): Promise<Outcome<T>> =>
+        settling.then(
+          () =>
+            // The bus may have given the delivery back first (drain deadline): then it was not acked.
+            o.kind !== 'released' && o.kind !== 'retrying' && o.delivery.settledAs === 'nack'
+              ? { ...o, kind: 'released' }
+              : o,
+          (error: unknown) => ({ ...o, kind: 'released', error: error as Error }),
+        );
+
+      /** The attempt is over; its last outcome follows when the broker confirmed the settle. */
+      const settled = (settling: Promise<Outcome<T>>): Step<Outcome<T>> => ({
+        outcomes: NO_OUTCOMES,
+        next: DONE,
+        settling,
+      });
+
+      const ack = (delivery: Delivery<T>, kind: OutcomeKind, attempt: number, startedAt: number) =>
+        settled(settle(delivery.ack(), outcome(kind, delivery, attempt, startedAt)));
+
+      const comeBackLater = (delivery: Delivery<T>, attempt: number, startedAt: number, error?: Error) =>
+        settled(
+          settle(
+            delivery.nack({ delayMs: SETTLE_RETRY_MS }),
+            outcome('retrying', delivery, attempt, startedAt, {
+              ...(error ? { error } : {}),
+              delayMs: SETTLE_RETRY_MS,
+            }),
+          ),
+        );
 
       const giveUp = async (
         delivery: Delivery<T>,
@@ -95,97 +178,172 @@ export function handle<T>(
         attempt: number,
         startedAt: number,
         error: Error,
-      ) => {
+      ): Promise<Step<Outcome<T>>> => {
         let topic: string;
         try {
           topic = await deadLetter(delivery, reason, attempt, options.deadLetter);
         } catch (publishError) {
           // Not dead-lettered means not acked: it comes back and we try again.
-          return settle(
-            delivery.nack({ delayMs: SETTLE_RETRY_MS }),
-            outcome('retrying', delivery, attempt, startedAt, {
-              error: publishError as Error,
-              delayMs: SETTLE_RETRY_MS,
-            }),
-          );
+          return comeBackLater(delivery, attempt, startedAt, publishError as Error);
         }
-        return settle(
-          delivery.ack(),
-          outcome(kind, delivery, attempt, startedAt, { error, deadLetterTopic: topic }),
+        return settled(
+          settle(
+            delivery.ack(),
+            outcome(kind, delivery, attempt, startedAt, { error, deadLetterTopic: topic }),
+          ),
         );
       };
 
-      const run = async (delivery: Delivery<T>, attempt: number): Promise<Step<Outcome<T>>> => {
+      /** The attempt failed with `thrown`: retry here, retry through the broker, or dead-letter. */
+      const failed = (
+        delivery: EventDelivery<T>,
+        attempt: number,
+        startedAt: number,
+        thrown: unknown,
+      ): Result<T> => {
+        const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+        const decision = retryDecision(options.retry, error, attempt);
+        if (decision.kind === 'giveUp') {
+          return giveUp(delivery, 'deadLettered', decision.reason, attempt, startedAt, error);
+        }
+        const retrying = outcome('retrying', delivery, attempt, startedAt, {
+          error,
+          delayMs: decision.delayMs,
+        });
+        if (decision.kind === 'inProcess')
+          return { outcomes: [retrying], next: { kind: 'again', delayMs: decision.delayMs } };
+        const id = delivery.event.id;
+        remember(attemptsMade, id, attempt);
+        const holdMs = decision.delayMs + (options.retry?.holdGraceMs ?? 10_000);
+        return {
+          outcomes: NO_OUTCOMES,
+          next: { kind: 'park', id, holdMs },
+          settling: settle(delivery.nack({ delayMs: decision.delayMs }), retrying),
+        };
+      };
+
+      /** The handler succeeded: record it (idempotency), then ack. */
+      const succeeded = (
+        delivery: EventDelivery<T>,
+        attempt: number,
+        startedAt: number,
+        claim: string,
+      ): Result<T> => {
+        if (store === undefined) return ack(delivery, 'acked', attempt, startedAt);
+        const recorded = storeCall(() => store.complete(claim, ttlMs));
+        if (recorded === undefined) return ack(delivery, 'acked', attempt, startedAt);
+        return recorded.then(
+          () => ack(delivery, 'acked', attempt, startedAt),
+          // The work is done and must be acked; an unrecorded id only weakens de-duplication of a
+          // later copy. Dropping the claim keeps that copy from waiting out the lease.
+          () =>
+            (storeCall(() => store.release(claim)) ?? Promise.resolve()).then(
+              () => ack(delivery, 'acked', attempt, startedAt),
+              () => ack(delivery, 'acked', attempt, startedAt),
+            ),
+        );
+      };
+
+      /** The handler failed: drop the claim (idempotency) so a retry may run it, then decide. */
+      const failedClaimed = (
+        delivery: EventDelivery<T>,
+        attempt: number,
+        startedAt: number,
+        claim: string,
+        thrown: unknown,
+      ): Result<T> => {
+        if (store === undefined) return failed(delivery, attempt, startedAt, thrown);
+        const released = storeCall(() => store.release(claim));
+        if (released === undefined) return failed(delivery, attempt, startedAt, thrown);
+        // A release that fails is what the attempt failed with, as when it ran through idempotent().
+        return released.then(
+          () => failed(delivery, attempt, startedAt, thrown),
+          (releaseError: unknown) => failed(delivery, attempt, startedAt, releaseError),
+        );
+      };
+
+      /** Run the handler under the timeout; synchronously when it returns synchronously. */
+      const invoke = (
+        delivery: EventDelivery<T>,
+        attempt: number,
+        startedAt: number,
+        claim: string,
+      ): Result<T> => {
+        const context = new Context(delivery, attempt);
+        let returned: unknown;
+        try {
+          returned = handler(delivery.event, context);
+        } catch (thrown) {
+          return failedClaimed(delivery, attempt, startedAt, claim, thrown);
+        }
+        // A handler that returned cannot have overrun: no timer could fire while it ran.
+        if (!isPromiseLike(returned)) return succeeded(delivery, attempt, startedAt, claim);
+        const pending = returned;
+        return new Promise<Step<Outcome<T>>>((resolve, reject) => {
+          const next = (step: () => Result<T>) => {
+            try {
+              resolve(step());
+            } catch (error) {
+              reject(error);
+            }
+          };
+          const timer = timed
+            ? deadline(timeoutMs, () => {
+                const error = new HandlerTimeoutError(timeoutMs);
+                Context.abort(context as Context<unknown>, error);
+                next(() => failedClaimed(delivery, attempt, startedAt, claim, error));
+              })
+            : undefined;
+          pending.then(
+            () => {
+              if (timer === undefined || timer.cancel())
+                next(() => succeeded(delivery, attempt, startedAt, claim));
+            },
+            (thrown: unknown) => {
+              if (timer === undefined || timer.cancel())
+                next(() => failedClaimed(delivery, attempt, startedAt, claim, thrown));
+            },
+          );
+        });
+      };
+
+      const claimed = (
+        delivery: EventDelivery<T>,
+        attempt: number,
+        startedAt: number,
+        claim: string,
+        result: ClaimResult,
+      ): Result<T> => {
+        if (result === 'done') return ack(delivery, 'duplicate', attempt, startedAt);
+        if (result === 'busy') return comeBackLater(delivery, attempt, startedAt);
+        return invoke(delivery, attempt, startedAt, claim);
+      };
+
+      const run = (delivery: Delivery<T>, attempt: number): Result<T> => {
         const startedAt = performance.now();
         if (delivery.invalid) {
-          return done(
-            await giveUp(
-              delivery,
-              'rejected',
-              `rejected: ${delivery.invalid.message}`,
-              attempt,
-              startedAt,
-              delivery.invalid,
-            ),
+          return giveUp(
+            delivery,
+            'rejected',
+            `rejected: ${delivery.invalid.message}`,
+            attempt,
+            startedAt,
+            delivery.invalid,
           );
         }
-        const event = delivery.event;
-        const attemptHandler = () =>
-          withTimeout(
-            (signal) =>
-              handler(event, {
-                delivery,
-                attempt,
-                signal,
-                publish: (topic, input) =>
-                  delivery.origin.publish(topic, {
-                    ...input,
-                    causationid: input.causationid ?? event.id,
-                    correlationid: input.correlationid ?? event.correlationid,
-                    traceparent: input.traceparent ?? event.traceparent,
-                  }),
-              }),
-            timeoutMs,
-          );
+        if (store === undefined) return invoke(delivery, attempt, startedAt, '');
+        const claim = `${delivery.group}:${delivery.event.id}`;
+        let result: ClaimResult | Promise<ClaimResult>;
         try {
-          if (options.idempotency) {
-            const result = await idempotent(
-              options.idempotency,
-              `${delivery.group}:${event.id}`,
-              leaseMs,
-              attemptHandler,
-            );
-            if (result.status === 'duplicate')
-              return done(await settle(delivery.ack(), outcome('duplicate', delivery, attempt, startedAt)));
-            if (result.status === 'busy') {
-              return done(
-                await settle(
-                  delivery.nack({ delayMs: SETTLE_RETRY_MS }),
-                  outcome('retrying', delivery, attempt, startedAt, { delayMs: SETTLE_RETRY_MS }),
-                ),
-              );
-            }
-          } else {
-            await attemptHandler();
-          }
+          result = store.claim(claim, leaseMs);
         } catch (thrown) {
-          const error = thrown instanceof Error ? thrown : new Error(String(thrown));
-          const decision = retryDecision(options.retry, error, attempt);
-          if (decision.kind === 'giveUp') {
-            return done(await giveUp(delivery, 'deadLettered', decision.reason, attempt, startedAt, error));
-          }
-          const retrying = outcome('retrying', delivery, attempt, startedAt, {
-            error,
-            delayMs: decision.delayMs,
-          });
-          if (decision.kind === 'inProcess')
-            return { outcomes: [retrying], next: { kind: 'again', delayMs: decision.delayMs } };
-          remember(attemptsMade, event.id, attempt);
-          const settled = await settle(delivery.nack({ delayMs: decision.delayMs }), retrying);
-          const holdMs = decision.delayMs + (options.retry?.holdGraceMs ?? 10_000);
-          return { outcomes: [settled], next: { kind: 'park', id: event.id, holdMs } };
+          return failed(delivery, attempt, startedAt, thrown);
         }
-        return done(await settle(delivery.ack(), outcome('acked', delivery, attempt, startedAt)));
+        if (!isPromiseLike<ClaimResult>(result)) return claimed(delivery, attempt, startedAt, claim, result);
+        return Promise.resolve(result).then(
+          (answer) => claimed(delivery, attempt, startedAt, claim, answer),
+          (thrown: unknown) => failed(delivery, attempt, startedAt, thrown),
+        );
       };
 
       return source.pipe(
@@ -200,6 +358,20 @@ export function handle<T>(
         }),
       );
     });
+}
+
+/**
+ * Call the idempotency store: undefined when it answered synchronously, else a promise of its
+ * answer (a synchronous throw becomes a rejection, as it would have under `await`).
+ */
+function storeCall(call: () => Promise<void> | void): Promise<void> | undefined {
+  let result: Promise<void> | void;
+  try {
+    result = call();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return isPromiseLike<void>(result) ? Promise.resolve(result) : undefined;
 }
 
 function remember(attempts: Map<string, number>, id: string, attempt: number): void {

@@ -8,12 +8,15 @@ export interface IdempotencyOptions {
   readonly leaseMs?: number;
 }
 
-/** Run `work` at most once per key: `duplicate` if done before, `busy` if another member holds it. */
+/**
+ * Run `work` at most once per key: `duplicate` if done before, `busy` if another member holds it.
+ * handle() runs the same steps without a promise per step when the store answers synchronously.
+ */
 export async function idempotent<R>(
   options: IdempotencyOptions,
   key: string,
   leaseMs: number,
-  work: () => Promise<R>,
+  work: () => R | PromiseLike<R>,
 ): Promise<{ status: 'done'; value: R } | { status: 'duplicate' | 'busy' }> {
   const claim = await options.store.claim(key, leaseMs);
   if (claim === 'done') return { status: 'duplicate' };
@@ -25,7 +28,7 @@ export async function idempotent<R>(
     await options.store.release(key);
     throw error;
   }
-  const ttl = options.ttlMs ?? (options.store as { ttlMs?: number }).ttlMs ?? 86_400_000;
+  const ttl = completionTtl(options);
   try {
     await options.store.complete(key, ttl);
   } catch {
@@ -34,4 +37,9 @@ export async function idempotent<R>(
     await options.store.release(key).catch(() => {});
   }
   return { status: 'done', value };
+}
+
+/** How long a completion is remembered: the option, else the store's own `ttlMs`, else 24 h. */
+export function completionTtl(options: IdempotencyOptions): number {
+  return options.ttlMs ?? (options.store as { ttlMs?: number }).ttlMs ?? 86_400_000;
 }

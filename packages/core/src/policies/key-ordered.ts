@@ -1,4 +1,5 @@
 import { Observable, type OperatorFunction } from 'rxjs';
+import { isPromiseLike } from '../promise.ts';
 
 /** What became of running one item, and what its key does next. */
 export interface Step<O> {
@@ -9,6 +10,12 @@ export interface Step<O> {
     | { readonly kind: 'again'; readonly delayMs: number }
     /** The item went back to the broker: hold its key's later items until `id` returns, at most `holdMs`. */
     | { readonly kind: 'park'; readonly id: string; readonly holdMs: number };
+  /**
+   * One more outcome still on its way (an ack or nack the broker has not confirmed yet), emitted
+   * when it resolves. The item's concurrency slot and its key are free already: `next` decided what
+   * happens to them. Completion waits for it.
+   */
+  readonly settling?: PromiseLike<O> | undefined;
 }
 
 export interface KeyOrderedOptions<I, O> {
@@ -19,7 +26,8 @@ export interface KeyOrderedOptions<I, O> {
   /** Matches an item coming back after a `park`. */
   readonly idOf: (item: I) => string | undefined;
   readonly firstAttempt: (item: I) => number;
-  readonly run: (item: I, attempt: number) => Promise<Step<O>>;
+  /** Run one attempt. May answer synchronously: then the next item starts without waiting for a microtask. */
+  readonly run: (item: I, attempt: number) => Step<O> | PromiseLike<Step<O>>;
   /** Whether an item that has not started should be given back instead (shutdown). */
   readonly shouldRelease: (item: I) => boolean;
   /** Give an item back unrun; resolves with its outcome. */
@@ -31,55 +39,88 @@ interface Slot<I> {
   attempt: number;
 }
 
-type KeyState = 'runnable' | 'running' | 'waiting' | 'parked';
+type KeyState = 'runnable' | 'running' | 'waiting' | 'parked' | 'gone';
+
+/** One key's items in arrival order (the head is the one running, waiting or next), and its state. */
+interface Lane<I> {
+  readonly key: string;
+  readonly slots: Slot<I>[];
+  state: KeyState;
+  timer: NodeJS.Timeout | undefined;
+  /** While parked: the id whose return unparks the key. */
+  parkedFor: string | undefined;
+}
 
 /**
  * Bounded concurrency that keeps per-key order, also across retries: while an item waits for its
  * next attempt (a timer here, or the broker), later items of its key wait behind it and every
- * other key keeps flowing. A waiting item holds no concurrency slot. What may be held in memory is
- * bounded by what the source hands out, i.e. the transport's prefetch.
+ * other key keeps flowing. A waiting item holds no concurrency slot, and neither does an item whose
+ * attempt is over and whose settle is still on its way (`Step.settling`). What may be held in
+ * memory is bounded by what the source hands out, i.e. the transport's prefetch.
  */
 export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunction<I, O> {
   return (source) =>
     new Observable<O>((subscriber) => {
-      const queues = new Map<string, Slot<I>[]>();
-      const states = new Map<string, KeyState>();
-      const timers = new Map<string, NodeJS.Timeout>();
-      const parkedFor = new Map<string, string>();
-      const runnable: string[] = [];
+      const lanes = new Map<string, Lane<I>>();
+      // Lanes whose head may start, oldest first. A lane taken out of the run (given back) stays in
+      // here until it comes up and is skipped: its state is no longer 'runnable'.
+      let runnable: Lane<I>[] = [];
+      let runnableHead = 0;
       let running = 0;
       let releasing = 0;
+      let settling = 0;
       let sourceDone = false;
       let stopped = false;
       let unkeyed = 0;
+      let pumping = false;
+      let pumpAgain = false;
 
       const emit = (outcome: O) => {
         if (!stopped) subscriber.next(outcome);
       };
 
-      const makeRunnable = (key: string, first = false) => {
-        states.set(key, 'runnable');
-        if (first) runnable.unshift(key);
-        else runnable.push(key);
+      const fail = (error: unknown) => {
+        if (!stopped) subscriber.error(error);
       };
 
-      const advance = (key: string) => {
-        const queue = queues.get(key);
-        if (queue && queue.length > 0) makeRunnable(key);
-        else {
-          queues.delete(key);
-          states.delete(key);
+      const makeRunnable = (lane: Lane<I>, first = false) => {
+        lane.state = 'runnable';
+        if (!first) runnable.push(lane);
+        else if (runnableHead > 0) runnable[--runnableHead] = lane;
+        else runnable.unshift(lane);
+      };
+
+      const nextRunnable = (): Lane<I> | undefined => {
+        while (runnableHead < runnable.length) {
+          const lane = runnable[runnableHead]!;
+          runnable[runnableHead++] = undefined as unknown as Lane<I>;
+          if (runnableHead > 1_024 && runnableHead * 2 > runnable.length) {
+            runnable = runnable.slice(runnableHead);
+            runnableHead = 0;
+          }
+          if (lane.state === 'runnable') return lane;
         }
+        runnable = [];
+        runnableHead = 0;
+        return undefined;
       };
 
-      const releaseQueue = (key: string) => {
-        const queue = queues.get(key) ?? [];
-        queues.delete(key);
-        states.delete(key);
-        clearTimeout(timers.get(key));
-        timers.delete(key);
-        parkedFor.delete(key);
-        for (const slot of queue) {
+      const drop = (lane: Lane<I>) => {
+        lane.state = 'gone';
+        if (lanes.get(lane.key) === lane) lanes.delete(lane.key);
+        clearTimeout(lane.timer);
+        lane.timer = undefined;
+        lane.parkedFor = undefined;
+      };
+
+      const advance = (lane: Lane<I>) => {
+        if (lane.slots.length > 0) makeRunnable(lane);
+        else drop(lane);
+      };
+
+      const releaseLane = (lane: Lane<I>) => {
+        drop(lane);
+        for (const slot of lane.slots) {
           releasing += 1;
           options.release(slot.item).then(
             (outcome) => {
@@ -90,80 +131,110 @@ export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunc
             (error: unknown) => fail(error),
           );
         }
+        lane.slots.length = 0;
       };
 
-      const fail = (error: unknown) => {
-        if (!stopped) subscriber.error(error);
+      const track = (pending: PromiseLike<O>) => {
+        settling += 1;
+        pending.then(
+          (outcome) => {
+            settling -= 1;
+            emit(outcome);
+            settleIfDone();
+          },
+          (error: unknown) => fail(error),
+        );
       };
 
       const settleIfDone = () => {
         if (!sourceDone || stopped) return;
-        // Once the source is done nothing parked can come back: give its followers back now.
-        for (const key of [...parkedFor.keys()]) releaseQueue(key);
-        // What waits for a retry or for a free slot is given back now, not when a slot frees: during a
-        // drain the running handlers may hold every slot until the deadline.
-        for (const [key, state] of [...states]) {
-          if (state === 'running' || state === 'parked') continue;
-          if (!options.shouldRelease(queues.get(key)![0]!.item)) continue;
-          if (state === 'runnable') runnable.splice(runnable.indexOf(key), 1);
-          releaseQueue(key);
+        for (const lane of [...lanes.values()]) {
+          // Once the source is done nothing parked can come back: give its followers back now.
+          if (lane.state === 'parked') {
+            releaseLane(lane);
+            continue;
+          }
+          // What waits for a retry or for a free slot is given back now, not when a slot frees: during
+          // a drain the running handlers may hold every slot until the deadline.
+          if (lane.state === 'running') continue;
+          if (!options.shouldRelease(lane.slots[0]!.item)) continue;
+          releaseLane(lane);
         }
-        if (running === 0 && releasing === 0 && states.size === 0) subscriber.complete();
+        if (running === 0 && releasing === 0 && settling === 0 && lanes.size === 0) subscriber.complete();
       };
 
       const pump = () => {
-        while (!stopped && running < options.concurrency && runnable.length > 0) {
-          const key = runnable.shift()!;
-          const slot = queues.get(key)![0]!;
-          if (options.shouldRelease(slot.item)) {
-            releaseQueue(key);
-            continue;
-          }
-          states.set(key, 'running');
-          running += 1;
-          options.run(slot.item, slot.attempt).then(
-            (step) => finish(key, slot, step),
-            (error: unknown) => fail(error),
-          );
+        if (pumping) {
+          // Called from inside a synchronous attempt (its finish, or an item it made arrive): the
+          // loop below goes on, so the stack stays flat however many items finish at once.
+          pumpAgain = true;
+          return;
+        }
+        pumping = true;
+        try {
+          do {
+            pumpAgain = false;
+            while (!stopped && running < options.concurrency) {
+              const lane = nextRunnable();
+              if (!lane) break;
+              const slot = lane.slots[0]!;
+              if (options.shouldRelease(slot.item)) {
+                releaseLane(lane);
+                continue;
+              }
+              lane.state = 'running';
+              running += 1;
+              const step = options.run(slot.item, slot.attempt);
+              if (isPromiseLike<Step<O>>(step)) {
+                step.then(
+                  (done) => finish(lane, slot, done),
+                  (error: unknown) => fail(error),
+                );
+              } else finish(lane, slot, step);
+            }
+          } while (pumpAgain && !stopped);
+        } catch (error) {
+          fail(error);
+        } finally {
+          pumping = false;
         }
         settleIfDone();
       };
 
-      const finish = (key: string, slot: Slot<I>, step: Step<O>) => {
+      const finish = (lane: Lane<I>, slot: Slot<I>, step: Step<O>) => {
         running -= 1;
+        if (step.settling) track(step.settling);
         if (stopped) {
           // Unsubscribed while it ran: an attempt that asks for another one gives the item back.
           if (step.next.kind === 'again') void options.release(slot.item).catch(() => {});
           return;
         }
         for (const outcome of step.outcomes) emit(outcome);
-        // A subscriber may unsubscribe from inside its next(): then the queues are gone.
+        // A subscriber may unsubscribe from inside its next(): then the lanes are gone.
         if (stopped) return;
         const { next } = step;
         if (next.kind === 'done') {
-          queues.get(key)!.shift();
-          advance(key);
+          lane.slots.shift();
+          advance(lane);
         } else if (next.kind === 'again') {
           slot.attempt += 1;
-          states.set(key, 'waiting');
-          const timer = setTimeout(() => {
-            timers.delete(key);
-            makeRunnable(key, true);
+          lane.state = 'waiting';
+          lane.timer = setTimeout(() => {
+            lane.timer = undefined;
+            makeRunnable(lane, true);
             pump();
           }, next.delayMs);
-          timers.set(key, timer);
         } else {
-          queues.get(key)!.shift();
-          states.set(key, 'parked');
-          parkedFor.set(key, next.id);
-          const timer = setTimeout(() => {
+          lane.slots.shift();
+          lane.state = 'parked';
+          lane.parkedFor = next.id;
+          lane.timer = setTimeout(() => {
             // It came back elsewhere, or not yet: stop holding the key rather than hold it forever.
-            timers.delete(key);
-            parkedFor.delete(key);
-            advance(key);
+            lane.timer = undefined;
+            lane.parkedFor = undefined;
+            advance(lane);
             pump();
           }, next.holdMs);
-          timers.set(key, timer);
         }
         pump();
       };
@@ -171,20 +242,26 @@ export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunc
       const accept = (item: I) => {
         const key = options.keyOf(item) ?? `\u0000${unkeyed++}`;
         const slot: Slot<I> = { item, attempt: options.firstAttempt(item) };
-        const queue = queues.get(key);
-        if (states.get(key) === 'parked' && parkedFor.get(key) === options.idOf(item)) {
+        const lane = lanes.get(key);
+        if (!lane) {
+          const fresh: Lane<I> = {
+            key,
+            slots: [slot],
+            state: 'runnable',
+            timer: undefined,
+            parkedFor: undefined,
+          };
+          lanes.set(key, fresh);
+          makeRunnable(fresh);
+        } else if (lane.state === 'parked' && lane.parkedFor === options.idOf(item)) {
           // The retried item is back: it goes before the ones that waited for it.
-          clearTimeout(timers.get(key));
-          timers.delete(key);
-          parkedFor.delete(key);
-          if (queue) queue.unshift(slot);
-          else queues.set(key, [slot]);
-          makeRunnable(key, true);
-        } else if (queue) {
-          queue.push(slot);
+          clearTimeout(lane.timer);
+          lane.timer = undefined;
+          lane.parkedFor = undefined;
+          lane.slots.unshift(slot);
+          makeRunnable(lane, true);
         } else {
-          queues.set(key, [slot]);
-          if (states.get(key) !== 'parked') makeRunnable(key);
+          lane.slots.push(slot);
         }
         pump();
       };
@@ -201,15 +278,15 @@ export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunc
       return () => {
         stopped = true;
         subscription.unsubscribe();
-        for (const timer of timers.values()) clearTimeout(timer);
         // Unsubscribed mid-flight: give every item that is not running back so the broker redelivers
         // it. A running item settles itself when its attempt ends (see finish); giving it back now
         // would have it redelivered while its handler still runs.
-        for (const [key, queue] of queues) {
-          const from = states.get(key) === 'running' ? 1 : 0;
-          for (const slot of queue.slice(from)) void options.release(slot.item).catch(() => {});
+        for (const lane of lanes.values()) {
+          clearTimeout(lane.timer);
+          const from = lane.state === 'running' ? 1 : 0;
+          for (const slot of lane.slots.slice(from)) void options.release(slot.item).catch(() => {});
         }
-        queues.clear();
+        lanes.clear();
       };
     });
 }
