@@ -82,8 +82,15 @@ export type TransportFactory = (options: TransportFactoryOptions) => Promise<Tra
 /** Bytes a message occupies, for `Capabilities.maxMessageBytes`: body plus header names and values (UTF-8). */
 export function encodedSize(message: WireMessage): number {
   let size = message.body.byteLength;
-  for (const [name, value] of Object.entries(message.headers)) {
-    size += Buffer.byteLength(name) + Buffer.byteLength(value);
-  }
+  const headers = message.headers;
+  for (const name in headers) size += utf8Length(name) + utf8Length(headers[name]!);
   return size;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: any character outside ASCII
+const NON_ASCII = /[^\u0000-\u007f]/;
+
+/** UTF-8 bytes of `text`: its length when all ASCII (header names and values almost always are). */
+function utf8Length(text: string): number {
+  return NON_ASCII.test(text) ? Buffer.byteLength(text) : text.length;
 }
