@@ -1,6 +1,6 @@
 import type { TransportDelivery, WireMessage } from '../transport.ts';
 
-interface Entry {
+export interface Entry {
   readonly message: WireMessage;
   /** Messages of one key wait in one queue; an unkeyed message gets a queue of its own. */
   readonly queueKey: string;
@@ -22,8 +22,9 @@ export interface Member {
  */
 export class MemoryGroup {
   readonly #queues = new Map<string, Entry[]>();
-  /** Keys whose head message may be handed out now, oldest first. */
-  readonly #ready: string[] = [];
+  /** Keys whose head message may be handed out now, oldest first, from `#readyHead` on. */
+  #ready: string[] = [];
+  #readyHead = 0;
   readonly #members: Member[] = [];
   readonly #timers = new Set<NodeJS.Timeout>();
   #nextMember = 0;
@@ -67,7 +68,7 @@ export class MemoryGroup {
       const head = queue[0];
       if (head?.holder === member) {
         head.holder = undefined;
-        this.#ready.unshift(queueKey);
+        this.#readyFirst(queueKey);
       }
     }
     this.dispatch();
@@ -79,14 +80,28 @@ export class MemoryGroup {
   }
 
   dispatch(): void {
-    while (this.#ready.length > 0) {
+    while (this.#readyHead < this.#ready.length) {
       const member = this.#pickMember();
       if (!member) return;
-      const queueKey = this.#ready.shift()!;
+      const queueKey = this.#ready[this.#readyHead]!;
+      this.#ready[this.#readyHead++] = undefined as unknown as string;
+      if (this.#readyHead === this.#ready.length) {
+        this.#ready = [];
+        this.#readyHead = 0;
+      } else if (this.#readyHead > 1_024 && this.#readyHead * 2 > this.#ready.length) {
+        this.#ready = this.#ready.slice(this.#readyHead);
+        this.#readyHead = 0;
+      }
       const head = this.#queues.get(queueKey)?.[0];
       if (!head || head.holder) continue;
       this.#handOut(head, member);
     }
+  }
+
+  /** Put a key first in line (a message given back goes before the ones that waited). */
+  #readyFirst(queueKey: string): void {
+    if (this.#readyHead > 0) this.#ready[--this.#readyHead] = queueKey;
+    else this.#ready.unshift(queueKey);
   }
 
   #pickMember(): Member | undefined {
@@ -105,38 +120,34 @@ export class MemoryGroup {
     entry.holder = member;
     entry.attempts += 1;
     member.unsettled += 1;
-    let settled = false;
-    const settle = (after: () => void) => {
-      if (settled) return Promise.resolve();
-      settled = true;
-      member.unsettled -= 1;
-      // A member that was released no longer owns the entry: its late settle must not touch it.
-      if (entry.holder === member) after();
+    member.deliver(new MemoryDelivery(this, entry, member));
+  }
+
+  /** Settle a hand-out (once: MemoryDelivery sees to that). */
+  settle(entry: Entry, member: Member, nack: { delayMs?: number | undefined } | undefined): void {
+    member.unsettled -= 1;
+    // A member that was released no longer owns the entry: its late settle must not touch it.
+    if (entry.holder === member) {
+      if (nack === undefined) this.#remove(entry);
+      else this.#giveBack(entry, nack.delayMs ?? 0);
+    }
+    this.dispatch();
+  }
+
+  #giveBack(entry: Entry, delayMs: number): void {
+    entry.holder = undefined;
+    if (delayMs <= 0) {
+      this.#readyFirst(entry.queueKey);
+      return;
+    }
+    // The key stays blocked behind its head until the delay passes: per-key order survives retries.
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#readyFirst(entry.queueKey);
       this.dispatch();
-      return Promise.resolve();
-    };
-    member.deliver({
-      message: entry.message,
-      attempt: entry.attempts,
-      ack: () => settle(() => this.#remove(entry)),
-      nack: (options) =>
-        settle(() => {
-          entry.holder = undefined;
-          const delayMs = options?.delayMs ?? 0;
-          if (delayMs <= 0) {
-            this.#ready.unshift(entry.queueKey);
-            return;
-          }
-          // The key stays blocked behind its head until the delay passes: per-key order survives retries.
-          const timer = setTimeout(() => {
-            this.#timers.delete(timer);
-            this.#ready.unshift(entry.queueKey);
-            this.dispatch();
-          }, delayMs);
-          timer.unref();
-          this.#timers.add(timer);
-        }),
-    });
+    }, delayMs);
+    timer.unref();
+    this.#timers.add(timer);
   }
 
   #remove(entry: Entry): void {
@@ -145,5 +156,41 @@ export class MemoryGroup {
     this.#pending -= 1;
     if (queue.length === 0) this.#queues.delete(entry.queueKey);
     else this.#ready.push(entry.queueKey);
+  }
+}
+
+const SETTLED = Promise.resolve();
+
+/** One hand-out of one message to one member: settled once, later calls are no-ops. */
+class MemoryDelivery implements TransportDelivery {
+  readonly message: WireMessage;
+  readonly attempt: number;
+  readonly #group: MemoryGroup;
+  readonly #entry: Entry;
+  readonly #member: Member;
+  #settled = false;
+
+  constructor(group: MemoryGroup, entry: Entry, member: Member) {
+    this.message = entry.message;
+    this.attempt = entry.attempts;
+    this.#group = group;
+    this.#entry = entry;
+    this.#member = member;
+  }
+
+  ack(): Promise<void> {
+    if (!this.#settled) {
+      this.#settled = true;
+      this.#group.settle(this.#entry, this.#member, undefined);
+    }
+    return SETTLED;
+  }
+
+  nack(options?: { delayMs?: number }): Promise<void> {
+    if (!this.#settled) {
+      this.#settled = true;
+      this.#group.settle(this.#entry, this.#member, options ?? {});
+    }
+    return SETTLED;
   }
 }
