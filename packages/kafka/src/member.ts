@@ -1,6 +1,6 @@
 import type { TransportDelivery, WireMessage } from '@switchyard/core';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { transportError } from './errors.ts';
+import { causes, transportError } from './errors.ts';
 import { type Entry, KeyDispatcher } from './key-dispatcher.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -21,6 +21,31 @@ export interface MemberOptions {
   readonly deliver: (delivery: TransportDelivery) => void;
   readonly fail: (error: Error) => void;
 }
+
+/**
+ * Failures that end a kafkajs consumer for good although the broker coming back cures them.
+ * kafkajs restarts a crashed consumer only when the root cause is marked retriable, and some of
+ * what a broker restart produces is not: a FindCoordinator whose connection closes or times out
+ * (the broker going down, or still loading its groups) ends in KafkaJSGroupCoordinatorNotFound,
+ * which kafkajs marks non-retriable and so never restarts from.
+ */
+const BROKER_AWAY = new Set([
+  'KafkaJSGroupCoordinatorNotFound',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNumberOfRetriesExceeded',
+]);
+
+/** True when `error` says the broker or group coordinator was unreachable, not that something is wrong. */
+export function brokerAway(error: unknown): boolean {
+  return causes(error).some((e) => BROKER_AWAY.has(e.name));
+}
+
+/** First wait before the member starts a new consumer in place of one kafkajs gave up on; doubles up to 5 s. */
+const REJOIN_MS = 300;
 
 interface PartitionState {
   tracker: OffsetTracker | undefined;
@@ -52,6 +77,10 @@ export class KafkaMember {
   #commitAgain: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #drained: (() => void) | undefined;
+  /** A consumer kafkajs gave up on is being replaced (see `#rejoin`). */
+  #rejoinTimer: NodeJS.Timeout | undefined;
+  #rejoining: Promise<void> | undefined;
+  #rejoins = 0;
 
   constructor(options: MemberOptions) {
     this.#o = options;
@@ -70,6 +99,12 @@ export class KafkaMember {
     const { provisioner, topic, group, from, since, options } = this.#o;
     await provisioner.ensureTopic(topic);
     await provisioner.positionGroup(topic, options.groupIdFor(topic, group), from, since);
+    await this.#join();
+  }
+
+  /** A new kafkajs consumer in the group: at start, and in place of one kafkajs gave up on. */
+  async #join(): Promise<void> {
+    const { topic, group, from, options } = this.#o;
     if (this.#stopping) return;
     const consumer = this.#o.kafka.consumer({
       groupId: options.groupIdFor(topic, group),
@@ -81,11 +116,17 @@ export class KafkaMember {
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
     });
     this.#consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
-      this.#onJoin(payload.memberId, payload.memberAssignment[topic] ?? []),
-    );
-    consumer.on(consumer.events.REBALANCING, () => this.#onRebalancing());
-    consumer.on(consumer.events.CRASH, ({ payload }) => this.#onCrash(payload.error, payload.restart));
+    // Events of a consumer this member has since replaced are not about the current one.
+    const current = () => this.#consumer === consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (current()) this.#onJoin(payload.memberId, payload.memberAssignment[topic] ?? []);
+    });
+    consumer.on(consumer.events.REBALANCING, () => {
+      if (current()) this.#onRebalancing();
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (current()) this.#onCrash(payload.error, payload.restart);
+    });
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: from === 'earliest' });
@@ -202,6 +243,7 @@ export class KafkaMember {
   }
 
   #onJoin(memberId: string, assigned: readonly number[]): void {
+    this.#rejoins = 0;
     const keep = new Set(assigned);
     const sameMember = memberId === this.#memberId;
     this.#memberId = memberId;
@@ -224,9 +266,28 @@ export class KafkaMember {
     this.#dispatcher.setOpen(false);
     for (const partition of [...this.#partitions.keys()]) this.#drop(partition);
     this.#memberId = undefined;
-    if (!restart && !this.#stopping) {
-      this.#o.fail(transportError(`Consumer of group '${this.#o.group}' stopped`, error, this.#o.secrets));
-    }
+    if (restart || this.#stopping) return;
+    if (brokerAway(error)) this.#rejoin();
+    else this.#o.fail(transportError(`Consumer of group '${this.#o.group}' stopped`, error, this.#o.secrets));
+  }
+
+  /**
+   * kafkajs gave up on the consumer (it is stopped and disconnected) over a broker that is away,
+   * not over anything wrong: start a new one, with backoff, until the broker answers again. It
+   * joins with a new member id and refetches from the committed offsets, as after any crash.
+   */
+  #rejoin(): void {
+    if (this.#stopping || this.#rejoinTimer) return;
+    const delay = Math.min(REJOIN_MS * 2 ** this.#rejoins, 5_000);
+    this.#rejoins += 1;
+    this.#rejoinTimer = setTimeout(() => {
+      this.#rejoinTimer = undefined;
+      this.#rejoining = this.#join().catch((error: unknown) => {
+        if (this.#stopping) return;
+        if (brokerAway(error)) this.#rejoin();
+        else this.#o.fail(error as Error);
+      });
+    }, delay);
   }
 
   #drop(partition: number): void {
@@ -289,7 +350,10 @@ export class KafkaMember {
   async #stop(drainMs: number): Promise<void> {
     this.#stopping = true;
     this.#dispatcher.setOpen(false);
+    clearTimeout(this.#rejoinTimer);
+    this.#rejoinTimer = undefined;
     await this.#started;
+    await this.#rejoining;
     const consumer = this.#consumer;
     if (consumer) {
       try {

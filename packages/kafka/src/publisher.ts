@@ -1,5 +1,11 @@
-import { encodedSize, MessageTooLargeError, type WireMessage } from '@switchyard/core';
-import type { Message, Producer, TopicMessages } from 'kafkajs';
+import { ClosedError, encodedSize, MessageTooLargeError, type WireMessage } from '@switchyard/core';
+import {
+  type ICustomPartitioner,
+  type Message,
+  Partitioners,
+  type Producer,
+  type TopicMessages,
+} from 'kafkajs';
 import { publishError } from './errors.ts';
 import { recordSize, toRecord } from './wire.ts';
 
@@ -11,29 +17,90 @@ interface Chunk {
 }
 
 /**
+ * kafkajs's default partitioner, except that a record keeps the partition it was first given.
+ *
+ * kafkajs partitions a batch again on every retry of one `sendBatch`, and spreads records without
+ * a key round-robin, so a retry puts other records into each partition. With an idempotent
+ * producer that is wrong: after a partial failure (a broker coming back answers NOT_LEADER for
+ * some partitions and appends to the others) kafkajs rewinds the sequence numbers of every
+ * partition of the request and resends. The same records under the same sequence numbers are
+ * deduplicated by the broker, as they should be; other records under those numbers are either
+ * refused with OUT_OF_ORDER_SEQUENCE_NUMBER or, when the count happens to match, taken for the
+ * duplicate of the batch already written and silently dropped.
+ */
+export const retryStablePartitioner: ICustomPartitioner = () => {
+  const partition = Partitioners.DefaultPartitioner();
+  const given = new WeakMap<Message, number>();
+  return (args) => {
+    let chosen = given.get(args.message);
+    if (chosen === undefined) {
+      chosen = partition(args);
+      given.set(args.message, chosen);
+    }
+    return chosen;
+  };
+};
+
+/**
  * One idempotent producer, one send in flight at a time. Concurrent publishes queue up and leave
  * together in the next request (one record batch per partition), which is how a single producer
  * gets throughput without the out-of-order-sequence failures kafkajs shows when an idempotent
  * producer has several sends in flight. A request never exceeds `budget` bytes of records, so no
  * partition's record batch can pass `max.message.bytes`.
+ *
+ * A send that fails leaves the producer's sequence numbers in doubt: kafkajs rewinds them, but the
+ * broker may have written some or all of the request (a response lost to a broker restart, a
+ * partial failure). Every later send on that producer is then refused with
+ * OUT_OF_ORDER_SEQUENCE_NUMBER, forever, or a later batch of the same size is taken for a
+ * duplicate and dropped. So a failed send retires its producer, and the next send starts a new
+ * one (a new producer id, sequences from 0); the failed publish, if retried, may duplicate but is
+ * never lost, which is what a rejected publish promises.
  */
 export class Publisher {
-  readonly #producer: Producer;
+  readonly #connect: () => Promise<Producer>;
+  #producer: Promise<Producer> | undefined;
+  #closed = false;
   readonly #limit: number;
   readonly #budget: number;
   readonly #secrets: readonly string[];
   readonly #queue: Chunk[] = [];
   #sending = false;
 
+  /** `connect`: a new, connected producer (the first one, and one after each failed send). */
   constructor(
-    producer: Producer,
+    connect: () => Promise<Producer>,
     limits: { maxMessageBytes: number; budget: number },
     secrets: readonly string[],
   ) {
-    this.#producer = producer;
+    this.#connect = connect;
     this.#limit = limits.maxMessageBytes;
     this.#budget = limits.budget;
     this.#secrets = secrets;
+  }
+
+  /** The current producer, connected on first use (and again after a failed send retired it). */
+  producer(): Promise<Producer> {
+    if (this.#closed) return Promise.reject(new ClosedError('kafka transport'));
+    if (!this.#producer) {
+      const connecting = this.#connect();
+      this.#producer = connecting;
+      connecting.catch(() => this.#retire(connecting));
+    }
+    return this.#producer;
+  }
+
+  #retire(producer: Promise<Producer>): void {
+    if (this.#producer !== producer) return;
+    this.#producer = undefined;
+    producer.then((p) => p.disconnect()).catch(() => undefined);
+  }
+
+  /** Disconnects the producer; sends still queued fail with ClosedError. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const producer = this.#producer;
+    this.#producer = undefined;
+    if (producer) await producer.then((p) => p.disconnect()).catch(() => undefined);
   }
 
   /** Checks sizes before anything is sent, then resolves once the broker acked every record (acks=all). */
@@ -108,13 +175,15 @@ export class Publisher {
       else byTopic.set(chunk.topic, [...chunk.records]);
     }
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-    this.#producer
-      .sendBatch({ topicMessages, acks: -1 })
+    const producer = this.producer();
+    producer
+      .then((p) => p.sendBatch({ topicMessages, acks: -1 }))
       .then(
         () => {
           for (const chunk of taken) chunk.settle();
         },
         (error: unknown) => {
+          this.#retire(producer);
           for (const chunk of taken) chunk.settle(error ?? new Error('send failed'));
         },
       )

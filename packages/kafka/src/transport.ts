@@ -13,7 +13,7 @@ import { kafkaLogLevel, logCreatorFor, secretsOf } from './logger.ts';
 import { KafkaMember } from './member.ts';
 import { type KafkaOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { type PartitionLag, Provisioner } from './provisioner.ts';
-import { Publisher } from './publisher.ts';
+import { Publisher, retryStablePartitioner } from './publisher.ts';
 import { rewritingSocketFactory } from './socket-factory.ts';
 
 /** Budget for one produce request's records, under the broker's default 1 MiB record batch. */
@@ -31,7 +31,7 @@ export class KafkaTransport implements Transport {
   readonly #secrets: readonly string[];
   readonly #provisioner: Provisioner;
   readonly #members = new Set<KafkaMember>();
-  #producer: Promise<{ producer: Producer; publisher: Publisher }> | undefined;
+  readonly #publisher: Publisher;
   #closed: Promise<void> | undefined;
 
   constructor(url: URL | string, options: KafkaOptions = {}) {
@@ -50,6 +50,11 @@ export class KafkaTransport implements Transport {
       logCreator: logCreatorFor(o),
     });
     this.#provisioner = new Provisioner(this.#kafka, o, this.#secrets);
+    this.#publisher = new Publisher(
+      () => this.#connectProducer(),
+      { maxMessageBytes: o.maxMessageBytes, budget: o.maxMessageBytes + REQUEST_HEADROOM },
+      this.#secrets,
+    );
     this.capabilities = {
       consumerGroups: true,
       // The group gives each partition, so each key, to one member at a time.
@@ -65,41 +70,31 @@ export class KafkaTransport implements Transport {
 
   /** Connect the producer now, so a wrong address or credentials fail `connect()` rather than the first publish. */
   async connect(): Promise<void> {
-    await this.#publisher();
+    await this.#publisher.producer();
   }
 
-  #publisher(): Promise<{ producer: Producer; publisher: Publisher }> {
-    this.#producer ??= (async () => {
-      const producer = this.#kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        retry: { retries: this.options.publishRetries, initialRetryTime: 300, maxRetryTime: 5_000 },
-      });
-      try {
-        await producer.connect();
-      } catch (error) {
-        this.#producer = undefined;
-        throw transportError('Could not connect to Kafka', error, this.#secrets);
-      }
-      const publisher = new Publisher(
-        producer,
-        {
-          maxMessageBytes: this.options.maxMessageBytes,
-          budget: this.options.maxMessageBytes + REQUEST_HEADROOM,
-        },
-        this.#secrets,
-      );
-      return { producer, publisher };
-    })();
-    return this.#producer;
+  /** A new idempotent producer, connected: the first one, and a replacement after each failed send. */
+  async #connectProducer(): Promise<Producer> {
+    const producer = this.#kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: retryStablePartitioner,
+      retry: { retries: this.options.publishRetries, initialRetryTime: 300, maxRetryTime: 5_000 },
+    });
+    try {
+      await producer.connect();
+    } catch (error) {
+      throw transportError('Could not connect to Kafka', error, this.#secrets);
+    }
+    return producer;
   }
 
   async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
     if (this.#closed) throw new ClosedError('kafka transport');
-    const { publisher } = await this.#publisher();
+    await this.#publisher.producer();
     await this.#provisioner.ensureTopic(topic);
-    await publisher.publish(topic, messages);
+    await this.#publisher.publish(topic, messages);
   }
 
   async provision(topic: string, group?: string, from: 'latest' | 'earliest' = 'latest'): Promise<void> {
@@ -153,9 +148,7 @@ export class KafkaTransport implements Transport {
   async #close(): Promise<void> {
     await Promise.allSettled([...this.#members].map((member) => member.stop(0)));
     this.#members.clear();
-    const producer = this.#producer;
-    this.#producer = undefined;
-    if (producer) await producer.then(({ producer: p }) => p.disconnect()).catch(() => undefined);
+    await this.#publisher.close();
     await this.#provisioner.close();
   }
 }
