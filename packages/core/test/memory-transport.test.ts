@@ -115,6 +115,27 @@ describe('memory transport', () => {
     expect(m.got.map(idOf)).toEqual(['a1', 'b1', 'a1', 'a2']);
   });
 
+  it('redelivers a message nacked with a delay no sooner than the delay, even when the loop clock lags', async () => {
+    const t = transport(uniqueName('mem'));
+    const got: Array<{ delivery: TransportDelivery; at: number }> = [];
+    open.push(
+      t
+        .subscribe('orders', { group: 'g', prefetch: 10 })
+        .subscribe((delivery) => got.push({ delivery, at: performance.now() })),
+    );
+    await t.publish('orders', [msg('x')]);
+    // Busy for a while in this turn of the event loop: a timer set now counts from the turn's start.
+    const busy = performance.now();
+    while (performance.now() - busy < 30) {
+      // spin
+    }
+    const nackedAt = performance.now();
+    await got[0]!.delivery.nack({ delayMs: 60 });
+    await waitFor(() => got.length === 2, 'redelivery');
+    expect(got[1]!.at - nackedAt).toBeGreaterThanOrEqual(60);
+    await got[1]!.delivery.ack();
+  });
+
   it('retains messages for a group whose members are away, and gives back what a closed member held', async () => {
     const name = uniqueName('mem');
     const t = transport(name);

@@ -141,11 +141,26 @@ export class MemoryGroup {
       return;
     }
     // The key stays blocked behind its head until the delay passes: per-key order survives retries.
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
+    this.#after(performance.now() + delayMs, () => {
       this.#readyFirst(entry.queueKey);
       this.dispatch();
-    }, delayMs);
+    });
+  }
+
+  /**
+   * Run `then` no sooner than `due` (performance.now() time). A timer measures from the event
+   * loop's cached clock, which may already be behind: it can fire a fraction of a millisecond
+   * early, and "redelivered no sooner than delayMs" must hold all the same.
+   */
+  #after(due: number, then: () => void): void {
+    const timer = setTimeout(
+      () => {
+        this.#timers.delete(timer);
+        if (performance.now() < due) this.#after(due, then);
+        else then();
+      },
+      Math.max(1, Math.ceil(due - performance.now())),
+    );
     timer.unref();
     this.#timers.add(timer);
   }
