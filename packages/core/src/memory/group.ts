@@ -3,9 +3,16 @@ import type { TransportDelivery, WireMessage } from '../transport.ts';
 export interface Entry {
   readonly message: WireMessage;
   /** Messages of one key wait in one queue; an unkeyed message gets a queue of its own. */
-  readonly queueKey: string;
+  readonly queue: KeyQueue;
   attempts: number;
   holder: Member | undefined;
+}
+
+/** One key's messages, oldest first from `head` on (no Array#shift per ack). */
+export interface KeyQueue {
+  readonly key: string;
+  entries: Entry[];
+  head: number;
 }
 
 export interface Member {
@@ -21,9 +28,9 @@ export interface Member {
  * of a key is handed out only after the previous one is acked), redelivery with attempt counts.
  */
 export class MemoryGroup {
-  readonly #queues = new Map<string, Entry[]>();
-  /** Keys whose head message may be handed out now, oldest first, from `#readyHead` on. */
-  #ready: string[] = [];
+  readonly #queues = new Map<string, KeyQueue>();
+  /** Queues whose head message may be handed out now, oldest first, from `#readyHead` on. */
+  #ready: KeyQueue[] = [];
   #readyHead = 0;
   readonly #members: Member[] = [];
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -37,16 +44,16 @@ export class MemoryGroup {
   }
 
   enqueue(message: WireMessage): void {
-    const queueKey = message.key === undefined ? `\u0000${this.#unkeyed++}` : message.key;
-    const queue = this.#queues.get(queueKey);
-    const entry: Entry = { message, queueKey, attempts: 0, holder: undefined };
-    this.#pending += 1;
-    if (queue) {
-      queue.push(entry);
-    } else {
-      this.#queues.set(queueKey, [entry]);
-      this.#ready.push(queueKey);
+    const key = message.key === undefined ? `\u0000${this.#unkeyed++}` : message.key;
+    let queue = this.#queues.get(key);
+    const fresh = queue === undefined;
+    if (queue === undefined) {
+      queue = { key, entries: [], head: 0 };
+      this.#queues.set(key, queue);
     }
+    queue.entries.push({ message, queue, attempts: 0, holder: undefined });
+    this.#pending += 1;
+    if (fresh) this.#ready.push(queue);
   }
 
   join(member: Member): void {
@@ -64,11 +71,11 @@ export class MemoryGroup {
     member.active = false;
     const index = this.#members.indexOf(member);
     if (index >= 0) this.#members.splice(index, 1);
-    for (const [queueKey, queue] of this.#queues) {
-      const head = queue[0];
+    for (const queue of this.#queues.values()) {
+      const head = queue.entries[queue.head];
       if (head?.holder === member) {
         head.holder = undefined;
-        this.#readyFirst(queueKey);
+        this.#readyFirst(queue);
       }
     }
     this.dispatch();
@@ -83,8 +90,8 @@ export class MemoryGroup {
     while (this.#readyHead < this.#ready.length) {
       const member = this.#pickMember();
       if (!member) return;
-      const queueKey = this.#ready[this.#readyHead]!;
-      this.#ready[this.#readyHead++] = undefined as unknown as string;
+      const queue = this.#ready[this.#readyHead]!;
+      this.#ready[this.#readyHead++] = undefined as unknown as KeyQueue;
       if (this.#readyHead === this.#ready.length) {
         this.#ready = [];
         this.#readyHead = 0;
@@ -92,16 +99,17 @@ export class MemoryGroup {
         this.#ready = this.#ready.slice(this.#readyHead);
         this.#readyHead = 0;
       }
-      const head = this.#queues.get(queueKey)?.[0];
+      // A queue emptied meanwhile, or one whose head is out already, is skipped.
+      const head = queue.entries[queue.head];
       if (!head || head.holder) continue;
       this.#handOut(head, member);
     }
   }
 
-  /** Put a key first in line (a message given back goes before the ones that waited). */
-  #readyFirst(queueKey: string): void {
-    if (this.#readyHead > 0) this.#ready[--this.#readyHead] = queueKey;
-    else this.#ready.unshift(queueKey);
+  /** Put a queue first in line (a message given back goes before the ones that waited). */
+  #readyFirst(queue: KeyQueue): void {
+    if (this.#readyHead > 0) this.#ready[--this.#readyHead] = queue;
+    else this.#ready.unshift(queue);
   }
 
   #pickMember(): Member | undefined {
@@ -137,12 +145,12 @@ export class MemoryGroup {
   #giveBack(entry: Entry, delayMs: number): void {
     entry.holder = undefined;
     if (delayMs <= 0) {
-      this.#readyFirst(entry.queueKey);
+      this.#readyFirst(entry.queue);
       return;
     }
     // The key stays blocked behind its head until the delay passes: per-key order survives retries.
     this.#after(performance.now() + delayMs, () => {
-      this.#readyFirst(entry.queueKey);
+      this.#readyFirst(entry.queue);
       this.dispatch();
     });
   }
@@ -166,11 +174,20 @@ export class MemoryGroup {
   }
 
   #remove(entry: Entry): void {
-    const queue = this.#queues.get(entry.queueKey)!;
-    queue.shift();
+    const queue = entry.queue;
+    queue.entries[queue.head++] = undefined as unknown as Entry;
     this.#pending -= 1;
-    if (queue.length === 0) this.#queues.delete(entry.queueKey);
-    else this.#ready.push(entry.queueKey);
+    if (queue.head === queue.entries.length) {
+      this.#queues.delete(queue.key);
+      queue.entries = [];
+      queue.head = 0;
+      return;
+    }
+    if (queue.head > 1_024 && queue.head * 2 > queue.entries.length) {
+      queue.entries = queue.entries.slice(queue.head);
+      queue.head = 0;
+    }
+    this.#ready.push(queue);
   }
 }
 
