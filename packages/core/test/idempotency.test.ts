@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryIdempotencyStore } from '../src/idempotency/memory-store.ts';
 import type { IdempotencyStore } from '../src/idempotency/store.ts';
 import { idempotent } from '../src/policies/idempotent.ts';
+import { prng } from './helpers.ts';
 
 describe('memoryIdempotencyStore', () => {
   afterEach(() => {
@@ -55,6 +56,37 @@ describe('memoryIdempotencyStore', () => {
     expect(await store.claim('c', 60_000)).toBe('done');
     expect(await store.claim('b', 60_000)).toBe('claimed');
     expect(store.size).toBe(3);
+  });
+});
+
+describe('memoryIdempotencyStore, against a plain model', () => {
+  it('answers and evicts as a write-ordered map would, over many random calls', () => {
+    const random = prng(7);
+    const maxEntries = 50;
+    const store = memoryIdempotencyStore({ maxEntries });
+    // The model: insertion order is write order; the oldest write goes first.
+    const model = new Map<string, 'pending' | 'done'>();
+    const write = (key: string, state: 'pending' | 'done') => {
+      model.delete(key);
+      model.set(key, state);
+      while (model.size > maxEntries) model.delete(model.keys().next().value as string);
+    };
+    for (let i = 0; i < 20_000; i++) {
+      const key = `k${Math.floor(random() * 120)}`;
+      const op = random();
+      if (op < 0.5) {
+        const expected = model.has(key) ? (model.get(key) === 'done' ? 'done' : 'busy') : 'claimed';
+        if (expected === 'claimed') write(key, 'pending');
+        expect(store.sync.claim(key, 60_000), `call ${i}`).toBe(expected);
+      } else if (op < 0.8) {
+        write(key, 'done');
+        store.sync.complete(key, 60_000);
+      } else {
+        if (model.get(key) === 'pending') model.delete(key);
+        store.sync.release(key);
+      }
+      expect(store.size, `call ${i}`).toBe(model.size);
+    }
   });
 });
 

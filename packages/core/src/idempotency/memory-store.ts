@@ -23,10 +23,25 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
   // A Map iterates in insertion order, so re-inserting on write keeps the oldest first for eviction.
   const entries = new Map<string, Entry>();
 
-  const put = (key: string, entry: Entry) => {
-    entries.delete(key);
+  // The oldest entry, for eviction. A Map iterator is live: it walks past what was deleted and
+  // reaches what is added later, and everything behind it was evicted, so each eviction costs O(1)
+  // (a fresh keys().next() would step over every deleted slot since the table's last rehash).
+  let oldest = entries.keys();
+  /** The key written last: rewriting it needs no delete, it is the newest already. */
+  let newest: string | undefined;
+
+  const put = (key: string, entry: Entry, present: boolean) => {
+    if (present && key !== newest) entries.delete(key);
     entries.set(key, entry);
-    while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+    newest = key;
+    while (entries.size > maxEntries) {
+      let next = oldest.next();
+      if (next.done) {
+        oldest = entries.keys();
+        next = oldest.next();
+      }
+      entries.delete(next.value as string);
+    }
   };
 
   const sync: SyncIdempotencyStore = {
@@ -34,14 +49,17 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
       const now = Date.now();
       const entry = entries.get(key);
       if (entry && entry.expiresAt > now) return entry.state === 'done' ? 'done' : 'busy';
-      put(key, { state: 'pending', expiresAt: now + leaseMs });
+      put(key, { state: 'pending', expiresAt: now + leaseMs }, entry !== undefined);
       return 'claimed';
     },
     complete(key, ttl) {
-      put(key, { state: 'done', expiresAt: Date.now() + (ttl ?? ttlMs) });
+      put(key, { state: 'done', expiresAt: Date.now() + (ttl ?? ttlMs) }, true);
     },
     release(key) {
-      if (entries.get(key)?.state === 'pending') entries.delete(key);
+      if (entries.get(key)?.state === 'pending') {
+        entries.delete(key);
+        if (key === newest) newest = undefined;
+      }
     },
   };
 
