@@ -51,7 +51,17 @@ function decodeData(body: Uint8Array, contentType: string | undefined): unknown 
   return body;
 }
 
+/** Content types seen and whether they are JSON: few distinct ones in a process, so remembered. */
+const jsonTypes = new Map<string, boolean>();
+const JSON_TYPES_MAX = 256;
+
 function isJson(contentType: string): boolean {
-  const base = contentType.split(';', 1)[0]!.trim().toLowerCase();
-  return base === 'application/json' || base.endsWith('+json');
+  let json = jsonTypes.get(contentType);
+  if (json === undefined) {
+    const base = contentType.split(';', 1)[0]!.trim().toLowerCase();
+    json = base === 'application/json' || base.endsWith('+json');
+    if (jsonTypes.size >= JSON_TYPES_MAX) jsonTypes.clear();
+    jsonTypes.set(contentType, json);
+  }
+  return json;
 }
