@@ -91,7 +91,7 @@ export class BusDelivery<T = unknown> {
       this.#as = 'ack';
       let settling: Promise<void>;
       try {
-        settling = this.#inner.ack();
+        settling = Promise.resolve(this.#inner.ack()); // a transport may return void
       } catch (error) {
         settling = Promise.reject(error);
       }
@@ -105,7 +105,7 @@ export class BusDelivery<T = unknown> {
       this.#as = 'nack';
       let settling: Promise<void>;
       try {
-        settling = this.#inner.nack(options);
+        settling = Promise.resolve(this.#inner.nack(options));
       } catch (error) {
         settling = Promise.reject(error);
       }

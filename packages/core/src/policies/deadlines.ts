@@ -50,27 +50,35 @@ class List {
   head: Entry | undefined = undefined;
   tail: Entry | undefined = undefined;
   #timer: NodeJS.Timeout | undefined = undefined;
+  /** The head's due time when the timer was armed, and the one a firing found not yet due. */
+  #armedFor: number | undefined = undefined;
+  #earlyFor: number | undefined = undefined;
 
   constructor(ms: number) {
     this.ms = ms;
   }
 
-  add(onExpire: () => void): Entry {
-    const entry = new Entry(this, performance.now() + this.ms, onExpire);
+  add(onExpire: () => void, from: number): Entry {
+    const entry = new Entry(this, from + this.ms, onExpire);
     const tail = this.tail;
     if (tail === undefined) {
       this.head = entry;
       this.tail = entry;
-      if (this.#timer === undefined) this.#arm(this.ms);
+      if (this.#timer === undefined) this.#arm(entry.at - performance.now());
     } else if (tail.at <= entry.at) {
       entry.prev = tail;
       tail.next = entry;
       this.tail = entry;
     } else {
-      // The clock went back (only a faked one does): keep the list sorted all the same.
+      // Started earlier than the tail (work that ran synchronously first), or a faked clock went
+      // back: keep the list sorted all the same, and the timer armed for the head.
       let after = tail.prev;
       while (after !== undefined && after.at > entry.at) after = after.prev;
       this.#insertAfter(entry, after);
+      if (this.head === entry) {
+        if (this.#timer !== undefined) clearTimeout(this.#timer);
+        this.#arm(entry.at - performance.now());
+      }
     }
     return entry;
   }
@@ -98,6 +106,7 @@ class List {
   }
 
   #arm(delayMs: number): void {
+    this.#armedFor = this.head?.at;
     this.#timer = setTimeout(() => this.#fire(), Math.max(0, delayMs));
   }
 
@@ -109,8 +118,13 @@ class List {
 
   #fire(): void {
     this.#timer = undefined;
-    const now = performance.now();
+    let now = performance.now();
+    // Fired a second time for the same head that was not due the first time: the timer runs on a
+    // clock performance.now() does not follow (a test faking only setTimeout). Trust the timer.
+    if (this.#armedFor !== undefined && this.#armedFor === this.#earlyFor)
+      now = Math.max(now, this.#armedFor);
     let entry = this.head;
+    this.#earlyFor = entry !== undefined && entry.at > now + SLACK_MS ? entry.at : undefined;
     while (entry !== undefined && entry.at <= now + SLACK_MS) {
       this.remove(entry);
       entry.expire();
@@ -123,14 +137,17 @@ class List {
   }
 }
 
-/** Call `onExpire` once `ms` (finite, > 0) have passed, unless cancelled first. */
-export function deadline(ms: number, onExpire: () => void): Deadline {
+/**
+ * Call `onExpire` once `ms` (finite, > 0) have passed since `from` (a performance.now() time,
+ * default now), unless cancelled first.
+ */
+export function deadline(ms: number, onExpire: () => void, from = performance.now()): Deadline {
   let list = lists.get(ms);
   if (list === undefined) {
     list = new List(ms);
     lists.set(ms, list);
   }
-  return list.add(onExpire);
+  return list.add(onExpire, from);
 }
 
 /** A timeout this module enforces: finite and positive; anything else means none. */

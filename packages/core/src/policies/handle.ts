@@ -270,6 +270,8 @@ export function handle<T>(
         claim: string,
       ): Result<T> => {
         const context = new Context(delivery, attempt);
+        // The deadline counts from the call: a handler that blocks before it awaits used that time.
+        const called = timed ? performance.now() : 0;
         let returned: unknown;
         try {
           returned = handler(delivery.event, context);
@@ -288,11 +290,15 @@ export function handle<T>(
             }
           };
           const timer = timed
-            ? deadline(timeoutMs, () => {
-                const error = new HandlerTimeoutError(timeoutMs);
-                Context.abort(context as Context<unknown>, error);
-                next(() => failedClaimed(delivery, attempt, startedAt, claim, error));
-              })
+            ? deadline(
+                timeoutMs,
+                () => {
+                  const error = new HandlerTimeoutError(timeoutMs);
+                  Context.abort(context as Context<unknown>, error);
+                  next(() => failedClaimed(delivery, attempt, startedAt, claim, error));
+                },
+                called,
+              )
             : undefined;
           pending.then(
             () => {

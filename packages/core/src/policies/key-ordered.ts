@@ -51,12 +51,17 @@ interface Lane<I> {
   parkedFor: string | undefined;
 }
 
+/** Settles (acks, nacks) that may await the broker at once: enough to pipeline a slow commit. */
+export const settlingBound = (concurrency: number): number => Math.max(4 * concurrency, 16);
+
 /**
  * Bounded concurrency that keeps per-key order, also across retries: while an item waits for its
  * next attempt (a timer here, or the broker), later items of its key wait behind it and every
  * other key keeps flowing. A waiting item holds no concurrency slot, and neither does an item whose
- * attempt is over and whose settle is still on its way (`Step.settling`). What may be held in
- * memory is bounded by what the source hands out, i.e. the transport's prefetch.
+ * attempt is over and whose settle is still on its way (`Step.settling`); but no new item starts
+ * while `settlingBound(concurrency)` settles are on their way, which bounds what a transport that
+ * frees its prefetch slot at ack() time can pile up. What may be held in memory is bounded by what the source hands out, i.e.
+ * the transport's prefetch.
  */
 export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunction<I, O> {
   return (source) =>
@@ -69,6 +74,7 @@ export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunc
       let running = 0;
       let releasing = 0;
       let settling = 0;
+      const maxSettling = settlingBound(options.concurrency);
       let sourceDone = false;
       let stopped = false;
       let unkeyed = 0;
@@ -140,7 +146,8 @@ export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunc
           (outcome) => {
             settling -= 1;
             emit(outcome);
-            settleIfDone();
+            // A settle that was holding intake back (see pump) frees room for the next run.
+            pump();
           },
           (error: unknown) => fail(error),
         );
@@ -174,7 +181,9 @@ export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunc
         try {
           do {
             pumpAgain = false;
-            while (!stopped && running < options.concurrency) {
+            // Settles still in flight are bounded too: a transport that frees its prefetch slot
+            // when ack() is called (NATS) would otherwise let acks awaiting the broker pile up.
+            while (!stopped && running < options.concurrency && settling < maxSettling) {
               const lane = nextRunnable();
               if (!lane) break;
               const slot = lane.slots[0]!;
@@ -210,8 +219,12 @@ export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunc
           return;
         }
         for (const outcome of step.outcomes) emit(outcome);
-        // A subscriber may unsubscribe from inside its next(): then the lanes are gone.
-        if (stopped) return;
+        // A subscriber may unsubscribe from inside its next(): then the lanes are gone, and an
+        // attempt that asked for another one must give its item back (teardown skipped this lane).
+        if (stopped) {
+          if (step.next.kind === 'again') void options.release(slot.item).catch(() => {});
+          return;
+        }
         const { next } = step;
         if (next.kind === 'done') {
           lane.slots.shift();
