@@ -100,7 +100,9 @@ it('acks still awaiting the broker hold intake back (a transport that frees pref
                 settled ??= raw.ack().then(() => {
                   pending += 1;
                   peak = Math.max(peak, pending);
-                  return sleep(50).then(() => void (pending -= 1));
+                  return sleep(50).then(() => {
+                    pending -= 1;
+                  });
                 });
                 return settled;
               },
