@@ -148,7 +148,7 @@ export class Bus implements DeliveryOrigin {
       while (head < end && !waiting && !subscriber.closed) {
         const raw = queue[head]!;
         queue[head++] = undefined as unknown as TransportDelivery;
-        const delivery = this.#toDelivery<T>(topic, group, raw);
+        const delivery = this.#toDelivery<T>(topic, group, subscribeOptions.prefetch, raw);
         if (delivery instanceof BusDelivery) subscriber.next(delivery as Delivery<T>);
         else {
           waiting = true;
@@ -222,9 +222,10 @@ export class Bus implements DeliveryOrigin {
   #toDelivery<T>(
     topic: string,
     group: string,
+    prefetch: number,
     raw: TransportDelivery,
   ): BusDelivery<T> | Promise<BusDelivery<T>> {
-    const delivery = new BusDelivery<T>(topic, group, raw, this, this.#forget);
+    const delivery = new BusDelivery<T>(topic, group, raw, this, this.#forget, prefetch);
     this.#unsettled.add(delivery as BusDelivery);
     let admitted: SwitchyardEvent<T> | Promise<SwitchyardEvent<T>>;
     try {

@@ -56,6 +56,8 @@ export class BusDelivery<T = unknown> {
   invalid: Error | undefined = undefined;
   readonly #inner: TransportDelivery;
   readonly #onSettled: (self: BusDelivery) => void;
+  /** The prefetch of the subscription this delivery came through. */
+  readonly #prefetch: number;
   #settle: Promise<void> | undefined = undefined;
   #as: 'ack' | 'nack' | undefined = undefined;
   // Links in the bus's list of unsettled deliveries (see Unsettled).
@@ -68,6 +70,7 @@ export class BusDelivery<T = unknown> {
     inner: TransportDelivery,
     origin: DeliveryOrigin,
     onSettled: (self: BusDelivery) => void,
+    prefetch: number,
   ) {
     this.topic = topic;
     this.group = group;
@@ -76,6 +79,12 @@ export class BusDelivery<T = unknown> {
     this.origin = origin;
     this.#inner = inner;
     this.#onSettled = onSettled;
+    this.#prefetch = prefetch;
+  }
+
+  /** The prefetch of the subscription `delivery` came through, if it is a bus's delivery. */
+  static prefetchOf(delivery: unknown): number | undefined {
+    return delivery instanceof BusDelivery ? delivery.#prefetch : undefined;
   }
 
   get settled(): boolean {

@@ -153,6 +153,45 @@ describe('the consume path', () => {
     expect(bus.unsettled).toBe(0);
   });
 
+  it('lets as many acks wait for a commit as the prefetch allows, then holds handlers back', async () => {
+    // Like Kafka: an ack resolves when the offset commit does, and commits come one at a time.
+    let commit = deferred();
+    const bus = wrappedTransport((raw) => ({
+      message: raw.message,
+      attempt: raw.attempt,
+      ack: () => commit.promise.then(() => raw.ack()),
+      nack: (o) => raw.nack(o),
+    }));
+    await bus.provision('orders', { groups: ['g'] });
+    const handled: number[] = [];
+    const outcomes: Outcome<number>[] = [];
+    const subscription = bus
+      .consume<number>('orders', { group: 'g', prefetch: 64 })
+      .pipe(handle((event) => void handled.push(event.data), { concurrency: 2 }))
+      .subscribe((o) => outcomes.push(o));
+    cleanup.push(async () => {
+      commit.resolve();
+      subscription.unsubscribe();
+      await bus.close({ drainTimeoutMs: 1_000 });
+    });
+    await bus.publishBatch(
+      'orders',
+      Array.from({ length: 100 }, (_, i) => ({ type: 't', data: i, key: `k${i}` })),
+    );
+    // Concurrency 2, yet all 64 the transport handed out ran while their acks waited; no more.
+    await waitFor(() => handled.length === 64, '64 handled');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(handled).toHaveLength(64);
+    expect(outcomes).toEqual([]);
+    const first = commit;
+    commit = deferred();
+    first.resolve();
+    await waitFor(() => handled.length === 100, 'the rest handled after the commit');
+    commit.resolve();
+    await waitFor(() => outcomes.length === 100, 'all acked');
+    expect(outcomes.every((o) => o.kind === 'acked')).toBe(true);
+  });
+
   it('reports released, and settles once, when the ack fails', async () => {
     const calls: number[] = [];
     const bus = wrappedTransport((raw) => ({

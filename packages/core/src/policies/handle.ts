@@ -1,5 +1,5 @@
 import { defer, type OperatorFunction } from 'rxjs';
-import type { Delivery, EventDelivery } from '../delivery.ts';
+import { BusDelivery, type Delivery, type EventDelivery } from '../delivery.ts';
 import { HandlerTimeoutError } from '../errors.ts';
 import type { EventInput, SwitchyardEvent } from '../event.ts';
 import type { ClaimResult } from '../idempotency/store.ts';
@@ -7,7 +7,7 @@ import { isPromiseLike } from '../promise.ts';
 import { type DeadLetterOptions, deadLetter } from './dead-letter.ts';
 import { deadline, hasTimeout } from './deadlines.ts';
 import { completionTtl, type IdempotencyOptions } from './idempotent.ts';
-import { keyOrdered, type Step } from './key-ordered.ts';
+import { keyOrdered, type Step, settlingBound } from './key-ordered.ts';
 import type { Outcome, OutcomeKind } from './outcome.ts';
 import { type RetryOptions, retryDecision } from './retry.ts';
 
@@ -98,7 +98,11 @@ type Result<T> = Step<Outcome<T>> | Promise<Step<Outcome<T>>>;
  * An attempt holds its concurrency slot (and its key) until its outcome is decided: the handler
  * finished (or timed out), the idempotency record is written, a dead letter is confirmed. The ack
  * or nack that follows is tracked on its own (`Step.settling`): the outcome is emitted once the
- * broker confirmed it, and bus.close() waits for it, but the next handler does not.
+ * broker confirmed it, and bus.close() waits for it, but the next handler does not. At most the
+ * subscription's prefetch (at least settlingBound(concurrency)) settles wait for the broker at
+ * once: a transport that holds its prefetch slot until the broker confirmed (Kafka's offset
+ * commit) never reaches that bound, and one that frees it when ack() is called (NATS) cannot pile
+ * up more than that.
  *
  * Each step runs synchronously when it can: a handler that returns a value (not a promise) with a
  * store that answers synchronously costs no promise and no timer until the settle.
@@ -361,6 +365,7 @@ export function handle<T>(
           run,
           shouldRelease: (d) => d.origin.closing,
           release: (d) => settle(d.nack(), outcome('released', d, d.attempt, performance.now())),
+          maxSettling: (d) => Math.max(settlingBound(concurrency), BusDelivery.prefetchOf(d) ?? 0),
         }),
       );
     });

@@ -32,6 +32,12 @@ export interface KeyOrderedOptions<I, O> {
   readonly shouldRelease: (item: I) => boolean;
   /** Give an item back unrun; resolves with its outcome. */
   readonly release: (item: I) => Promise<O>;
+  /**
+   * Settles (`Step.settling`) that may await the broker at once; while this many do, no new item
+   * starts. A function is asked for each item that arrives and the largest answer counts.
+   * Default: `settlingBound(concurrency)`.
+   */
+  readonly maxSettling?: number | ((item: I) => number);
 }
 
 interface Slot<I> {
@@ -51,7 +57,10 @@ interface Lane<I> {
   parkedFor: string | undefined;
 }
 
-/** Settles (acks, nacks) that may await the broker at once: enough to pipeline a slow commit. */
+/**
+ * Settles (acks, nacks) that may await the broker at once when nothing better is known: enough to
+ * pipeline a slow commit. handle() raises it to the subscription's prefetch (see there).
+ */
 export const settlingBound = (concurrency: number): number => Math.max(4 * concurrency, 16);
 
 /**
@@ -59,8 +68,8 @@ export const settlingBound = (concurrency: number): number => Math.max(4 * concu
  * next attempt (a timer here, or the broker), later items of its key wait behind it and every
  * other key keeps flowing. A waiting item holds no concurrency slot, and neither does an item whose
  * attempt is over and whose settle is still on its way (`Step.settling`); but no new item starts
- * while `settlingBound(concurrency)` settles are on their way, which bounds what a transport that
- * frees its prefetch slot at ack() time can pile up. What may be held in memory is bounded by what the source hands out, i.e.
+ * while `maxSettling` settles are on their way, which bounds what a transport that frees its
+ * prefetch slot at ack() time can pile up. What may be held in memory is bounded by what the source hands out, i.e.
  * the transport's prefetch.
  */
 export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunction<I, O> {
@@ -74,7 +83,9 @@ export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunc
       let running = 0;
       let releasing = 0;
       let settling = 0;
-      const maxSettling = settlingBound(options.concurrency);
+      const settlingLimit = options.maxSettling;
+      let maxSettling =
+        typeof settlingLimit === 'number' ? settlingLimit : settlingBound(options.concurrency);
       let sourceDone = false;
       let stopped = false;
       let unkeyed = 0;
@@ -253,6 +264,7 @@ export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunc
       };
 
       const accept = (item: I) => {
+        if (typeof settlingLimit === 'function') maxSettling = Math.max(maxSettling, settlingLimit(item));
         const key = options.keyOf(item) ?? `\u0000${unkeyed++}`;
         const slot: Slot<I> = { item, attempt: options.firstAttempt(item) };
         const lane = lanes.get(key);
