@@ -11,29 +11,13 @@ import { type HandleOptions, type Handler, handle } from '../src/policies/handle
 import type { Outcome } from '../src/policies/outcome.ts';
 import type { StandardSchemaV1 } from '../src/schemas.ts';
 import type { Transport, TransportDelivery } from '../src/transport.ts';
-import { type Deferred, deferred, uniqueName, waitFor } from './helpers.ts';
+import { type Deferred, deferred, uniqueName, waitFor, wrappedTransport } from './helpers.ts';
 
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
-/** A memory transport whose deliveries can be made to settle slowly, fail to settle, or report re-entry. */
-function wrappedTransport(wrap: (raw: TransportDelivery) => TransportDelivery) {
-  const inner = new MemoryTransport(uniqueName('path'));
-  const transport: Transport = {
-    name: inner.name,
-    capabilities: inner.capabilities,
-    publish: (topic, messages) => inner.publish(topic, messages),
-    provision: (topic, group, from) => inner.provision(topic, group, from),
-    close: () => inner.close(),
-    subscribe: (topic, options) =>
-      new Observable<TransportDelivery>((subscriber) =>
-        inner.subscribe(topic, options).subscribe({
-          next: (raw) => subscriber.next(wrap(raw)),
-          error: (e) => subscriber.error(e),
-          complete: () => subscriber.complete(),
-        }),
-      ),
-  };
-  return new Bus(transport, { source: 'test' });
+/** A bus whose deliveries can be made to settle slowly or fail to settle. */
+function wrappedTransportBus(wrap: (raw: TransportDelivery) => TransportDelivery) {
+  return new Bus(wrappedTransport(uniqueName('path'), wrap), { source: 'test' });
 }
 
 describe('the consume path', () => {
@@ -59,7 +43,7 @@ describe('the consume path', () => {
   }
 
   it('sets no timer for a synchronous handler, and one shared timer for 16 asynchronous ones', async () => {
-    const bus = wrappedTransport((raw) => raw);
+    const bus = wrappedTransportBus((raw) => raw);
     const baseline = timers();
     const during: number[] = [];
     let gate = deferred();
@@ -100,7 +84,7 @@ describe('the consume path', () => {
   it('frees the slot once the handler finished; the outcome follows the ack, and close() waits for it', async () => {
     const acks: Deferred[] = [];
     const calls: string[] = [];
-    const bus = wrappedTransport((raw) => ({
+    const bus = wrappedTransportBus((raw) => ({
       message: raw.message,
       attempt: raw.attempt,
       ack: () => {
@@ -156,7 +140,7 @@ describe('the consume path', () => {
   it('lets as many acks wait for a commit as the prefetch allows, then holds handlers back', async () => {
     // Like Kafka: an ack resolves when the offset commit does, and commits come one at a time.
     let commit = deferred();
-    const bus = wrappedTransport((raw) => ({
+    const bus = wrappedTransportBus((raw) => ({
       message: raw.message,
       attempt: raw.attempt,
       ack: () => commit.promise.then(() => raw.ack()),
@@ -194,7 +178,7 @@ describe('the consume path', () => {
 
   it('reports released, and settles once, when the ack fails', async () => {
     const calls: number[] = [];
-    const bus = wrappedTransport((raw) => ({
+    const bus = wrappedTransportBus((raw) => ({
       message: raw.message,
       attempt: raw.attempt,
       ack: () => {
@@ -257,7 +241,7 @@ describe('the consume path', () => {
   });
 
   it('hands deliveries on in broker order when an asynchronous schema checks some of them', async () => {
-    const bus = wrappedTransport((raw) => raw);
+    const bus = wrappedTransportBus((raw) => raw);
     const slow: StandardSchemaV1 = {
       '~standard': {
         version: 1,
@@ -289,7 +273,7 @@ describe('the consume path', () => {
       release: (key) => new Promise((r) => setImmediate(() => r(memory.sync.release(key)))),
     };
     for (const store of [asyncOnly, memoryIdempotencyStore()]) {
-      const bus = wrappedTransport((raw) => raw);
+      const bus = wrappedTransportBus((raw) => raw);
       let calls = 0;
       let fail = true;
       const { outcomes } = await start(
@@ -312,7 +296,7 @@ describe('the consume path', () => {
   });
 
   it('gives a context whose publish may be destructured and whose signal, read late, tells of the timeout', async () => {
-    const bus = wrappedTransport((raw) => raw);
+    const bus = wrappedTransportBus((raw) => raw);
     await bus.provision('payments', { groups: ['audit'] });
     const signals: boolean[] = [];
     const { outcomes } = await start<number>(

@@ -53,9 +53,34 @@ export interface SettleRecord {
  * can check that each delivery was settled exactly once.
  */
 export function countingTransport(name: string): { transport: Transport; records: SettleRecord[] } {
-  const inner = new MemoryTransport(name);
   const records: SettleRecord[] = [];
-  const transport: Transport = {
+  const transport = wrappedTransport(name, (raw, topic) => {
+    const record: SettleRecord = { topic, delivery: raw, calls: [], delays: [] };
+    records.push(record);
+    return {
+      message: raw.message,
+      attempt: raw.attempt,
+      ack: () => {
+        record.calls.push('ack');
+        return raw.ack();
+      },
+      nack: (o) => {
+        record.calls.push('nack');
+        record.delays.push(o?.delayMs);
+        return raw.nack(o);
+      },
+    };
+  });
+  return { transport, records };
+}
+
+/** A memory transport whose deliveries pass through `wrap`: to record, slow down or fail their settles. */
+export function wrappedTransport(
+  name: string,
+  wrap: (raw: TransportDelivery, topic: string) => TransportDelivery,
+): Transport {
+  const inner = new MemoryTransport(name);
+  return {
     name: inner.name,
     capabilities: inner.capabilities,
     publish: (topic, messages) => inner.publish(topic, messages),
@@ -64,29 +89,12 @@ export function countingTransport(name: string): { transport: Transport; records
     subscribe: (topic, options) =>
       new Observable<TransportDelivery>((subscriber) =>
         inner.subscribe(topic, options).subscribe({
-          next: (raw) => {
-            const record: SettleRecord = { topic, delivery: raw, calls: [], delays: [] };
-            records.push(record);
-            subscriber.next({
-              message: raw.message,
-              attempt: raw.attempt,
-              ack: () => {
-                record.calls.push('ack');
-                return raw.ack();
-              },
-              nack: (o) => {
-                record.calls.push('nack');
-                record.delays.push(o?.delayMs);
-                return raw.nack(o);
-              },
-            });
-          },
+          next: (raw) => subscriber.next(wrap(raw, topic)),
           error: (e) => subscriber.error(e),
           complete: () => subscriber.complete(),
         }),
       ),
   };
-  return { transport, records };
 }
 
 export function countingBus(prefix = 'bus'): { bus: Bus; records: SettleRecord[]; name: string } {

@@ -1,5 +1,4 @@
 // Bounds and clocks of the consume path: what the synchronous fast paths must not lose.
-import { Observable } from 'rxjs';
 import { afterEach, expect, it, vi } from 'vitest';
 import {
   Bus,
@@ -8,10 +7,10 @@ import {
   HandlerTimeoutError,
   handle,
   MemoryTransport,
-  type Transport,
   withTimeout,
 } from '../src/index.ts';
 import { settlingBound } from '../src/policies/key-ordered.ts';
+import { wrappedTransport } from './helpers.ts';
 
 afterEach(() => vi.useRealTimers());
 
@@ -79,41 +78,26 @@ it('memory:// redelivers a delayed nack under a test that fakes only setTimeout'
 it('acks still awaiting the broker hold intake back (a transport that frees prefetch at ack())', async () => {
   // Like NATS: the delivery leaves the transport's prefetch window when ack() is called, and the
   // ack promise resolves only when the server confirms it.
-  const inner = new MemoryTransport(`slow-${Math.random()}`);
   let pending = 0;
   let peak = 0;
-  const transport: Transport = {
-    name: inner.name,
-    capabilities: inner.capabilities,
-    publish: (topic, messages) => inner.publish(topic, messages),
-    provision: (topic, group, from) => inner.provision(topic, group, from),
-    close: () => inner.close(),
-    subscribe: (topic, options) =>
-      new Observable((subscriber) =>
-        inner.subscribe(topic, options).subscribe({
-          next: (raw) => {
-            let settled: Promise<void> | undefined;
-            subscriber.next({
-              message: raw.message,
-              attempt: raw.attempt,
-              ack: () => {
-                settled ??= raw.ack().then(() => {
-                  pending += 1;
-                  peak = Math.max(peak, pending);
-                  return sleep(50).then(() => {
-                    pending -= 1;
-                  });
-                });
-                return settled;
-              },
-              nack: (options) => (settled ??= raw.nack(options)),
-            });
-          },
-          error: (error) => subscriber.error(error),
-          complete: () => subscriber.complete(),
-        }),
-      ),
-  };
+  const transport = wrappedTransport(`slow-${Math.random()}`, (raw) => {
+    let settled: Promise<void> | undefined;
+    return {
+      message: raw.message,
+      attempt: raw.attempt,
+      ack: () => {
+        settled ??= raw.ack().then(() => {
+          pending += 1;
+          peak = Math.max(peak, pending);
+          return sleep(50).then(() => {
+            pending -= 1;
+          });
+        });
+        return settled;
+      },
+      nack: (options) => (settled ??= raw.nack(options)),
+    };
+  });
   const bus = new Bus(transport, { source: 't' });
   await bus.provision('orders', { groups: ['g'] });
   const total = 200;
