@@ -60,8 +60,16 @@ export class NatsDelivery implements TransportDelivery {
   }
 
   async #settleWith(what: string, send: () => Promise<void>): Promise<void> {
-    // The member's prefetch slot frees as soon as it settles, not when the server answers.
-    this.#onSettled(this);
+    // The member's prefetch slot frees once the server has answered (or the attempt failed), not
+    // when ack() is called: until then the delivery is unsettled, and prefetch bounds those.
+    try {
+      await this.#send(what, send);
+    } finally {
+      this.#onSettled(this);
+    }
+  }
+
+  async #send(what: string, send: () => Promise<void>): Promise<void> {
     if (this.#connection.closed) throw new ClosedError('nats transport');
     if (this.#epoch !== this.#connection.epoch) {
       // The server forgot the lease with the old connection and redelivers the message after
