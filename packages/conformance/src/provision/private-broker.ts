@@ -71,6 +71,8 @@ export async function launchPrivateBroker(name: PrivateBrokerName): Promise<Priv
   const stop = async () => {
     await stopGone(pid, port!);
     removeRecord(key);
+    // The record's folder too: a private broker's key is used once.
+    rmSync(join(brokersDir, key), { recursive: true, force: true });
   };
 
   let probedVersion: string;
