@@ -95,3 +95,19 @@ export async function until(predicate: () => boolean, timeoutMs: number, message
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Resolves once `read()` has not changed for `idleMs`: "nothing more arrives" without a fixed sleep. */
+export async function quiet(read: () => number, idleMs: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = read();
+  let since = Date.now();
+  while (Date.now() - since < idleMs) {
+    if (Date.now() > deadline) throw new Error('Never went quiet');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const now = read();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+  }
+}

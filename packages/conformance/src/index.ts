@@ -1,9 +1,9 @@
 // @switchyard/conformance: the one suite every transport passes, for transports' own tests only.
 export type { Case, CaseContext } from './cases/case.ts';
 export { cases } from './cases/index.ts';
-export { type Collected, type CollectOptions, collect, until } from './collect.ts';
+export { type Collected, type CollectOptions, collect, quiet, until } from './collect.ts';
 export { renderMatrix } from './matrix.ts';
-export { uniqueName } from './names.ts';
+export { runPrefix, uniqueName } from './names.ts';
 export * from './provision/index.ts';
 export { type CaseResult, type RunResult, readResults } from './results.ts';
 export { runConformance } from './suite.ts';

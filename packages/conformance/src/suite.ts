@@ -2,6 +2,7 @@ import type { Bus } from '@switchyard/core';
 import { afterAll, describe, it } from 'vitest';
 import type { CaseContext } from './cases/case.ts';
 import { cases } from './cases/index.ts';
+import { runPrefix } from './names.ts';
 import { type CaseResult, writeResults } from './results.ts';
 import type { ConformanceTarget } from './target.ts';
 
@@ -12,13 +13,14 @@ import type { ConformanceTarget } from './target.ts';
 export function runConformance(target: ConformanceTarget): void {
   describe(`conformance: ${target.name}`, () => {
     const results: CaseResult[] = [];
-    afterAll(() => {
+    afterAll(async () => {
       writeResults({
         transport: target.name,
         finishedAt: new Date().toISOString(),
         node: process.version,
         cases: results,
       });
+      await target.sweep?.(runPrefix);
     });
 
     for (const c of cases) {

@@ -37,4 +37,10 @@ export interface ConformanceTarget {
   readonly ackDeadlineMs?: number;
   /** Upper bound on how long after a member dies its unacked deliveries reach another member. */
   readonly redeliveryAfterCrashMs?: number;
+  /**
+   * After the suite: delete every topic and group it left on the shared broker (all their names
+   * start with `prefix`). For brokers where each leftover costs the server for good, such as
+   * RabbitMQ's quorum queues (a Raft member each); best effort, it must not throw.
+   */
+  sweep?(prefix: string): Promise<void>;
 }

@@ -63,7 +63,6 @@ describe('credentials never reach the table', () => {
         provisioned: 'env',
         version: '',
         readyMs: 1,
-        restartable: false,
         reason: 'rabbitmq: AMQP_URL=amqp://guest:s3cret@h:1 does not answer',
       },
     ]);

@@ -5,6 +5,7 @@ import { connect } from '@switchyard/core';
 import { connect as amqpConnect } from 'amqplib';
 import { RabbitMqTransport } from '../src/index.ts';
 import { AMQP_URL, amqpUrlThrough } from './helpers.ts';
+import { sweep } from './sweep.ts';
 
 let run = 0;
 const upstream = new URL(AMQP_URL);
@@ -32,4 +33,5 @@ runConformance({
   redeliveryAfterCrashMs: 10_000,
   // The restart case bounces a RabbitMQ node of its own (rabbitmq-server on other ports and dirs).
   privateBroker: () => launchPrivateBroker('rabbitmq'),
+  sweep,
 });

@@ -2,14 +2,16 @@
 // alarm would block every client of the shared test broker, so the event is emitted on the live
 // connection object, exactly as amqplib emits it when the broker sends connection.blocked.
 import { TransportError } from '@switchyard/core';
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it } from 'vitest';
 import { ConnectionManager } from '../src/connection.ts';
 import { exchangeName } from '../src/names.ts';
 import { resolveOptions } from '../src/options.ts';
 import { Publisher } from '../src/publisher.ts';
-import { AMQP_URL, unique } from './helpers.ts';
+import { AMQP_URL, filePrefix, unique } from './helpers.ts';
+import { sweep } from './sweep.ts';
 
 const opened: Array<{ connection: ConnectionManager; publisher: Publisher }> = [];
+afterAll(() => sweep(filePrefix));
 afterEach(async () => {
   for (const { connection, publisher } of opened.splice(0)) {
     await publisher.close();

@@ -13,34 +13,15 @@ export function amqpUrlThrough(proxy: { host: string; port: number }): string {
   return url.toString();
 }
 
+/** Every name this test file makes starts with it, so the file can sweep them afterwards. */
+export const filePrefix = `rmq-test.${randomUUID().slice(0, 6)}.`;
+
 export function unique(prefix: string): string {
-  return `rmq-test.${prefix}.${randomUUID().slice(0, 8)}`;
+  return `${filePrefix}${prefix}.${randomUUID().slice(0, 8)}`;
 }
 
-/** Poll a condition instead of sleeping a fixed time; fails with `what` after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Resolves once `read()` has not changed for `idleMs`: "nothing more arrives" without a fixed sleep. */
-export async function quiet(read: () => number, idleMs: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = read();
-  let since = Date.now();
-  while (Date.now() - since < idleMs) {
-    if (Date.now() > deadline) throw new Error('Never went quiet');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    const now = read();
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    }
-  }
-}
+// The suite's own polling helpers, so transport tests wait the same way the cases do.
+export { quiet, until } from '@switchyard/conformance';
 
 /** Transports and subscriptions a test opened, closed after it whatever happens. */
 export class Fixture {

@@ -80,30 +80,8 @@ export class Collector {
   }
 }
 
-/** Poll a condition instead of sleeping a fixed time; fails with `what` after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Resolves once `read()` has not changed for `idleMs`: "nothing more arrives" without a fixed sleep. */
-export async function quiet(read: () => number, idleMs: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = read();
-  let since = Date.now();
-  while (Date.now() - since < idleMs) {
-    if (Date.now() > deadline) throw new Error('Never went quiet');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    const now = read();
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    }
-  }
-}
+// The suite's own polling helpers, so transport tests wait the same way the cases do.
+export { quiet, until } from '@switchyard/conformance';
 
 export function text(value: string): Uint8Array {
   return new TextEncoder().encode(value);

@@ -1,11 +1,15 @@
 // Broker provisioning for the conformance suite, as a library: re-exported by the package index.
 
 export { ENV_VARS } from './drivers.ts';
-export { launchPrivateBroker, type PrivateBroker, type PrivateBrokerName } from './private-broker.ts';
+export {
+  launchPrivateBroker,
+  type PrivateBroker,
+  type PrivateBrokerName,
+  type RestartTiming,
+} from './private-broker.ts';
 export type {} from './provided.ts';
 export { requireBroker } from './provided.ts';
 export { type Resolution, resolveBrokers } from './resolve.ts';
-export { type RestartTiming, restartBroker } from './restart.ts';
 export { formatTable } from './table.ts';
 export {
   BROKER_NAMES,

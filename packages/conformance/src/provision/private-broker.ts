@@ -9,11 +9,17 @@ import { removeRecord, writeRecord } from './launch-record.ts';
 import { kafkaVersionFromEnv } from './options.ts';
 import { brokersDir } from './paths.ts';
 import { isAlive, launchDetached, type Recipe, stopProcessGroup } from './process.ts';
-import type { RestartTiming } from './restart.ts';
 import { prepareFauxqs } from './sqs/fauxqs-launch.ts';
 import { isListening, messageOf, retryUntil, sleep } from './wait.ts';
 
 const run = promisify(execFile);
+
+export interface RestartTiming {
+  /** From the stop request until the new process was started. */
+  readonly downMs: number;
+  /** From the new process's start until a full round trip succeeded. */
+  readonly readyMs: number;
+}
 
 export type PrivateBrokerName = 'kafka' | 'rabbitmq' | 'nats' | 'sqs';
 

@@ -66,7 +66,7 @@ export function liveRecord(key: string): LaunchRecord | undefined {
 
 async function resolveOne(driver: Driver, context: Context): Promise<BrokerEndpoint> {
   const started = Date.now();
-  const base = { name: driver.name, emulator: driver.emulator, restartable: false };
+  const base = { name: driver.name, emulator: driver.emulator };
   const ready = (
     provisioned: Provisioning,
     url: string,
@@ -173,7 +173,6 @@ async function resolveOne(driver: Driver, context: Context): Promise<BrokerEndpo
       });
       return ready('launched', prepared.url, result, {
         version: combine(prepared.version, result.version),
-        restartable: true,
         pid,
         logFile: prepared.recipe.logFile,
       });
@@ -202,7 +201,6 @@ async function findRunning(driver: Driver, log: (line: string) => void): Promise
         ? {}
         : {
             version: combine(record.version, probe.version),
-            restartable: true,
             pid: record.pid,
             logFile: record.recipe.logFile,
           };

@@ -24,8 +24,6 @@ export interface BrokerEndpoint {
   readonly readyMs: number;
   /** Why the broker is unavailable. */
   readonly reason?: string;
-  /** True when the provisioning launched it as a local process and `restartBroker` can bounce it. */
-  readonly restartable: boolean;
   /** Launched here: its process id and log file (for a failing test's post-mortem). */
   readonly pid?: number;
   readonly logFile?: string;
