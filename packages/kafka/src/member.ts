@@ -5,6 +5,7 @@ import { type Entry, KeyDispatcher } from './key-dispatcher.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Provisioner } from './provisioner.ts';
+import { gateRejoin } from './rejoin-gate.ts';
 import { fromRecord } from './wire.ts';
 
 export interface MemberOptions {
@@ -76,7 +77,11 @@ export class KafkaMember {
   #committing: Promise<void> | undefined;
   #commitAgain: Promise<void> | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
-  #drained: (() => void) | undefined;
+  /** Woken when nothing handed out is unsettled any more, or the drain is called off. */
+  readonly #drainWaiters = new Set<() => void>();
+  /** `stop()` has waited what it will for handlers: a rebalance hold stops waiting too. */
+  #drainOver = false;
+  #releaseGate: (() => void) | undefined;
   /** A consumer kafkajs gave up on is being replaced (see `#rejoin`). */
   #rejoinTimer: NodeJS.Timeout | undefined;
   #rejoining: Promise<void> | undefined;
@@ -209,7 +214,25 @@ export class KafkaMember {
   }
 
   #afterSettle(): void {
-    if (this.#dispatcher.outstanding === 0) this.#drained?.();
+    if (this.#dispatcher.outstanding === 0) this.#wakeDrainWaiters();
+  }
+
+  #wakeDrainWaiters(): void {
+    for (const wake of [...this.#drainWaiters]) wake();
+  }
+
+  /** Resolves once nothing handed out is unsettled, after `ms`, or when the drain is called off. */
+  #drainedWithin(ms: number): Promise<void> {
+    if (this.#dispatcher.outstanding === 0 || this.#drainOver || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#drainWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#drainWaiters.add(wake);
+    });
   }
 
   #partition(partition: number): PartitionState {
@@ -238,8 +261,25 @@ export class KafkaMember {
     // commit what is settled now, while this generation may still commit (before the join completes).
     this.#dispatcher.setOpen(false);
     void this.#commit();
-    // An unsubscribed member waiting for its handlers gives way at once to the member that wants in.
-    if (this.#stopping) this.#drained?.();
+  }
+
+  /**
+   * Revoke (eager protocol: every partition). Before this member rejoins, the records it handed
+   * out settle, within the drain deadline and the group's rebalance timeout, and what settled is
+   * committed: the next owner starts after them instead of handling them a second time, while these
+   * handlers still run. Queued records not handed out yet are not waited for; they stay uncommitted.
+   */
+  async #beforeRejoin(heartbeat: () => Promise<void>): Promise<void> {
+    this.#dispatcher.setOpen(false);
+    const { drainTimeoutMs, rebalanceTimeoutMs, heartbeatIntervalMs } = this.#o.options;
+    // The rebalance began up to a heartbeat before this member heard of it; keep a second spare.
+    const budget = Math.min(drainTimeoutMs, rebalanceTimeoutMs - heartbeatIntervalMs - 1_000);
+    const deadline = Date.now() + budget;
+    while (this.#dispatcher.outstanding > 0 && !this.#drainOver && Date.now() < deadline) {
+      await this.#drainedWithin(Math.min(deadline - Date.now(), heartbeatIntervalMs));
+      await heartbeat();
+    }
+    await this.#commit();
   }
 
   #onJoin(memberId: string, assigned: readonly number[]): void {
@@ -247,6 +287,10 @@ export class KafkaMember {
     const keep = new Set(assigned);
     const sameMember = memberId === this.#memberId;
     this.#memberId = memberId;
+    if (!sameMember) {
+      this.#releaseGate?.();
+      this.#releaseGate = gateRejoin(memberId, (heartbeat) => this.#beforeRejoin(heartbeat));
+    }
     for (const partition of [...this.#partitions.keys()]) {
       if (!sameMember || !keep.has(partition)) this.#drop(partition);
     }
@@ -266,6 +310,8 @@ export class KafkaMember {
     this.#dispatcher.setOpen(false);
     for (const partition of [...this.#partitions.keys()]) this.#drop(partition);
     this.#memberId = undefined;
+    this.#releaseGate?.();
+    this.#releaseGate = undefined;
     if (restart || this.#stopping) return;
     if (brokerAway(error)) this.#rejoin();
     else this.#o.fail(transportError(`Consumer of group '${this.#o.group}' stopped`, error, this.#o.secrets));
@@ -338,9 +384,9 @@ export class KafkaMember {
   }
 
   /**
-   * Unsubscribe: stop intake at once, give handlers still running up to `drainMs` to settle (cut
-   * short by a rebalance), commit what settled, then leave the group. Queued and unsettled records
-   * are not committed: the group redelivers them.
+   * Unsubscribe: stop intake at once, give handlers still running up to `drainMs` to settle (a
+   * rebalance meanwhile waits for the same handlers, no longer), commit what settled, then leave the
+   * group. Queued and unsettled records are not committed: the group redelivers them.
    */
   stop(drainMs = this.#o.options.drainTimeoutMs): Promise<void> {
     this.#stopped ??= this.#stop(drainMs);
@@ -362,19 +408,16 @@ export class KafkaMember {
         // Not running (its start failed): nothing to pause.
       }
     }
-    if (this.#dispatcher.outstanding > 0 && drainMs > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        this.#drained = resolve;
-        timer = setTimeout(resolve, drainMs);
-      });
-      clearTimeout(timer);
-      this.#drained = undefined;
-    }
+    await this.#drainedWithin(drainMs);
+    // A rebalance holding its rejoin for these handlers waits no longer than this stop does.
+    this.#drainOver = true;
+    this.#wakeDrainWaiters();
     clearTimeout(this.#retryTimer);
     await this.#commit();
     this.#dispatcher.clear();
     this.#partitions.clear();
     if (consumer) await consumer.disconnect().catch(() => undefined);
+    this.#releaseGate?.();
+    this.#releaseGate = undefined;
   }
 }

@@ -49,9 +49,11 @@ export interface KafkaOptions {
    */
   readonly maxUncommittedPerPartition?: number;
   /**
-   * After unsubscribe, how long a member stays in its group so handlers still running can settle
-   * (and their offsets be committed) before it leaves. Cut short as soon as another member needs a
-   * rebalance. Default: 30 000 ms (the bus's own drain deadline).
+   * How long handlers still running may take to settle (and their offsets be committed) before a
+   * member gives up its partitions: after unsubscribe, before it leaves the group; on a rebalance,
+   * before it rejoins, so the next owner does not handle those records a second time. The whole
+   * group waits for that rejoin, at most the rebalance timeout less a heartbeat interval and one
+   * second. Default: 30 000 ms (the bus's own drain deadline).
    */
   readonly drainTimeoutMs?: number;
   /** Producer retries before a publish rejects (broker down, leader moving). Default: 8 (about 30 s). */

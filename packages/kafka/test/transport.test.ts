@@ -158,7 +158,8 @@ describe('Kafka transport on a real broker', () => {
   });
 
   it('stops intake on unsubscribe and leaves unsettled records to the next member', async () => {
-    const a = await transport();
+    // A gives a handler that never settles one second, then leaves; B's join waits no longer.
+    const a = await transport({ drainTimeoutMs: 1_000 });
     const topic = unique('unsub');
     const group = unique('g');
     await a.provision(topic, group);
@@ -286,6 +287,67 @@ describe('Kafka transport on a real broker', () => {
     await until(() => second.deliveries.length >= 4, 'redelivery');
     expect(await settledAt(() => second.deliveries.length, 1_000)).toBe(4);
     expect(second.deliveries.map(text)).toEqual(['m4', 'm5', 'm6', 'm7']);
+  });
+
+  it('on a rebalance, lets handlers in flight finish and commits them before partitions move', async () => {
+    const a = await transport();
+    const b = await transport();
+    const topic = unique('revoke');
+    const group = unique('g');
+    await a.provision(topic, group);
+    const n = 30;
+    await a.publish(
+      topic,
+      Array.from({ length: n }, (_, i) => wire(`m${i}`, `key-${i}`)),
+    );
+    // A's handlers are slow: it holds 10 records unsettled, on every partition, when B joins.
+    const first = collect(a, topic, group, { prefetch: 10 });
+    await until(() => first.deliveries.length === 10, "A's prefetch");
+    const held = first.deliveries.slice();
+    const second = collect(b, topic, group, { onDelivery: (d) => void d.ack() });
+    // Longer than a heartbeat and a join take: without a drain, B would own partitions by now.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    expect(second.deliveries).toHaveLength(0);
+    for (const d of held) await d.ack();
+    // A keeps acking whatever it gets after the rebalance.
+    const ackRest = setInterval(() => {
+      for (const d of first.deliveries.slice(10)) void d.ack();
+    }, 50);
+    try {
+      await until(
+        () => new Set([...first.deliveries, ...second.deliveries].map(text)).size === n,
+        'every record in the group',
+        30_000,
+      );
+      await settledAt(() => first.deliveries.length + second.deliveries.length, 1_500);
+    } finally {
+      clearInterval(ackRest);
+    }
+    // Nothing A had in a handler went to B as well: no record was handled twice.
+    expect(first.deliveries.length + second.deliveries.length).toBe(n);
+    expect(second.deliveries.length).toBeGreaterThan(0);
+    expect(second.deliveries.map(text).filter((body) => held.some((d) => text(d) === body))).toEqual([]);
+  });
+
+  it('holds a rebalance for handlers that never settle only as long as drainTimeoutMs', async () => {
+    const a = await transport({ drainTimeoutMs: 3_000 });
+    const b = await transport();
+    const topic = unique('stuck');
+    const group = unique('g');
+    await a.provision(topic, group);
+    const n = 12;
+    await a.publish(
+      topic,
+      Array.from({ length: n }, (_, i) => wire(`m${i}`, `key-${i}`)),
+    );
+    const first = collect(a, topic, group, { prefetch: n });
+    await until(() => first.deliveries.length === n, 'every record at A');
+    const second = collect(b, topic, group, { onDelivery: (d) => void d.ack() });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(second.deliveries).toHaveLength(0);
+    // A never settles: after its drain deadline it rejoins, and B handles B's share again.
+    await until(() => second.deliveries.length > 0, "B's share after A's deadline", 20_000);
+    expect(first.errors).toEqual([]);
   });
 
   it('rejects an oversize message with MessageTooLargeError before sending, and names it in a batch', async () => {
