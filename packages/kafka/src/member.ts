@@ -62,7 +62,8 @@ interface PartitionState {
  * session stays alive however slow a handler is. Records go out through the key dispatcher, at
  * most `prefetch` unsettled. The commit of each partition follows the contiguous settled prefix,
  * so a record in a handler or in a delayed retry is never skipped, and a crash redelivers exactly
- * what was not settled. A partition whose uncommitted window is full is paused at the broker.
+ * what was not settled. A partition whose uncommitted window is full is paused at the broker; the
+ * last one still fetching waits for room inside eachBatch instead (see `#onBatch`).
  */
 export class KafkaMember {
   readonly #o: MemberOptions;
@@ -82,6 +83,10 @@ export class KafkaMember {
   /** `stop()` has waited what it will for handlers: a rebalance hold stops waiting too. */
   #drainOver = false;
   #releaseGate: (() => void) | undefined;
+  /** Partitions of the current assignment. */
+  #assigned: readonly number[] = [];
+  /** An eachBatch waiting for its partition's window to drain (see `#roomIn`). */
+  readonly #roomWaiters = new Set<() => void>();
   /** A consumer kafkajs gave up on is being replaced (see `#rejoin`). */
   #rejoinTimer: NodeJS.Timeout | undefined;
   #rejoining: Promise<void> | undefined;
@@ -146,7 +151,7 @@ export class KafkaMember {
     }
   }
 
-  async #onBatch({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  async #onBatch({ batch, resolveOffset, isRunning, isStale, heartbeat }: EachBatchPayload): Promise<void> {
     const partition = batch.partition;
     const state = this.#partition(partition);
     let complete = true;
@@ -165,9 +170,17 @@ export class KafkaMember {
         continue;
       }
       if (tracker.size >= this.#window) {
-        this.#pause(partition, state);
-        complete = false;
-        break;
+        // Pausing the last partition still fetching would leave kafkajs sleeping maxWaitTime before
+        // it fetches again, however soon the window drains: wait for room here instead. Nothing
+        // else of this member is being fetched meanwhile, so nothing is held up by the wait.
+        const waited =
+          !this.#othersFetching(partition) &&
+          (await this.#roomIn(partition, tracker, heartbeat, isRunning, isStale));
+        if (!waited) {
+          this.#pause(partition, state);
+          complete = false;
+          break;
+        }
       }
       tracker.track(offset);
       this.#dispatcher.add(
@@ -180,6 +193,46 @@ export class KafkaMember {
     }
     if (complete && state.tracker) state.tracker.fetchedThrough(Number(batch.lastOffset()) + 1);
     this.#dispatcher.pump();
+  }
+
+  /** True when a partition assigned to this member other than `partition` is not paused. */
+  #othersFetching(partition: number): boolean {
+    return this.#assigned.some((other) => other !== partition && !this.#partitions.get(other)?.paused);
+  }
+
+  /**
+   * Wait, heartbeating, until `tracker`'s window is half free (the same hysteresis as a resume);
+   * false when the member stops, the batch goes stale, or kafkajs stops running first.
+   */
+  async #roomIn(
+    partition: number,
+    tracker: OffsetTracker,
+    heartbeat: () => Promise<void>,
+    isRunning: () => boolean,
+    isStale: () => boolean,
+  ): Promise<boolean> {
+    const { heartbeatIntervalMs } = this.#o.options;
+    const gone = () =>
+      this.#stopping || !isRunning() || isStale() || this.#partitions.get(partition)?.tracker !== tracker;
+    while (tracker.size > this.#window / 2) {
+      if (gone()) return false;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.#roomWaiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, heartbeatIntervalMs);
+        this.#roomWaiters.add(wake);
+      });
+      // A rebalance or a lost connection surfaces here and ends the batch, as kafkajs expects.
+      await heartbeat();
+    }
+    return !gone();
+  }
+
+  #wakeRoomWaiters(): void {
+    for (const wake of [...this.#roomWaiters]) wake();
   }
 
   #handOut(entry: Entry<WireMessage>): void {
@@ -200,6 +253,7 @@ export class KafkaMember {
       const state = this.#partitions.get(entry.partition);
       if (!state?.tracker?.settle(entry.offset)) return;
       this.#maybeResume(entry.partition, state);
+      if (this.#roomWaiters.size > 0 && state.tracker.size <= this.#window / 2) this.#wakeRoomWaiters();
       // Resolve once the offset is committed, so an acked record is not redelivered by a crash.
       await this.#commit();
     } finally {
@@ -287,6 +341,7 @@ export class KafkaMember {
     const keep = new Set(assigned);
     const sameMember = memberId === this.#memberId;
     this.#memberId = memberId;
+    this.#assigned = assigned;
     if (!sameMember) {
       this.#releaseGate?.();
       this.#releaseGate = gateRejoin(memberId, (heartbeat) => this.#beforeRejoin(heartbeat));
@@ -339,6 +394,7 @@ export class KafkaMember {
   #drop(partition: number): void {
     this.#dispatcher.dropPartition(partition);
     this.#partitions.delete(partition);
+    this.#wakeRoomWaiters();
   }
 
   /** Commit every partition's settled prefix; calls made while one runs share the next one. */
@@ -395,6 +451,7 @@ export class KafkaMember {
 
   async #stop(drainMs: number): Promise<void> {
     this.#stopping = true;
+    this.#wakeRoomWaiters();
     this.#dispatcher.setOpen(false);
     clearTimeout(this.#rejoinTimer);
     this.#rejoinTimer = undefined;
