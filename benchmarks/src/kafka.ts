@@ -1,8 +1,8 @@
 // Kafka: raw kafkajs against @switchyard/kafka (both kafkajs underneath, idempotent producer, acks -1).
-import { randomUUID } from 'node:crypto';
 import '@switchyard/kafka';
 import { type Admin, type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Consuming, Driver, Item, Pair, Side } from './driver.ts';
+import { binaryHeaders } from './envelope.ts';
 import { Limiter } from './measure.ts';
 import { SwitchyardDriver } from './switchyard-driver.ts';
 
@@ -108,7 +108,8 @@ function record(item: Item) {
   return {
     key: item.key,
     value: Buffer.from(item.body.buffer, item.body.byteOffset, item.body.byteLength),
-    headers: { id: randomUUID() },
+    // CloudEvents Kafka binding, as @switchyard/kafka writes it (see envelope.ts).
+    headers: binaryHeaders(item, 'ce_', 'content-type').headers,
   };
 }
 

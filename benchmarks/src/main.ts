@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
     'memory-events': { type: 'string', default: '200000' },
     'memory-rounds': { type: 'string', default: '3' },
     out: { type: 'string', default: here('../results') },
+    'raw-envelope': { type: 'string', default: 'cloudevents' },
   },
   allowPositionals: false,
 });
@@ -56,6 +57,10 @@ for (const name of wanted) {
     throw new Error(`Unknown broker '${name}': use ${[...BROKERS, 'memory', 'all'].join(', ')}`);
 }
 const rounds = Math.max(1, Number(args.rounds));
+if (args['raw-envelope'] !== 'cloudevents' && args['raw-envelope'] !== 'bare')
+  throw new Error(`--raw-envelope is 'cloudevents' (default) or 'bare', not '${args['raw-envelope']}'`);
+// The worker processes read it (envelope.ts): they inherit this environment.
+process.env.BENCH_RAW_ENVELOPE = args['raw-envelope'];
 const size = Number(args.size);
 const started = performance.now();
 
@@ -407,6 +412,7 @@ await mkdir(args.out!, { recursive: true });
 const report = {
   date: new Date().toISOString(),
   durationSeconds: Math.round((performance.now() - started) / 1_000),
+  rawEnvelope: args['raw-envelope'],
   machine,
   clients,
   brokers: results,

@@ -1,6 +1,5 @@
 // NATS JetStream: raw nats.js v3 against @switchyard/nats: a file stream per topic, a durable pull
 // consumer per group (explicit acks), publish awaiting the PubAck with a Nats-Msg-Id, double acks.
-import { randomUUID } from 'node:crypto';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -12,9 +11,10 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import { connect, type NatsConnection, nanos, headers as natsHeaders } from '@nats-io/transport-node';
 import '@switchyard/nats';
 import type { Consuming, Driver, Item, Pair, Side } from './driver.ts';
+import { binaryHeaders } from './envelope.ts';
 import { Limiter } from './measure.ts';
 import { SwitchyardDriver } from './switchyard-driver.ts';
 
@@ -56,7 +56,11 @@ class RawNats implements Driver {
   }
 
   async publish(topic: string, item: Item): Promise<void> {
-    await this.#js!.publish(subjectOf(topic), item.body, { msgID: randomUUID() });
+    // CloudEvents headers as @switchyard/nats writes them (see envelope.ts), the id as Nats-Msg-Id.
+    const { id, headers } = binaryHeaders(item, 'ce-', 'content-type');
+    const h = natsHeaders();
+    for (const [name, value] of Object.entries(headers)) h.set(name, value);
+    await this.#js!.publish(subjectOf(topic), item.body, { msgID: id, headers: h });
   }
 
   async publishBatch(topic: string, items: readonly Item[]): Promise<void> {

@@ -1,9 +1,9 @@
 // RabbitMQ: raw amqplib against @switchyard/rabbitmq: topic exchange → quorum queue (single active
 // consumer, as Switchyard declares it), persistent messages on a confirm channel, manual acks.
-import { randomUUID } from 'node:crypto';
 import '@switchyard/rabbitmq';
 import amqp from 'amqplib';
 import type { Consuming, Driver, Item, Pair, Side } from './driver.ts';
+import { binaryHeaders } from './envelope.ts';
 import { Limiter } from './measure.ts';
 import { SwitchyardDriver } from './switchyard-driver.ts';
 
@@ -29,11 +29,14 @@ class RawRabbitMq implements Driver {
 
   #send(topic: string, item: Item): Promise<void> {
     return new Promise((resolve, reject) => {
+      // CloudEvents AMQP binding, as @switchyard/rabbitmq writes it (see envelope.ts).
+      const { id, headers } = binaryHeaders(item, 'cloudEvents:', 'content-type');
+      delete headers['content-type'];
       this.#channel!.publish(
         topic,
         item.key,
         Buffer.from(item.body.buffer, item.body.byteOffset, item.body.byteLength),
-        { persistent: true, messageId: randomUUID(), contentType: 'application/octet-stream' },
+        { persistent: true, messageId: id, contentType: 'application/octet-stream', headers },
         (error) => (error ? reject(error) : resolve()),
       );
     });

@@ -1,6 +1,5 @@
 // SQS: raw @aws-sdk/client-sqs against @switchyard/sqs, one standard queue per topic on both sides
 // (Switchyard with fanOut 'none', so it sends SendMessageBatch to that queue as raw does, not SNS).
-import { randomUUID } from 'node:crypto';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -14,6 +13,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import '@switchyard/sqs';
 import type { Consuming, Driver, Item, Pair, Side } from './driver.ts';
+import { attributes, rawEnvelope } from './envelope.ts';
 import { Limiter } from './measure.ts';
 import { SwitchyardDriver } from './switchyard-driver.ts';
 
@@ -29,6 +29,13 @@ function client(): SQSClient {
     region,
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
+}
+
+/** @switchyard/sqs's envelope: every attribute in one JSON attribute `ce`, base64 data (see envelope.ts). */
+function messageAttributes(item: Item): Record<string, { DataType: string; StringValue: string }> {
+  const all = attributes(item);
+  if (rawEnvelope === 'bare') return { id: { DataType: 'String', StringValue: all.id! } };
+  return { ce: { DataType: 'String.base64', StringValue: JSON.stringify(all) } };
 }
 
 const encode = (body: Uint8Array) =>
@@ -50,7 +57,7 @@ class RawSqs implements Driver {
       new SendMessageCommand({
         QueueUrl: this.#urls.get(topic),
         MessageBody: encode(item.body),
-        MessageAttributes: { id: { DataType: 'String', StringValue: randomUUID() } },
+        MessageAttributes: messageAttributes(item),
       }),
     );
   }
@@ -64,7 +71,7 @@ class RawSqs implements Driver {
           Entries: items.slice(i, i + 10).map((item, n) => ({
             Id: String(n),
             MessageBody: encode(item.body),
-            MessageAttributes: { id: { DataType: 'String', StringValue: randomUUID() } },
+            MessageAttributes: messageAttributes(item),
           })),
         }),
       );
