@@ -45,6 +45,23 @@ export function brokerAway(error: unknown): boolean {
   return causes(error).some((e) => BROKER_AWAY.has(e.name));
 }
 
+/** Resolves when `wakeAll(waiters)` is called or after `ms`, whichever comes first. */
+function woken(waiters: Set<() => void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      waiters.delete(wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    waiters.add(wake);
+  });
+}
+
+function wakeAll(waiters: Set<() => void>): void {
+  for (const wake of [...waiters]) wake();
+}
+
 /** First wait before the member starts a new consumer in place of one kafkajs gave up on; doubles up to 5 s. */
 const REJOIN_MS = 300;
 
@@ -216,15 +233,7 @@ export class KafkaMember {
       this.#stopping || !isRunning() || isStale() || this.#partitions.get(partition)?.tracker !== tracker;
     while (tracker.size > this.#window / 2) {
       if (gone()) return false;
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          this.#roomWaiters.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, heartbeatIntervalMs);
-        this.#roomWaiters.add(wake);
-      });
+      await woken(this.#roomWaiters, heartbeatIntervalMs);
       // A rebalance or a lost connection surfaces here and ends the batch, as kafkajs expects.
       await heartbeat();
     }
@@ -232,7 +241,7 @@ export class KafkaMember {
   }
 
   #wakeRoomWaiters(): void {
-    for (const wake of [...this.#roomWaiters]) wake();
+    wakeAll(this.#roomWaiters);
   }
 
   #handOut(entry: Entry<WireMessage>): void {
@@ -272,21 +281,13 @@ export class KafkaMember {
   }
 
   #wakeDrainWaiters(): void {
-    for (const wake of [...this.#drainWaiters]) wake();
+    wakeAll(this.#drainWaiters);
   }
 
   /** Resolves once nothing handed out is unsettled, after `ms`, or when the drain is called off. */
   #drainedWithin(ms: number): Promise<void> {
     if (this.#dispatcher.outstanding === 0 || this.#drainOver || ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.#drainWaiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#drainWaiters.add(wake);
-    });
+    return woken(this.#drainWaiters, ms);
   }
 
   #partition(partition: number): PartitionState {

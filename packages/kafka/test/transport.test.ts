@@ -18,6 +18,18 @@ afterEach(async () => {
   await closeAll();
 });
 
+/** A new topic and group holding `n` records `m0…`, each under a key of its own (so on every partition). */
+async function keyedBacklog(t: KafkaTransport, prefix: string, n: number) {
+  const topic = unique(prefix);
+  const group = unique('g');
+  await t.provision(topic, group);
+  await t.publish(
+    topic,
+    Array.from({ length: n }, (_, i) => wire(`m${i}`, `key-${i}`)),
+  );
+  return { topic, group };
+}
+
 afterAll(async () => {
   await closeAll();
 });
@@ -292,14 +304,8 @@ describe('Kafka transport on a real broker', () => {
   it('on a rebalance, lets handlers in flight finish and commits them before partitions move', async () => {
     const a = await transport();
     const b = await transport();
-    const topic = unique('revoke');
-    const group = unique('g');
-    await a.provision(topic, group);
     const n = 30;
-    await a.publish(
-      topic,
-      Array.from({ length: n }, (_, i) => wire(`m${i}`, `key-${i}`)),
-    );
+    const { topic, group } = await keyedBacklog(a, 'revoke', n);
     // A's handlers are slow: it holds 10 records unsettled, on every partition, when B joins.
     const first = collect(a, topic, group, { prefetch: 10 });
     await until(() => first.deliveries.length === 10, "A's prefetch");
@@ -332,14 +338,8 @@ describe('Kafka transport on a real broker', () => {
   it('holds a rebalance for handlers that never settle only as long as drainTimeoutMs', async () => {
     const a = await transport({ drainTimeoutMs: 3_000 });
     const b = await transport();
-    const topic = unique('stuck');
-    const group = unique('g');
-    await a.provision(topic, group);
     const n = 12;
-    await a.publish(
-      topic,
-      Array.from({ length: n }, (_, i) => wire(`m${i}`, `key-${i}`)),
-    );
+    const { topic, group } = await keyedBacklog(a, 'stuck', n);
     const first = collect(a, topic, group, { prefetch: n });
     await until(() => first.deliveries.length === n, 'every record at A');
     const second = collect(b, topic, group, { onDelivery: (d) => void d.ack() });
