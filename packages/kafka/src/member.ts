@@ -231,6 +231,8 @@ export class KafkaMember {
     const { heartbeatIntervalMs } = this.#o.options;
     const gone = () =>
       this.#stopping || !isRunning() || isStale() || this.#partitions.get(partition)?.tracker !== tracker;
+    // What this batch queued so far must go out first: only its settling makes room.
+    this.#dispatcher.pump();
     while (tracker.size > this.#window / 2) {
       if (gone()) return false;
       await woken(this.#roomWaiters, heartbeatIntervalMs);

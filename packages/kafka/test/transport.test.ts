@@ -335,6 +335,15 @@ describe('Kafka transport on a real broker', () => {
     expect(second.deliveries.map(text).filter((body) => held.some((d) => text(d) === body))).toEqual([]);
   });
 
+  it('drains a backlog many windows long on its only partition (it waits for room, it does not stall)', async () => {
+    const t = await transport({ partitions: 1, maxUncommittedPerPartition: 16 });
+    const { topic, group } = await keyedBacklog(t, 'window', 200);
+    const c = collect(t, topic, group, { prefetch: 4, onDelivery: (d) => void d.ack() });
+    await until(() => c.deliveries.length >= 200, 'the whole backlog', 30_000);
+    expect(c.deliveries.map(text)).toEqual(Array.from({ length: 200 }, (_, i) => `m${i}`));
+    expect(c.errors).toEqual([]);
+  });
+
   it('holds a rebalance for handlers that never settle only as long as drainTimeoutMs', async () => {
     const a = await transport({ drainTimeoutMs: 3_000 });
     const b = await transport();
