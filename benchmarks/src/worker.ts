@@ -20,7 +20,9 @@ const driver = pair.create(input.side);
 const group = `${input.prefix}-g`;
 const topicOf = (scenario: string) => `${input.prefix}-${scenario}`;
 const topics =
-  input.mode === 'slow' ? [topicOf('backlog')] : ['single', 'batch', 'e2e', 'latency'].map(topicOf);
+  input.mode === 'slow'
+    ? [topicOf('control'), topicOf('backlog')]
+    : ['single', 'batch', 'e2e', 'latency'].map(topicOf);
 
 let failed: unknown;
 try {
