@@ -336,7 +336,16 @@ export class KafkaMember {
       await this.#drainedWithin(Math.min(deadline - Date.now(), heartbeatIntervalMs));
       await heartbeat();
     }
-    await this.#commit();
+    // The commit stays within the same budget: kafkajs retries a failing commit for tens of seconds,
+    // and a coordinator that does not answer must not keep the whole group waiting for this member.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#commit(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   #onJoin(memberId: string, assigned: readonly number[]): void {
