@@ -1,6 +1,7 @@
 // Small test helpers: conditions instead of sleeps, deferreds, a transport that counts settles.
 import { Observable } from 'rxjs';
 import { Bus } from '../src/bus.ts';
+import type { EventInput } from '../src/event.ts';
 import { MemoryTransport } from '../src/memory/transport.ts';
 import type { Transport, TransportDelivery } from '../src/transport.ts';
 
@@ -95,6 +96,14 @@ export function wrappedTransport(
         }),
       ),
   };
+}
+
+/** A bus on a memory:// of its own whose topic 'orders' holds `input`, waiting for group 'g'. */
+export async function busHolding(input: EventInput<unknown>): Promise<Bus> {
+  const bus = new Bus(new MemoryTransport(uniqueName('holding')), { source: 't' });
+  await bus.provision('orders', { groups: ['g'] });
+  await bus.publish('orders', input);
+  return bus;
 }
 
 export function countingBus(prefix = 'bus'): { bus: Bus; records: SettleRecord[]; name: string } {

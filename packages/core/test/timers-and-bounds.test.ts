@@ -10,7 +10,7 @@ import {
   withTimeout,
 } from '../src/index.ts';
 import { settlingBound } from '../src/policies/key-ordered.ts';
-import { wrappedTransport } from './helpers.ts';
+import { busHolding, wrappedTransport } from './helpers.ts';
 
 afterEach(() => vi.useRealTimers());
 
@@ -26,9 +26,7 @@ it('a handler that blocks before it awaits has used part of its timeout', async 
 });
 
 it('handle(): the timeout counts the synchronous part of the handler too', async () => {
-  const bus = new Bus(new MemoryTransport(`t-${Math.random()}`), { source: 't' });
-  await bus.provision('orders', { groups: ['g'] });
-  await bus.publish('orders', { type: 't', data: 1 });
+  const bus = await busHolding({ type: 't', data: 1 });
   const kinds: string[] = [];
   const sub = bus
     .consume('orders', { group: 'g' })
@@ -125,9 +123,7 @@ it('acks still awaiting the broker hold intake back (a transport that frees pref
 });
 
 it('unsubscribing from inside next() on a retrying outcome gives the delivery back', async () => {
-  const bus = new Bus(new MemoryTransport(`u-${Math.random()}`), { source: 't' });
-  await bus.provision('orders', { groups: ['g'] });
-  await bus.publish('orders', { type: 't', data: 1, key: 'k' });
+  const bus = await busHolding({ type: 't', data: 1, key: 'k' });
   const kinds: string[] = [];
   const sub = bus
     .consume('orders', { group: 'g' })

@@ -35,29 +35,6 @@ export function wire(body: string, key?: string, extra: Record<string, string> =
 
 export const text = (d: TransportDelivery): string => new TextDecoder().decode(d.message.body);
 
-/** Poll `condition` until true; fails with `what` after `timeoutMs`. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** Resolves once `count()` has not changed for `idleMs` (nothing more is coming). */
-export async function settledAt(count: () => number, idleMs: number): Promise<number> {
-  let last = count();
-  let since = Date.now();
-  while (Date.now() - since < idleMs) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    if (count() !== last) {
-      last = count();
-      since = Date.now();
-    }
-  }
-  return last;
-}
-
 export interface Collector {
   readonly deliveries: TransportDelivery[];
   readonly subscription: Subscription;
