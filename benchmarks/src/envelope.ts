@@ -29,17 +29,21 @@ export function attributes(item: Item): Record<string, string> {
   };
 }
 
-/** Header name → value under `prefix`, with datacontenttype as `contentType` (binary content mode). */
+/**
+ * Header name → value under `prefix` (binary content mode), datacontenttype as the header
+ * `contentType`, or left out where the binding carries it as a message property (`undefined`).
+ */
 export function binaryHeaders(
   item: Item,
   prefix: string,
-  contentType: string,
+  contentType: string | undefined,
 ): { id: string; headers: Record<string, string> } {
   const all = attributes(item);
   if (rawEnvelope === 'bare') return { id: all.id!, headers: { id: all.id! } };
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(all)) {
-    headers[name === 'datacontenttype' ? contentType : prefix + name] = value;
+    if (name !== 'datacontenttype') headers[prefix + name] = value;
+    else if (contentType !== undefined) headers[contentType] = value;
   }
   return { id: all.id!, headers };
 }

@@ -30,8 +30,7 @@ class RawRabbitMq implements Driver {
   #send(topic: string, item: Item): Promise<void> {
     return new Promise((resolve, reject) => {
       // CloudEvents AMQP binding, as @switchyard/rabbitmq writes it (see envelope.ts).
-      const { id, headers } = binaryHeaders(item, 'cloudEvents:', 'content-type');
-      delete headers['content-type'];
+      const { id, headers } = binaryHeaders(item, 'cloudEvents:', undefined);
       this.#channel!.publish(
         topic,
         item.key,

@@ -51,8 +51,9 @@ export interface NatsOptions {
   readonly stream?: Partial<Omit<StreamConfig, 'name' | 'subjects'>>;
   /**
    * Passed to the nats.js `connect()` as is, over the transport's defaults (unlimited reconnect
-   * attempts, 10 s pings, `noAsyncTraces: true`: no stack trace captured per request). Use it for TLS, NKeys/JWT credentials or several seed servers. Credentials
-   * in the URL (`nats://user:pass@host` or `nats://token@host`) are used when none are given here.
+   * attempts, 10 s pings, `noAsyncTraces: true`: no stack trace captured per request). Use it for
+   * TLS, NKeys/JWT credentials or several seed servers. Credentials in the URL
+   * (`nats://user:pass@host` or `nats://token@host`) are used when none are given here.
    */
   readonly connection?: Partial<NodeConnectionOptions>;
 }
