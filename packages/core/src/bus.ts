@@ -82,8 +82,8 @@ export class Bus implements DeliveryOrigin {
   publishWire(topic: string, messages: readonly WireMessage[]): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(new ClosedError());
     const limit = this.transport.capabilities.maxMessageBytes;
-    for (const [index, message] of messages.entries()) {
-      const size = encodedSize(message);
+    for (let index = 0; index < messages.length; index++) {
+      const size = encodedSize(messages[index]!);
       if (size > limit) return Promise.reject(new MessageTooLargeError(size, limit, index));
     }
     const publishing = this.transport.publish(topic, messages);

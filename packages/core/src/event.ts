@@ -12,6 +12,10 @@ export interface SwitchyardEvent<T = unknown> {
   readonly subject?: string | undefined;
   readonly datacontenttype?: string | undefined;
   readonly dataschema?: string | undefined;
+  /**
+   * Decoded JSON, a string for text/*, else the bytes as a Uint8Array, which may be a view into a
+   * larger buffer: use its byteOffset and byteLength, not `.buffer` alone.
+   */
   readonly data: T;
   /** The event that started this conversation; its own id for a first event. */
   readonly correlationid: string;
@@ -120,8 +124,7 @@ function plainExtensions(extensions: Readonly<Record<string, string>>): boolean 
 /** Fill in id, time, source, specversion, datacontenttype and correlationid, then validate. */
 export function createEvent<T>(input: EventInput<T>, defaultSource: string): SwitchyardEvent<T> {
   const id = input.id ?? randomUUID();
-  const time =
-    input.time instanceof Date ? input.time.toISOString() : (input.time ?? new Date().toISOString());
+  const time = input.time instanceof Date ? input.time.toISOString() : (input.time ?? nowIso());
   const data = input.data as T;
   const event: SwitchyardEvent<T> = {
     specversion: '1.0',
@@ -143,6 +146,19 @@ export function createEvent<T>(input: EventInput<T>, defaultSource: string): Swi
   };
   validateEvent(event);
   return event;
+}
+
+/** The current time as toISOString() writes it; events created in the same millisecond share it. */
+let lastNow = Number.NaN;
+let lastNowIso = '';
+
+function nowIso(): string {
+  const now = Date.now();
+  if (now !== lastNow) {
+    lastNow = now;
+    lastNowIso = new Date(now).toISOString();
+  }
+  return lastNowIso;
 }
 
 function contentTypeOf(data: unknown): string | undefined {

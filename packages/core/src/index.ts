@@ -35,7 +35,9 @@ export {
 } from './schemas.ts';
 export {
   type Capabilities,
+  copyBytes,
   encodedSize,
+  rememberedNames,
   type SubscribeOptions,
   type Transport,
   type TransportDelivery,

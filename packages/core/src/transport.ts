@@ -7,6 +7,10 @@ import type { Observable } from 'rxjs';
  */
 export interface WireMessage {
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The data bytes. A delivered body may be a view into a larger buffer (see `copyBytes`): read it
+   * through `byteOffset` and `byteLength`, never through `.buffer` alone.
+   */
   readonly body: Uint8Array;
   /** Ordering key (the `partitionkey` extension), when the event has one. */
   readonly key?: string | undefined;
@@ -85,6 +89,43 @@ export function encodedSize(message: WireMessage): number {
   const headers = message.headers;
   for (const name in headers) size += utf8Length(name) + utf8Length(headers[name]!);
   return size;
+}
+
+/**
+ * A copy of `bytes`, for a transport whose client hands out views into a larger buffer (a fetch
+ * response, a socket chunk) that must not stay alive with one message. A copy under 4 KiB is a
+ * view into Node's shared 8 KiB pool (as `Buffer.from` makes it): several times cheaper than an
+ * ArrayBuffer of its own (allocation and collection), and a kept copy holds at most that 8 KiB
+ * slab alive. So `byteOffset` may be non-zero and `.buffer` holds other bytes too. It comes back
+ * as a plain Uint8Array, the type the API promises.
+ */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteLength === 0) return new Uint8Array(0);
+  const copy = Buffer.from(bytes);
+  return new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength);
+}
+
+/**
+ * `derive` remembered per name, for a binding's header ↔ attribute names: the same few on every
+ * message, so each is built once instead of per message (no concatenation or slice, no regex).
+ * Past `max` distinct names (a foreign producer's) it forgets them all and starts again; a name
+ * longer than 64 characters is derived every time, not kept. What `derive` throws is not remembered.
+ */
+export function rememberedNames<T extends NonNullable<unknown> | null>(
+  derive: (name: string) => T,
+  max = 1_000,
+): (name: string) => T {
+  const known = new Map<string, T>();
+  return (name) => {
+    let value = known.get(name);
+    if (value === undefined) {
+      value = derive(name);
+      if (name.length > 64) return value;
+      if (known.size >= max) known.clear();
+      known.set(name, value);
+    }
+    return value;
+  };
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: any character outside ASCII
