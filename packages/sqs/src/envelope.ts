@@ -66,8 +66,11 @@ export function fromSqs(
   const ce = attributes?.[HEADERS_ATTRIBUTE];
   const headers = parseHeaders(ce?.StringValue);
   let bytes: Uint8Array;
-  if (ce?.DataType === BASE64) bytes = new Uint8Array(Buffer.from(body ?? '', 'base64'));
-  else if (ce?.DataType === EMPTY) bytes = new Uint8Array(0);
+  if (ce?.DataType === BASE64) {
+    // Buffer.from decodes into Node's shared pool; handed on as the plain Uint8Array the API promises.
+    const decoded = Buffer.from(body ?? '', 'base64');
+    bytes = new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
+  } else if (ce?.DataType === EMPTY) bytes = new Uint8Array(0);
   else bytes = encoder.encode(body ?? '');
   const key = parseKey(attributes?.[KEY_ATTRIBUTE]?.StringValue) ?? headers.partitionkey;
   return key === undefined ? { headers, body: bytes } : { headers, body: bytes, key };
