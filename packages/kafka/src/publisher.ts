@@ -30,15 +30,9 @@ interface Chunk {
  */
 export const retryStablePartitioner: ICustomPartitioner = () => {
   const partition = Partitioners.DefaultPartitioner();
-  const given = new WeakMap<Message, number>();
-  return (args) => {
-    let chosen = given.get(args.message);
-    if (chosen === undefined) {
-      chosen = partition(args);
-      given.set(args.message, chosen);
-    }
-    return chosen;
-  };
+  // The choice is written on the record itself (toRecord's own object, which kafkajs's partitioners
+  // honour when set): cheaper than a WeakMap entry per record, and gone with the record.
+  return (args) => (args.message.partition ??= partition(args));
 };
 
 /**
@@ -106,40 +100,41 @@ export class Publisher {
   /** Checks sizes before anything is sent, then resolves once the broker acked every record (acks=all). */
   async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const sizes = messages.map((m) => recordSize(m));
-    for (const [index, message] of messages.entries()) {
+    const sizes: number[] = [];
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index]!;
       const size = encodedSize(message);
-      if (size > this.#limit || sizes[index]! > this.#budget)
+      const recordBytes = recordSize(message, size);
+      if (size > this.#limit || recordBytes > this.#budget)
         throw new MessageTooLargeError(size, this.#limit, index);
+      sizes.push(recordBytes);
     }
+    // Chunks of at most `budget` record bytes, each settled when its request is acked.
     const pending: Promise<void>[] = [];
-    const chunks: number[][] = [];
-    let current: number[] = [];
-    let bytes = 0;
-    for (const [index, size] of sizes.entries()) {
-      if (current.length > 0 && bytes + size > this.#budget) {
-        chunks.push(current);
-        current = [];
-        bytes = 0;
+    for (let start = 0; start < messages.length; ) {
+      const records: Message[] = [];
+      let bytes = 0;
+      let end = start;
+      for (; end < messages.length && (end === start || bytes + sizes[end]! <= this.#budget); end++) {
+        records.push(toRecord(messages[end]!));
+        bytes += sizes[end]!;
       }
-      current.push(index);
-      bytes += size;
-    }
-    chunks.push(current);
-    for (const indexes of chunks) {
+      const first = start;
+      const last = end;
       pending.push(
         new Promise<void>((resolve, reject) => {
           this.#queue.push({
             topic,
-            records: indexes.map((i) => toRecord(messages[i]!)),
-            bytes: indexes.reduce((sum, i) => sum + sizes[i]!, 0),
+            records,
+            bytes,
             settle: (error) => {
               if (error === undefined) resolve();
-              else reject({ error, indexes });
+              else reject({ error, indexes: Array.from({ length: last - first }, (_, i) => first + i) });
             },
           });
         }),
       );
+      start = end;
     }
     this.#pump();
     const outcomes = await Promise.allSettled(pending);

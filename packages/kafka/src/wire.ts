@@ -1,4 +1,4 @@
-import type { WireMessage } from '@switchyard/core';
+import { copyBytes, encodedSize, rememberedNames, type WireMessage } from '@switchyard/core';
 import type { IHeaders, Message } from 'kafkajs';
 
 // CloudEvents Kafka protocol binding, binary content mode: every context attribute is a `ce_`
@@ -11,15 +11,22 @@ const CONTENT_TYPE = 'content-type';
 /** WireMessage → kafkajs record. */
 export function toRecord(message: WireMessage): Message {
   const headers: IHeaders = {};
-  for (const [name, value] of Object.entries(message.headers)) {
-    headers[name === 'datacontenttype' ? CONTENT_TYPE : PREFIX + name] = value;
-  }
+  const attributes = message.headers;
+  for (const name in attributes) headers[headerOf(name)] = attributes[name]!;
+  const body = message.body;
   return {
     key: message.key ?? null,
-    value: Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
+    value: Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
     headers,
+    // Set by retryStablePartitioner on the first send; declared here so every record has one shape.
+    partition: undefined,
   };
 }
+
+/** Attribute name → header name. */
+const headerOf = rememberedNames((attribute) =>
+  attribute === 'datacontenttype' ? CONTENT_TYPE : PREFIX + attribute,
+);
 
 interface FetchedRecord {
   readonly key: Buffer | null;
@@ -30,39 +37,50 @@ interface FetchedRecord {
 /** kafkajs record → WireMessage; headers other than the binding's are a foreign producer's and dropped. */
 export function fromRecord(record: FetchedRecord): WireMessage {
   const headers: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(record.headers ?? {})) {
-    const value = headerValue(raw);
-    if (value === undefined) continue;
-    const lower = name.toLowerCase();
-    if (lower === CONTENT_TYPE) headers.datacontenttype = value;
-    else if (lower.startsWith(PREFIX) && lower.length > PREFIX.length)
-      headers[lower.slice(PREFIX.length)] = value;
+  const fetched = record.headers;
+  for (const name in fetched) {
+    const attribute = attributeOf(name);
+    if (attribute === null) continue;
+    const value = headerValue(fetched[name]);
+    if (value !== undefined) headers[attribute] = value;
   }
-  const value = record.value ?? Buffer.alloc(0);
   return {
     headers,
     // A copy: the record is a view into the whole fetch response, which must not stay alive with it.
-    body: new Uint8Array(value),
-    key: record.key === null ? undefined : record.key.toString('utf8'),
+    body: record.value === null ? new Uint8Array(0) : copyBytes(record.value),
+    key: record.key === null ? undefined : record.key.toString(),
   };
 }
+
+/** Header name → attribute name; null for a header that is not the binding's. */
+const attributeOf = rememberedNames((name): string | null => {
+  const lower = name.toLowerCase();
+  if (lower === CONTENT_TYPE) return 'datacontenttype';
+  if (lower.startsWith(PREFIX) && lower.length > PREFIX.length) return lower.slice(PREFIX.length);
+  return null;
+});
 
 function headerValue(raw: IHeaders[string]): string | undefined {
   // A repeated header arrives as an array; the binding allows one value, take the last one written.
   const last = Array.isArray(raw) ? raw[raw.length - 1] : raw;
   if (last === undefined) return undefined;
-  return typeof last === 'string' ? last : last.toString('utf8');
+  // toString() without arguments is Buffer's UTF-8 fast path.
+  return typeof last === 'string' ? last : last.toString();
 }
 
 /**
  * An upper bound of the bytes a record takes inside a Kafka record batch (the unit the broker
- * checks against `max.message.bytes`): body, key, prefixed header names and values, and the
- * varint framing of each, which `encodedSize()` does not count.
+ * checks against `max.message.bytes`): `encodedSize()` (body, header names and values; a header
+ * name is never longer than its attribute name plus the prefix) plus the key, the prefixes and the
+ * varint framing of each, which `encodedSize()` does not count. Pass `encoded` when known.
  */
-export function recordSize(message: WireMessage): number {
-  let size = 64 + message.body.byteLength + (message.key === undefined ? 0 : Buffer.byteLength(message.key));
-  for (const [name, value] of Object.entries(message.headers)) {
-    size += 10 + PREFIX.length + Buffer.byteLength(name) + Buffer.byteLength(value);
-  }
-  return size;
+export function recordSize(message: WireMessage, encoded = encodedSize(message)): number {
+  let headers = 0;
+  for (const _ in message.headers) headers += 1;
+  return (
+    64 +
+    encoded +
+    (message.key === undefined ? 0 : Buffer.byteLength(message.key)) +
+    headers * (10 + PREFIX.length)
+  );
 }
