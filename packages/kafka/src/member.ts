@@ -169,47 +169,40 @@ export class KafkaMember {
   }
 
   async #onBatch({ batch, resolveOffset, isRunning, isStale, heartbeat }: EachBatchPayload): Promise<void> {
+    // The loop below never waits, so nothing can stop or revoke the batch while it runs: one look.
+    if (this.#stopping || !isRunning() || isStale()) return;
     const partition = batch.partition;
     const state = this.#partition(partition);
-    let complete = true;
+    // The whole fetch is taken, even past the window: it is in memory already, and leaving the rest
+    // for kafkajs to fetch and decode again cost a quarter more fetching on a backlog drain (37 286
+    // records decoded for 30 000). The window is checked after it, so a member holds at most one
+    // fetch beyond it.
     for (const record of batch.messages) {
-      if (this.#stopping || !isRunning() || isStale()) {
-        complete = false;
-        break;
-      }
       const offset = Number(record.offset);
       state.tracker ??= new OffsetTracker(offset);
-      const tracker = state.tracker;
       // After a rebalance kafkajs refetches a partition this member kept from its committed
       // offset: what is below `fetched` is already here, queued or in a handler.
-      if (offset < tracker.fetched) {
-        resolveOffset(record.offset);
-        continue;
-      }
-      if (tracker.size >= this.#window) {
-        // Pausing the last partition still fetching would leave kafkajs sleeping maxWaitTime before
-        // it fetches again, however soon the window drains: wait for room here instead. Nothing
-        // else of this member is being fetched meanwhile, so nothing is held up by the wait.
-        const waited =
-          !this.#othersFetching(partition) &&
-          (await this.#roomIn(partition, tracker, heartbeat, isRunning, isStale));
-        if (!waited) {
-          this.#pause(partition, state);
-          complete = false;
-          break;
-        }
-      }
-      tracker.track(offset);
-      this.#dispatcher.add(
-        partition,
-        offset,
-        record.key === null ? undefined : record.key.toString('utf8'),
-        fromRecord(record),
-      );
-      resolveOffset(record.offset);
+      if (offset < state.tracker.fetched) continue;
+      state.tracker.track(offset);
+      const message = fromRecord(record);
+      this.#dispatcher.add(partition, offset, message.key, message);
     }
-    if (complete && state.tracker) state.tracker.fetchedThrough(Number(batch.lastOffset()) + 1);
+    // kafkajs's resolveOffset parses an offset into a Long and formats it back, about a microsecond
+    // a record: resolving the last one says the same once.
+    const last = batch.messages.at(-1);
+    if (last) resolveOffset(last.offset);
+    const tracker = state.tracker;
+    tracker?.fetchedThrough(Number(batch.lastOffset()) + 1);
     this.#dispatcher.pump();
+    if (!tracker || tracker.size < this.#window) return;
+    // Pausing the last partition still fetching would leave kafkajs sleeping maxWaitTime before it
+    // fetches again, however soon the window drains: wait for room here instead. Nothing else of
+    // this member is being fetched meanwhile, so nothing is held up by the wait.
+    if (
+      this.#othersFetching(partition) ||
+      !(await this.#roomIn(partition, tracker, heartbeat, isRunning, isStale))
+    )
+      this.#pause(partition, state);
   }
 
   /** True when a partition assigned to this member other than `partition` is not paused. */
@@ -231,7 +224,7 @@ export class KafkaMember {
     const { heartbeatIntervalMs } = this.#o.options;
     const gone = () =>
       this.#stopping || !isRunning() || isStale() || this.#partitions.get(partition)?.tracker !== tracker;
-    // What this batch queued so far must go out first: only its settling makes room.
+    // What this batch queued must go out first: only its settling makes room.
     this.#dispatcher.pump();
     while (tracker.size > this.#window / 2) {
       if (gone()) return false;
@@ -307,7 +300,7 @@ export class KafkaMember {
   }
 
   #maybeResume(partition: number, state: PartitionState): void {
-    // Half the window as hysteresis: resume once there is room for a fetch's worth, not one record.
+    // Half the window as hysteresis: resume once half of it is free, not at the first settled record.
     if (!state.paused || this.#stopping || (state.tracker?.size ?? 0) > this.#window / 2) return;
     state.paused = false;
     this.#consumer?.resume([{ topic: this.#o.topic, partitions: [partition] }]);

@@ -45,7 +45,9 @@ export interface KafkaOptions {
   /**
    * Records a member may hold per partition beyond its committed offset (waiting for their key, in
    * a handler, or in a delayed retry) before it stops fetching that partition. Bounds memory and
-   * what a crash redelivers. Default: max(4 × prefetch, 256).
+   * what a crash redelivers. A fetch that arrived is taken whole, so a partition may hold one more
+   * fetch's records beyond it: up to 1 MiB of them (kafkajs's maxBytesPerPartition), or one record
+   * batch when a single batch is larger. Default: max(4 × prefetch, 256).
    */
   readonly maxUncommittedPerPartition?: number;
   /**
