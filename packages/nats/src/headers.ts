@@ -1,5 +1,5 @@
 import { headers as createHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import { TransportError, type WireMessage } from '@switchyard/core';
+import { copyBytes, rememberedNames, TransportError, type WireMessage } from '@switchyard/core';
 
 // CloudEvents binary content mode on NATS, as the CloudEvents Go SDK writes it: every attribute is a
 // `ce-<name>` header except `datacontenttype`, which is `content-type`; the payload is the data.
@@ -27,11 +27,8 @@ export function toNatsHeaders(message: WireMessage): MsgHdrs {
       out.set(name, value);
     }
   };
-  for (const [name, value] of Object.entries(message.headers)) {
-    if (!HEADER_NAME.test(name))
-      throw new TransportError(`Header name '${name.slice(0, 40)}' is not valid on NATS`);
-    put(name === 'datacontenttype' ? CONTENT_TYPE : PREFIX + name, value);
-  }
+  const attributes = message.headers;
+  for (const name in attributes) put(headerOf(name), attributes[name]!);
   if (message.key !== undefined && message.key !== message.headers.partitionkey) put(KEY, message.key);
   if (encoded.length > 0) out.set(ENCODED, encoded.join(','));
   const id = message.headers.id;
@@ -44,21 +41,40 @@ export function fromNats(natsHeaders: MsgHdrs | undefined, body: Uint8Array): Wi
   const headers: Record<string, string> = {};
   let key: string | undefined;
   if (natsHeaders !== undefined) {
-    const encoded = new Set((natsHeaders.get(ENCODED) || '').split(',').filter(Boolean));
+    const listed = natsHeaders.get(ENCODED);
+    const encoded = listed ? new Set(listed.split(',').filter(Boolean)) : undefined;
     for (const name of natsHeaders.keys()) {
+      const attribute = attributeOf(name);
+      if (attribute === null) continue;
       const raw = natsHeaders.get(name);
-      const value = encoded.has(name) ? decode(raw) : raw;
-      const lower = name.toLowerCase();
-      if (lower === CONTENT_TYPE) headers.datacontenttype = value;
-      else if (lower === KEY) key = value;
-      else if (lower.startsWith(PREFIX) && lower.length > PREFIX.length)
-        headers[lower.slice(PREFIX.length)] = value;
+      const value = encoded?.has(name) ? decode(raw) : raw;
+      if (attribute === ORDERING_KEY) key = value;
+      else headers[attribute] = value;
     }
   }
   key ??= headers.partitionkey;
   // The client's buffer may be reused; the delivery owns its bytes.
-  return { headers, body: new Uint8Array(body), key };
+  return { headers, body: copyBytes(body), key };
 }
+
+/** The NATS header for an attribute; throws for a name NATS cannot carry. */
+const headerOf = rememberedNames((attribute) => {
+  if (!HEADER_NAME.test(attribute))
+    throw new TransportError(`Header name '${attribute.slice(0, 40)}' is not valid on NATS`);
+  return attribute === 'datacontenttype' ? CONTENT_TYPE : PREFIX + attribute;
+});
+
+/** attributeOf's answer for the ordering-key header: no attribute name is empty. */
+const ORDERING_KEY = '';
+
+/** The attribute a header carries (ORDERING_KEY for the ordering key), or null when it is neither. */
+const attributeOf = rememberedNames((header): string | null => {
+  const lower = header.toLowerCase();
+  if (lower === CONTENT_TYPE) return 'datacontenttype';
+  if (lower === KEY) return ORDERING_KEY;
+  if (lower.startsWith(PREFIX) && lower.length > PREFIX.length) return lower.slice(PREFIX.length);
+  return null;
+});
 
 /** Bytes the server counts against `max_payload`: the encoded header block plus the payload. */
 export function wireSize(natsHeaders: MsgHdrs, body: Uint8Array): number {
