@@ -32,6 +32,7 @@ export class Consumer {
   readonly #topic: string;
   readonly #group: string;
   readonly #queue: string;
+  readonly #exchange: string;
   readonly #prefetch: number;
   readonly #target: ConsumerTarget;
   #active = true;
@@ -48,6 +49,7 @@ export class Consumer {
     this.#topic = topic;
     this.#group = group;
     this.#queue = queueName(topic, group);
+    this.#exchange = exchangeName(topic);
     this.#prefetch = prefetch;
     this.#target = target;
   }
@@ -178,7 +180,7 @@ export class Consumer {
   }
 
   #hand(channel: Channel, message: ConsumeMessage): void {
-    const fromTopic = message.fields.exchange === exchangeName(this.#topic);
+    const fromTopic = message.fields.exchange === this.#exchange;
     const wire = fromProperties(
       message.properties,
       message.content,

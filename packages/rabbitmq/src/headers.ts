@@ -1,4 +1,4 @@
-import type { WireMessage } from '@switchyard/core';
+import { rememberedNames, type WireMessage } from '@switchyard/core';
 import type { MessageProperties, Options } from 'amqplib';
 
 /**
@@ -27,29 +27,27 @@ export function toPublishOptions(
   extra?: Record<string, string | number>,
 ): Options.Publish {
   const headers: Record<string, string | number> = {};
-  let contentType: string | undefined;
-  for (const [name, value] of Object.entries(message.headers)) {
-    if (name === 'datacontenttype') contentType = value;
-    else headers[CE_PREFIX + name] = value;
+  const attributes = message.headers;
+  for (const name in attributes) {
+    if (name !== 'datacontenttype') headers[headerOf(name)] = attributes[name]!;
   }
   if (extra) Object.assign(headers, extra);
-  return {
-    headers,
-    persistent: true,
-    ...(contentType === undefined ? {} : { contentType }),
-    ...(message.headers.id === undefined ? {} : { messageId: message.headers.id }),
-  };
+  const options: Options.Publish = { headers, persistent: true };
+  if (attributes.datacontenttype !== undefined) options.contentType = attributes.datacontenttype;
+  if (attributes.id !== undefined) options.messageId = attributes.id;
+  return options;
 }
 
-/** Size of the headers table as AMQP encodes it (long strings), to refuse what amqplib would throw on. */
-export function headerTableBytes(message: WireMessage): number {
-  let size = 4;
-  for (const [name, value] of Object.entries(message.headers)) {
-    if (name === 'datacontenttype') continue;
-    size += 1 + Buffer.byteLength(CE_PREFIX + name) + 1 + 4 + Buffer.byteLength(value);
-  }
-  // Room for the internal headers a delayed copy carries.
-  return size + 64;
+/**
+ * An upper bound of the headers table's size as AMQP encodes it (long strings), to refuse what
+ * amqplib would throw on: `encoded` is encodedSize(message), which counts every name and value.
+ */
+export function headerTableBytes(message: WireMessage, encoded: number): number {
+  let count = 0;
+  for (const _ in message.headers) count += 1;
+  // Per header: name length octet, prefix, type octet, value length; plus room for the internal
+  // headers a delayed copy carries.
+  return 4 + (encoded - message.body.byteLength) + count * (1 + CE_PREFIX.length + 1 + 4) + 64;
 }
 
 export function fromProperties(
@@ -58,19 +56,27 @@ export function fromProperties(
   routingKey: string | undefined,
 ): WireMessage {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(properties.headers ?? {})) {
-    const attribute = name.startsWith(CE_PREFIX)
-      ? name.slice(CE_PREFIX.length)
-      : name.startsWith(CE_PREFIX_ALT)
-        ? name.slice(CE_PREFIX_ALT.length)
-        : undefined;
-    if (attribute !== undefined && attribute !== '' && !(attribute in headers))
-      headers[attribute] = stringOf(value);
+  const received = properties.headers;
+  for (const name in received) {
+    const attribute = attributeOf(name);
+    if (attribute !== null && !(attribute in headers)) headers[attribute] = stringOf(received[name]);
   }
   if (typeof properties.contentType === 'string') headers.datacontenttype = properties.contentType;
   const key = headers.partitionkey ?? (routingKey === '' ? undefined : routingKey);
   return { headers, body, key };
 }
+
+const headerOf = rememberedNames((attribute) => CE_PREFIX + attribute);
+
+/** The attribute a header carries, or null when it is not a CloudEvents header. */
+const attributeOf = rememberedNames((header): string | null => {
+  const name = header.startsWith(CE_PREFIX)
+    ? header.slice(CE_PREFIX.length)
+    : header.startsWith(CE_PREFIX_ALT)
+      ? header.slice(CE_PREFIX_ALT.length)
+      : '';
+  return name === '' ? null : name;
+});
 
 /** Attempts spent before this delivery: those carried through delay queues plus the queue's own count. */
 export function priorAttempts(properties: MessageProperties): number {

@@ -12,8 +12,10 @@ export interface Outgoing {
   readonly routingKey: string;
   readonly content: Buffer;
   readonly options: Options.Publish;
-  /** Declares the target; run before every send, cached by the topology per connection. */
+  /** Declares the target (cached by the topology per connection); awaited before a send, once per publish and channel. */
   readonly prepare: () => Promise<void>;
+  /** Drops that cached declaration: the broker said the target is gone (deleted behind our back). */
+  readonly forget?: () => void;
   /** Reject with `TransportError` when the broker returns it as unroutable. */
   readonly mandatory: boolean;
 }
@@ -103,6 +105,11 @@ export class Publisher {
   async #pump(): Promise<void> {
     if (this.#pumping) return;
     this.#pumping = true;
+    // The target last prepared, and on which channel: the messages of one publish share it, so they
+    // wait for no promise each. It is awaited again for another publish or a new channel; the
+    // topology itself declares again only on a new connection (or after forget()).
+    let prepared: (() => Promise<void>) | undefined;
+    let preparedOn: ConfirmChannel | undefined;
     try {
       while (this.#queue.length > 0 && !this.#closed) {
         const pending = this.#queue[0]!;
@@ -112,9 +119,13 @@ export class Publisher {
         }
         let channel: ConfirmChannel;
         try {
-          await this.#connection.whenUnblocked();
-          channel = await this.#openChannel();
-          await pending.message.prepare();
+          if (this.#connection.blockedReason !== undefined) await this.#connection.whenUnblocked();
+          channel = this.#channel ?? (await this.#openChannel());
+          if (pending.message.prepare !== prepared || channel !== preparedOn) {
+            await pending.message.prepare();
+            prepared = pending.message.prepare;
+            preparedOn = channel;
+          }
         } catch (error) {
           if (this.#closed) return;
           if (
@@ -220,7 +231,11 @@ export class Publisher {
       .then(
         (channel) => {
           this.#opening = undefined;
-          channel.on('error', () => {});
+          // 404 closes the channel when an exchange was deleted behind our back: the topology's
+          // declaration is stale, so the resend declares it again instead of failing until timeout.
+          channel.on('error', (error: { code?: number }) => {
+            if (error?.code === 404) this.#forgetTargetsOf(channel);
+          });
           channel.on('return', (returned: Message) => this.#onReturn(returned));
           channel.on('close', () => this.#onClose(channel));
           if (this.#closed) {
@@ -238,6 +253,11 @@ export class Publisher {
         },
       );
     return this.#opening;
+  }
+
+  #forgetTargetsOf(channel: ConfirmChannel): void {
+    for (const pending of this.#unconfirmed.values())
+      if (pending.sentOn === channel) pending.message.forget?.();
   }
 
   #onReturn(returned: Message): void {

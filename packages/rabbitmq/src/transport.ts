@@ -66,15 +66,17 @@ export class RabbitMqTransport implements Transport {
   async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
     if (this.#closed) throw new ClosedError('RabbitMQ transport');
     const limit = this.capabilities.maxMessageBytes;
-    for (const [index, message] of messages.entries()) {
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index]!;
       const size = encodedSize(message);
       if (size > limit) throw new MessageTooLargeError(size, limit, index);
-      const headerBytes = headerTableBytes(message);
+      const headerBytes = headerTableBytes(message, size);
       if (headerBytes > MAX_HEADER_TABLE_BYTES)
         throw new MessageTooLargeError(headerBytes, MAX_HEADER_TABLE_BYTES, index);
     }
     const exchange = exchangeName(topic);
     const prepare = () => this.#topology.ensureExchange(topic);
+    const forget = () => this.#topology.forget(topic);
     const results = await Promise.allSettled(
       messages.map((message) =>
         this.#publisher.publish({
@@ -84,6 +86,7 @@ export class RabbitMqTransport implements Transport {
           content: Buffer.from(message.body),
           options: toPublishOptions(message),
           prepare,
+          forget,
           mandatory: this.options.requireRoute,
         }),
       ),

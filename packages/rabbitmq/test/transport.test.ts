@@ -294,6 +294,30 @@ describe('RabbitMQ transport', () => {
     }
   });
 
+  it('declares a topic again when its exchange was deleted behind its back: the next publish lands', async () => {
+    const t = await fixture.transport({ publishTimeoutMs: 5_000 });
+    const topic = unique('gone');
+    await t.provision(topic, 'g');
+    await t.publish(topic, [message(1)]);
+    const raw = await amqpConnect(AMQP_URL);
+    try {
+      const channel = await raw.createChannel();
+      await channel.deleteExchange(topic);
+      await channel.close();
+    } finally {
+      await raw.close();
+    }
+    // The send hits a missing exchange (404 closes the channel); it is declared again and resent.
+    await expect(t.publish(topic, [message(2)])).resolves.toBeUndefined();
+    const check = await amqpConnect(AMQP_URL);
+    try {
+      const channel = await check.createChannel();
+      await expect(channel.checkExchange(topic)).resolves.toBeDefined();
+    } finally {
+      await check.close();
+    }
+  });
+
   it('rejects an oversized message with MessageTooLargeError before sending anything', async () => {
     const t = await fixture.transport({ maxMessageBytes: 1_000 });
     const topic = unique('size');
