@@ -1,7 +1,8 @@
 // End to end: the whole order flow, on memory:// and on each real broker, asserting how every
 // order ends, the causation chain behind it, the retries, duplicates and dead letters on the way.
-import { describe, expect, it } from 'vitest';
-import { EventTypes, shortType } from '../src/events.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sweep } from '../../../packages/rabbitmq/test/sweep.ts';
+import { EventTypes, shortType, topicsFor } from '../src/events.ts';
 import { type OrderFlowResult, runOrderFlow } from '../src/flow.ts';
 import { renderTimeline, type TimelineEntry } from '../src/timeline.ts';
 
@@ -36,8 +37,18 @@ function chain(result: OrderFlowResult, orderId: string): string[] {
 }
 
 describe.each(BROKERS)('order flow on %s', (name, url) => {
+  const runs: string[] = [];
+  // Each run's quorum queues stay on the broker otherwise (see sweep.ts): delete them after the file.
+  afterAll(async () => {
+    if (name !== 'rabbitmq') return;
+    for (const runId of runs) for (const topic of Object.values(topicsFor(runId))) await sweep(topic);
+  });
+
   it('ends every order as expected, with the whole causation chain', { timeout: 180_000 }, async () => {
-    const result = await runOrderFlow({ url, timeoutMs: name === 'memory' ? 10_000 : 120_000 });
+    // Named here, so a run that fails still has its queues swept.
+    const runId = `t${Date.now().toString(36)}${Math.floor(Math.random() * 1_296).toString(36)}`;
+    runs.push(runId);
+    const result = await runOrderFlow({ url, runId, timeoutMs: name === 'memory' ? 10_000 : 120_000 });
     if (!result.ok) console.log(renderTimeline(result.entries), result.problems);
 
     expect(result.problems).toEqual([]);
