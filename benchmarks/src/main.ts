@@ -27,7 +27,7 @@ const { values: args } = parseArgs({
     events: { type: 'string' },
     single: { type: 'string' },
     size: { type: 'string', default: '1024' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     backlog: { type: 'string' },
     rate: { type: 'string', default: '200' },
     'latency-seconds': { type: 'string', default: '4' },
@@ -36,9 +36,30 @@ const { values: args } = parseArgs({
     'memory-rounds': { type: 'string', default: '3' },
     out: { type: 'string', default: here('../results') },
     'raw-envelope': { type: 'string', default: 'cloudevents' },
+    help: { type: 'boolean', short: 'h' },
   },
   allowPositionals: false,
 });
+
+if (args.help) {
+  process.stdout.write(`pnpm bench [options]: Switchyard against the raw client on each broker, then memory://.
+  --broker LIST        kafka,rabbitmq,sqs,nats,memory or all (default all; repeatable)
+  --events N           batched publish and end-to-end events (default per broker)
+  --single N           single publishes (default per broker)
+  --size B             bytes per event (default 1024)
+  --rounds R           raw/Switchyard rounds, alternated (default 3)
+  --backlog N          events left for the slow consumer (default 100000)
+  --rate N             latency run, events/s (default 200)
+  --latency-seconds S  latency run length (default 4)
+  --slow-seconds S     slow consumer on control and backlog, each (default 3)
+  --memory-events N    memory:// events per round (default 200000)
+  --memory-rounds R    memory:// rounds (default 3)
+  --out DIR            where <date>.json and <date>.svg go (default benchmarks/results)
+  --raw-envelope cloudevents|bare  what the raw side sends besides the body (default cloudevents)
+Brokers: KAFKA_BROKERS, AMQP_URL, SQS_ENDPOINT, NATS_URL. See benchmarks/README.md.
+`);
+  process.exit(0);
+}
 
 /** Per broker defaults, sized so that all four plus memory:// finish within about 10 minutes on 2 cores. */
 const DEFAULTS: Record<Broker, { events: number; single: number; backlog: number }> = {
@@ -455,3 +476,9 @@ console.log(
 );
 console.log(`results: ${jsonPath}\nchart:   ${svgPath}`);
 say(`done in ${report.durationSeconds} s`);
+// A side that failed leaves its figures empty: the run is incomplete, whatever the targets say.
+const failed = results.some((entry) => entry.rounds.some((r) => r.error)) || (memory && 'error' in memory);
+if (failed) {
+  say('some runs failed (listed above): the figures are incomplete');
+  process.exitCode = 1;
+}
