@@ -70,7 +70,7 @@ describe('bus intake', () => {
     const { bus, records } = countingBus('intake-async');
     const checking = deferred();
     let checks = 0;
-    const slow: StandardSchemaV1<unknown, number> = {
+    const slow: StandardSchemaV1<number> = {
       '~standard': {
         version: 1,
         vendor: 'test',
