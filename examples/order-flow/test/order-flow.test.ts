@@ -1,7 +1,9 @@
 // End to end: the whole order flow, on memory:// and on each real broker, asserting how every
 // order ends, the causation chain behind it, the retries, duplicates and dead letters on the way.
 import { afterAll, describe, expect, it } from 'vitest';
-import { sweep } from '../../../packages/rabbitmq/test/sweep.ts';
+import { sweep as sweepKafka } from '../../../packages/kafka/test/sweep.ts';
+import { sweep as sweepNats } from '../../../packages/nats/test/sweep.ts';
+import { sweep as sweepRabbitMq } from '../../../packages/rabbitmq/test/sweep.ts';
 import { EventTypes, shortType, topicsFor } from '../src/events.ts';
 import { type OrderFlowResult, runOrderFlow } from '../src/flow.ts';
 import { renderTimeline, type TimelineEntry } from '../src/timeline.ts';
@@ -38,9 +40,10 @@ function chain(result: OrderFlowResult, orderId: string): string[] {
 
 describe.each(BROKERS)('order flow on %s', (name, url) => {
   const runs: string[] = [];
-  // Each run's quorum queues stay on the broker otherwise (see sweep.ts): delete them after the file.
+  // Each run's queues, streams and topics stay on the broker otherwise (see each sweep.ts).
+  const sweep = { kafka: sweepKafka, rabbitmq: sweepRabbitMq, nats: sweepNats }[name];
   afterAll(async () => {
-    if (name !== 'rabbitmq') return;
+    if (!sweep) return;
     for (const runId of runs) for (const topic of Object.values(topicsFor(runId))) await sweep(topic);
   });
 

@@ -5,6 +5,7 @@ import { connect } from '@switchyard/core';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaTransport } from '../src/index.ts';
 import { BROKERS, URL_ } from './helpers.ts';
+import { sweep } from './sweep.ts';
 
 let run = 0;
 const [first = '127.0.0.1:9092'] = BROKERS.split(',');
@@ -49,4 +50,5 @@ runConformance({
   },
   // A killed member's partitions move once its session times out (10 s), then a rebalance.
   redeliveryAfterCrashMs: 20_000,
+  sweep,
 });

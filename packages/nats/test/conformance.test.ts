@@ -8,6 +8,7 @@ import { connect } from '@switchyard/core';
 import { NatsTransport } from '../src/index.ts';
 import { subjectFor } from '../src/names.ts';
 import { NATS_URL } from './helpers.ts';
+import { sweep } from './sweep.ts';
 
 // Short enough that the lease and crash cases run in seconds, long enough to be a real deadline.
 const ACK_WAIT_MS = 5_000;
@@ -45,4 +46,5 @@ runConformance({
   redeliveryAfterCrashMs: ACK_WAIT_MS + 5_000,
   // The restart case bounces a nats-server of its own, with JetStream on its own store dir.
   privateBroker: () => launchPrivateBroker('nats'),
+  sweep,
 });
