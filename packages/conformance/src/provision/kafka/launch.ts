@@ -63,8 +63,12 @@ export async function prepareKafka(
     `${lib}/*`,
   ];
   if (!existsSync(join(dataDir, 'meta.properties'))) {
-    // Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding.
-    const clusterId = randomBytes(16).toString('base64url');
+    // Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding. One in 64 starts
+    // with '-', which StorageTool's argument parser takes for an option ("-t: expected one
+    // argument"); Kafka's own Uuid.randomUuid() draws again in that case, and so do we.
+    let clusterId: string;
+    do clusterId = randomBytes(16).toString('base64url');
+    while (clusterId.startsWith('-'));
     await run('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config]).catch(
       (error: { stdout?: string; stderr?: string; message: string }) => {
         throw new Error(`kafka-storage format failed: ${error.stderr || error.stdout || error.message}`);
