@@ -1,5 +1,6 @@
 import { firstValueFrom, type Subscription, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { memoryBroker } from '../src/memory/broker.ts';
 import { MemoryTransport } from '../src/memory/transport.ts';
 import type { TransportDelivery, WireMessage } from '../src/transport.ts';
 import { turns, uniqueName, waitFor } from './helpers.ts';
@@ -161,6 +162,32 @@ describe('memory transport', () => {
     await second.got[0]!.ack();
     await second.got[1]!.nack();
     expect(second.got.map(idOf)).toEqual(['m2', 'm1', 'm1']);
+  });
+
+  it('lets go of a member that unsubscribed once it settled what it held, and keeps the round robin', async () => {
+    const name = uniqueName('mem');
+    const t = transport(name);
+    const group = memoryBroker(name, 0).group('orders', 'g');
+    for (let i = 0; i < 1_000; i++) collect(t, 'orders', 'g').sub.unsubscribe();
+    expect(group.memberCount).toBe(0);
+
+    // One that leaves holding a delivery stays until it settles it.
+    const holder = collect(t, 'orders', 'g');
+    await t.publish('orders', [msg('held')]);
+    holder.sub.unsubscribe();
+    expect(group.memberCount).toBe(1);
+    await holder.got[0]!.ack();
+    expect(group.memberCount).toBe(0);
+
+    const [a, b, c] = [collect(t, 'orders', 'g'), collect(t, 'orders', 'g'), collect(t, 'orders', 'g')];
+    b.sub.unsubscribe();
+    await t.publish(
+      'orders',
+      ['m1', 'm2', 'm3', 'm4'].map((id) => msg(id)),
+    );
+    expect(a.got.map(idOf)).toEqual(['m1', 'm3']);
+    expect(c.got.map(idOf)).toEqual(['m2', 'm4']);
+    expect(b.got).toHaveLength(0);
   });
 
   it("starts a new group at the earliest retained message with from: 'earliest', else at the latest", async () => {

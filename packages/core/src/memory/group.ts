@@ -21,6 +21,8 @@ export interface Member {
   /** False once the member unsubscribed: it gets nothing new but may still settle. */
   active: boolean;
   readonly deliver: (delivery: TransportDelivery) => void;
+  /** Called once the group has let go of the member: it left and settled all it held, or was released. */
+  readonly gone?: () => void;
 }
 
 /**
@@ -61,16 +63,22 @@ export class MemoryGroup {
     this.dispatch();
   }
 
+  /** Members the group still knows, left ones included until they settle what they hold. */
+  get memberCount(): number {
+    return this.#members.length;
+  }
+
   /** Stop handing `member` anything new; what it holds stays with it until it settles or `release`. */
   leave(member: Member): void {
     member.active = false;
+    // A long-lived process subscribes and unsubscribes many times: a left member must not stay.
+    if (member.unsettled === 0) this.#drop(member);
   }
 
   /** The member is gone (its connection closed): whatever it held unsettled goes back to the group. */
   release(member: Member): void {
     member.active = false;
-    const index = this.#members.indexOf(member);
-    if (index >= 0) this.#members.splice(index, 1);
+    this.#drop(member);
     for (const queue of this.#queues.values()) {
       const head = queue.entries[queue.head];
       if (head?.holder === member) {
@@ -79,6 +87,16 @@ export class MemoryGroup {
       }
     }
     this.dispatch();
+  }
+
+  #drop(member: Member): void {
+    const index = this.#members.indexOf(member);
+    if (index < 0) return;
+    this.#members.splice(index, 1);
+    // Keep the round robin on the member it would have picked next.
+    if (this.#nextMember > index) this.#nextMember -= 1;
+    if (this.#nextMember >= this.#members.length) this.#nextMember = 0;
+    member.gone?.();
   }
 
   close(): void {
@@ -139,6 +157,7 @@ export class MemoryGroup {
       if (nack === undefined) this.#remove(entry);
       else this.#giveBack(entry, nack.delayMs ?? 0);
     }
+    if (!member.active && member.unsettled === 0) this.#drop(member);
     this.dispatch();
   }
 

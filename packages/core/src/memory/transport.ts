@@ -68,6 +68,7 @@ export class MemoryTransport implements Transport {
         unsettled: 0,
         active: true,
         deliver: (delivery) => subscriber.next(delivery),
+        gone: () => this.#members.delete(member),
       };
       this.#members.set(member, group);
       group.join(member);
