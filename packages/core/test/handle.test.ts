@@ -226,6 +226,36 @@ describe('handle() on memory://', () => {
     settledOnce(records());
   });
 
+  it('does not run a retry beside an attempt that timed out but runs on (idempotency holds its claim)', async () => {
+    const { memoryIdempotencyStore } = await import('../src/idempotency/memory-store.ts');
+    const runs: Array<{ attempt: number; start: number; end?: number }> = [];
+    const { bus, records, outcomes, finals } = await start(
+      async (_event, ctx) => {
+        const run: { attempt: number; start: number; end?: number } = {
+          attempt: ctx.attempt,
+          start: performance.now(),
+        };
+        runs.push(run);
+        // The first attempt ignores its signal and runs well past the deadline.
+        if (ctx.attempt === 1) await new Promise((resolve) => setTimeout(resolve, 150));
+        run.end = performance.now();
+      },
+      {
+        timeoutMs: 30,
+        retry: { maxAttempts: 5, backoff: fixedBackoff(1) },
+        idempotency: { store: memoryIdempotencyStore() },
+      },
+    );
+    await bus.publish('orders', { type: 't', data: 1, key: 'k' });
+    await waitFor(() => finals().length === 1, 'final outcome', 5_000);
+    expect(outcomes.at(-1)!.kind).toBe('acked');
+    expect(outcomes[0]!.error).toBeInstanceOf(HandlerTimeoutError);
+    // Each run started after the one before had ended.
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < runs.length; i++) expect(runs[i]!.start).toBeGreaterThanOrEqual(runs[i - 1]!.end!);
+    settledOnce(records());
+  });
+
   it('on unsubscribe mid-flight lets the running handler ack and gives back the rest once', async () => {
     const gate = deferred();
     const started: number[] = [];

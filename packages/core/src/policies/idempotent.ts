@@ -4,7 +4,11 @@ export interface IdempotencyOptions {
   readonly store: IdempotencyStore;
   /** How long a handled id is remembered. Default: the store's own `ttlMs`, else 24 h. */
   readonly ttlMs?: number;
-  /** How long a claim lasts if this process dies mid-handler. Default: 2 × timeoutMs, at least 60 s. */
+  /**
+   * How long a claim lasts if this process dies mid-handler, or a handler runs on past its timeout
+   * without stopping (a retry of the event waits for it until then). Default: 2 × timeoutMs, at
+   * least 60 s.
+   */
   readonly leaseMs?: number;
 }
 
