@@ -7,8 +7,11 @@ import { type KafkaOptions, KafkaTransport } from '../src/index.ts';
 export const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 export const URL_ = `kafka://${BROKERS}`;
 
+/** Every topic and group a test file makes starts with this, so the file can sweep its own topics. */
+export const filePrefix = `kafka-test.${randomUUID().slice(0, 6)}.`;
+
 export function unique(prefix: string): string {
-  return `${prefix}-${randomUUID().slice(0, 8)}`;
+  return `${filePrefix}${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
 const open = new Set<KafkaTransport>();

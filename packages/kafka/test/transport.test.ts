@@ -2,7 +2,18 @@ import { quiet, until } from '@switchyard/conformance';
 import { MessageTooLargeError, PublishBatchError, type TransportDelivery } from '@switchyard/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { KafkaTransport } from '../src/index.ts';
-import { closeAll, collect, text, transport, URL_, unique, untilMembers, wire } from './helpers.ts';
+import {
+  closeAll,
+  collect,
+  filePrefix,
+  text,
+  transport,
+  URL_,
+  unique,
+  untilMembers,
+  wire,
+} from './helpers.ts';
+import { sweep } from './sweep.ts';
 
 afterEach(async () => {
   await closeAll();
@@ -22,6 +33,7 @@ async function keyedBacklog(t: KafkaTransport, prefix: string, n: number) {
 
 afterAll(async () => {
   await closeAll();
+  await sweep(filePrefix);
 });
 
 describe('Kafka transport on a real broker', () => {
