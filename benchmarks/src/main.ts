@@ -47,7 +47,7 @@ if (args.help) {
   --events N           batched publish and end-to-end events (default per broker)
   --single N           single publishes (default per broker)
   --size B             bytes per event (default 1024)
-  --rounds R           raw/Switchyard rounds, alternated (default 3)
+  --rounds R           raw/Switchyard rounds, alternated ABBA (default 3)
   --backlog N          events left for the slow consumer (default 100000)
   --rate N             latency run, events/s (default 200)
   --latency-seconds S  latency run length (default 4)
@@ -285,7 +285,10 @@ for (const broker of brokers) {
     `${broker}: ${s.events} events of ${s.size} B (single ${s.singleEvents}), backlog ${s.backlog}, ${rounds} rounds raw/switchyard`,
   );
   for (let round = 1; round <= rounds; round++) {
-    for (const side of ['raw', 'switchyard'] as const) {
+    // raw, sw | sw, raw | raw, sw …: a broker that warms up (the JVM) or slows down (a growing
+    // store) over the run would otherwise always favour the side that goes second.
+    const order = round % 2 === 1 ? (['raw', 'switchyard'] as const) : (['switchyard', 'raw'] as const);
+    for (const side of order) {
       try {
         entry.rounds.push({ round, side, result: await runSide(broker, side, round, prefix) });
       } catch (error) {
