@@ -228,13 +228,10 @@ describe('handle() on memory://', () => {
 
   it('does not run a retry beside an attempt that timed out but runs on (idempotency holds its claim)', async () => {
     const { memoryIdempotencyStore } = await import('../src/idempotency/memory-store.ts');
-    const runs: Array<{ attempt: number; start: number; end?: number }> = [];
+    const runs: Array<{ start: number; end?: number }> = [];
     const { bus, records, outcomes, finals } = await start(
       async (_event, ctx) => {
-        const run: { attempt: number; start: number; end?: number } = {
-          attempt: ctx.attempt,
-          start: performance.now(),
-        };
+        const run: { start: number; end?: number } = { start: performance.now() };
         runs.push(run);
         // The first attempt ignores its signal and runs well past the deadline.
         if (ctx.attempt === 1) await new Promise((resolve) => setTimeout(resolve, 150));

@@ -299,16 +299,14 @@ export function handle<T>(
                 () => {
                   const error = new HandlerTimeoutError(timeoutMs);
                   Context.abort(context as Context<unknown>, error);
-                  if (store === undefined) {
-                    next(() => failed(delivery, attempt, startedAt, error));
-                    return;
+                  if (store !== undefined) {
+                    // The handler may run on after its deadline (not every handler heeds the
+                    // signal): its claim is held until it stops, so a retry finds the id busy
+                    // rather than running beside it. Whatever it ended with, the retry runs it
+                    // again: a late success is not trusted to have finished its work.
+                    const releaseLate = () => void storeCall(() => store.release(claim))?.catch(() => {});
+                    pending.then(releaseLate, releaseLate);
                   }
-                  // The handler may run on after its deadline (not every handler heeds the
-                  // signal): its claim is held until it stops, so a retry finds the id busy
-                  // rather than running beside it. Whatever it ended with, the retry runs it
-                  // again: a late success is not trusted to have finished its work.
-                  const releaseLate = () => void storeCall(() => store.release(claim))?.catch(() => {});
-                  pending.then(releaseLate, releaseLate);
                   next(() => failed(delivery, attempt, startedAt, error));
                 },
                 called,
