@@ -1,0 +1,1 @@
+export type { SqlClient, SqlConnection, SqlPool, SqlResult } from './sql.ts';
