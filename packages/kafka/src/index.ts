@@ -4,8 +4,8 @@ import { KafkaTransport } from './transport.ts';
 
 export type { KafkaOptions } from './options.ts';
 export { parseKafkaUrl } from './options.ts';
-export type { PartitionLag } from './provisioner.ts';
 export type { BrokerAddress } from './socket-factory.ts';
+export type { PartitionLag } from './topology.ts';
 export { KafkaTransport } from './transport.ts';
 
 declare module '@switchyard/core' {

@@ -6,8 +6,8 @@ import {
   type Producer,
   type TopicMessages,
 } from 'kafkajs';
+import { recordSize, toRecord } from './binding.ts';
 import { publishError } from './errors.ts';
-import { recordSize, toRecord } from './wire.ts';
 
 interface Chunk {
   readonly topic: string;

@@ -8,13 +8,13 @@ import {
 } from '@switchyard/core';
 import { Kafka, type Producer } from 'kafkajs';
 import { Observable } from 'rxjs';
+import { KafkaMember } from './consumer.ts';
 import { transportError } from './errors.ts';
 import { kafkaLogLevel, logCreatorFor, secretsOf } from './logger.ts';
-import { KafkaMember } from './member.ts';
 import { type KafkaOptions, type ResolvedOptions, resolveOptions } from './options.ts';
-import { type PartitionLag, Provisioner } from './provisioner.ts';
 import { Publisher, retryStablePartitioner } from './publisher.ts';
 import { rewritingSocketFactory } from './socket-factory.ts';
+import { type PartitionLag, Provisioner } from './topology.ts';
 
 /** Budget for one produce request's records, under the broker's default 1 MiB record batch. */
 const REQUEST_HEADROOM = 32 * 1024;

@@ -4,9 +4,9 @@ import { EventEmitter } from 'node:events';
 import type { Kafka } from 'kafkajs';
 import { KafkaJSConnectionError, KafkaJSGroupCoordinatorNotFound, KafkaJSNonRetriableError } from 'kafkajs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { brokerAway, KafkaMember } from '../src/member.ts';
+import { brokerAway, KafkaMember } from '../src/consumer.ts';
 import { resolveOptions } from '../src/options.ts';
-import type { Provisioner } from '../src/provisioner.ts';
+import type { Provisioner } from '../src/topology.ts';
 
 const EVENTS = { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', CRASH: 'crash' } as const;
 

@@ -1,8 +1,8 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { ClosedError, type TransportDelivery, TransportError, type WireMessage } from '@switchyard/core';
+import { fromNats } from './binding.ts';
 import type { Connection } from './connection.ts';
 import { toSwitchyardError } from './errors.ts';
-import { fromNats } from './headers.ts';
 
 const LOST = Symbol('connection lost');
 

@@ -13,11 +13,11 @@ import {
   type WireMessage,
 } from '@switchyard/core';
 import { Observable } from 'rxjs';
+import { toNatsHeaders, wireSize } from './binding.ts';
 import { Connection } from './connection.ts';
+import { PullSubscription } from './consumer.ts';
 import { toSwitchyardError } from './errors.ts';
-import { toNatsHeaders, wireSize } from './headers.ts';
 import { type NatsOptions, type ResolvedOptions, resolveOptions } from './options.ts';
-import { PullSubscription } from './pull-subscription.ts';
 import { Topology } from './topology.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { type TransportDelivery, TransportError } from '@switchyard/core';
 import type { Channel, ConsumeMessage } from 'amqplib';
+import { fromProperties, notBefore, priorAttempts } from './binding.ts';
 import { type ConnectionManager, describe } from './connection.ts';
-import { fromProperties, notBefore, priorAttempts } from './headers.ts';
 import { exchangeName, queueName } from './names.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Retarder } from './retarder.ts';

@@ -1,6 +1,6 @@
 import type { ConsumeMessage } from 'amqplib';
+import { ATTEMPTS_HEADER, NOT_BEFORE_HEADER } from './binding.ts';
 import { tierFor } from './delay.ts';
-import { ATTEMPTS_HEADER, NOT_BEFORE_HEADER } from './headers.ts';
 import { delayName } from './names.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Publisher } from './publisher.ts';

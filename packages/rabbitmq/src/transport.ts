@@ -11,9 +11,9 @@ import {
   type WireMessage,
 } from '@switchyard/core';
 import { Observable } from 'rxjs';
+import { headerTableBytes, MAX_HEADER_TABLE_BYTES, toPublishOptions } from './binding.ts';
 import { ConnectionManager } from './connection.ts';
 import { Consumer } from './consumer.ts';
-import { headerTableBytes, MAX_HEADER_TABLE_BYTES, toPublishOptions } from './headers.ts';
 import { exchangeName, routingKeyOf } from './names.ts';
 import { type RabbitMqOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { Publisher } from './publisher.ts';

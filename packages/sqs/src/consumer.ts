@@ -7,9 +7,9 @@ import {
 } from '@switchyard/core';
 import { Observable, type Subscriber } from 'rxjs';
 import type { Batcher } from './batcher.ts';
+import { fromSqs } from './binding.ts';
 import type { Clients } from './clients.ts';
 import { createDelivery } from './delivery.ts';
-import { fromSqs } from './envelope.ts';
 import { isPermanent, transportError } from './errors.ts';
 import type { Leases, VisibilityChange } from './leases.ts';
 import type { ResolvedOptions } from './options.ts';

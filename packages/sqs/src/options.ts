@@ -1,6 +1,6 @@
 import type { SQSClientConfig } from '@aws-sdk/client-sqs';
 import { InvalidUrlError, UnsupportedOptionError } from '@switchyard/core';
-import { PREFIX_PATTERN } from './naming.ts';
+import { PREFIX_PATTERN } from './names.ts';
 
 /**
  * How a publish reaches the groups of a topic.

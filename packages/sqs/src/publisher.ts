@@ -1,10 +1,10 @@
 import { PublishBatchCommand } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { PublishBatchError, TransportError } from '@switchyard/core';
+import type { SqsPayload } from './binding.ts';
 import type { Clients } from './clients.ts';
-import type { SqsPayload } from './envelope.ts';
 import { transportError } from './errors.ts';
-import { fifoId } from './naming.ts';
+import { fifoId } from './names.ts';
 import type { Targets } from './topology.ts';
 
 /** One message of a publish call, with its position for `PublishBatchError`. */

@@ -9,7 +9,7 @@ import {
 import { UnsupportedOptionError } from '@switchyard/core';
 import type { Clients } from './clients.ts';
 import { httpStatusOf, isQueueMissing, isQueueNameTaken, transportError } from './errors.ts';
-import { groupQueueName, groupQueuePrefix, queueNameOf, snsTopicName, topicQueueName } from './naming.ts';
+import { groupQueueName, groupQueuePrefix, queueNameOf, snsTopicName, topicQueueName } from './names.ts';
 import type { ResolvedOptions } from './options.ts';
 
 /** The fan-out actually in use once `auto` is decided. */

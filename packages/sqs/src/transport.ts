@@ -13,9 +13,9 @@ import {
 } from '@switchyard/core';
 import type { Observable } from 'rxjs';
 import { Batcher } from './batcher.ts';
+import { toSqs } from './binding.ts';
 import { type Clients, createClients } from './clients.ts';
 import { type Consumer, consume } from './consumer.ts';
-import { toSqs } from './envelope.ts';
 import { transportError } from './errors.ts';
 import { Leases, type VisibilityChange } from './leases.ts';
 import type { ResolvedOptions } from './options.ts';

@@ -5,7 +5,7 @@ import { ListQueuesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { launchPrivateBroker, runConformance } from '@switchyard/conformance';
 import { connect } from '@switchyard/core';
 import { afterAll } from 'vitest';
-import { groupQueuePrefix, snsTopicName } from '../src/naming.ts';
+import { groupQueuePrefix, snsTopicName } from '../src/names.ts';
 import { resolveOptions } from '../src/options.ts';
 import { SqsTransport } from '../src/transport.ts';
 import { rawClients, SQS_ENDPOINT, sqsUrl } from './helpers.ts';

@@ -7,7 +7,7 @@ import {
   type WireMessage,
 } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { groupQueueName } from '../src/naming.ts';
+import { groupQueueName } from '../src/names.ts';
 import { Fixture, quiet, rawClients, text, unique, until } from './helpers.ts';
 
 let fixture: Fixture;

@@ -6,8 +6,8 @@ import {
   UnsupportedOptionError,
 } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
+import { fromSqs, toSqs } from '../src/binding.ts';
 import type { Clients } from '../src/clients.ts';
-import { fromSqs, toSqs } from '../src/envelope.ts';
 import {
   escapeName,
   fifoId,
@@ -15,7 +15,7 @@ import {
   groupQueuePrefix,
   snsTopicName,
   topicQueueName,
-} from '../src/naming.ts';
+} from '../src/names.ts';
 import { resolveOptions } from '../src/options.ts';
 import { chunk, type Outgoing, publishAll } from '../src/publisher.ts';
 import { declaredMaxBytes, SqsTransport } from '../src/transport.ts';

@@ -1,6 +1,6 @@
 import { encodedSize, type WireMessage } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
-import { fromRecord, recordSize, toRecord } from '../src/wire.ts';
+import { fromRecord, recordSize, toRecord } from '../src/binding.ts';
 
 const message: WireMessage = {
   headers: {

@@ -1,12 +1,12 @@
 import type { TransportDelivery, WireMessage } from '@switchyard/core';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { fromRecord } from './binding.ts';
 import { causes, transportError } from './errors.ts';
 import { type Entry, KeyDispatcher } from './key-dispatcher.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 import type { ResolvedOptions } from './options.ts';
-import type { Provisioner } from './provisioner.ts';
 import { gateRejoin } from './rejoin-gate.ts';
-import { fromRecord } from './wire.ts';
+import type { Provisioner } from './topology.ts';
 
 export interface MemberOptions {
   readonly kafka: Kafka;
