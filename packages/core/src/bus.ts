@@ -1,16 +1,11 @@
-import { Observable, Subject, type Subscriber, type TeardownLogic } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
 import { decode, encode } from './codec.ts';
 import { BusDelivery, type Delivery, type DeliveryOrigin, Unsettled } from './delivery.ts';
 import { ClosedError, MessageTooLargeError, UnsupportedOptionError } from './errors.ts';
 import { createEvent, type EventInput, type SwitchyardEvent } from './event.ts';
+import { intake } from './intake.ts';
 import { SchemaRegistry } from './schemas.ts';
-import {
-  encodedSize,
-  type SubscribeOptions,
-  type Transport,
-  type TransportDelivery,
-  type WireMessage,
-} from './transport.ts';
+import { encodedSize, type Transport, type TransportDelivery, type WireMessage } from './transport.ts';
 
 export interface ConsumeOptions {
   /** Consumer group: members of one group compete, each group gets every event. */
@@ -119,102 +114,13 @@ export class Bus implements DeliveryOrigin {
         subscriber.error(refusal);
         return;
       }
-      return this.#intake<T>(topic, options.group, subscribeOptions, subscriber);
+      return intake<T>(
+        this.transport.subscribe(topic, subscribeOptions),
+        this.#closing,
+        (raw) => this.#toDelivery<T>(topic, options.group, subscribeOptions.prefetch, raw),
+        subscriber,
+      );
     });
-  }
-
-  /**
-   * Deliveries from the transport, decoded in broker order and handed on a microtask later, never
-   * from inside the transport's own emit (a handler that settles at once must not re-enter it).
-   * What arrives while a batch is handed on waits for the next microtask, so a transport that
-   * delivers again from inside a settle cannot grow one synchronous run without bound; after
-   * SLICE_MS of handing on, the rest waits for the event loop's next turn.
-   */
-  #intake<T>(
-    topic: string,
-    group: string,
-    subscribeOptions: SubscribeOptions,
-    subscriber: Subscriber<Delivery<T>>,
-  ): TeardownLogic {
-    const queue: TransportDelivery[] = [];
-    let head = 0;
-    let scheduled = false;
-    /** An asynchronous schema is checking the delivery at `head - 1`: the rest waits behind it. */
-    let waiting = false;
-    let ended = false;
-
-    const flush = () => {
-      scheduled = false;
-      const end = queue.length;
-      while (head < end && !waiting && !subscriber.closed) {
-        if (sliceSpent()) {
-          scheduled = true;
-          realSetImmediate(flush);
-          return;
-        }
-        const raw = queue[head]!;
-        queue[head++] = undefined as unknown as TransportDelivery;
-        const delivery = this.#toDelivery<T>(topic, group, subscribeOptions.prefetch, raw);
-        if (delivery instanceof BusDelivery) subscriber.next(delivery as Delivery<T>);
-        else {
-          waiting = true;
-          void delivery.then((checked) => {
-            waiting = false;
-            if (subscriber.closed) {
-              giveBack(checked);
-              return;
-            }
-            subscriber.next(checked as Delivery<T>);
-            flush();
-          });
-        }
-      }
-      if (head === queue.length) {
-        queue.length = 0;
-        head = 0;
-      } else if (head > 1_024 && head * 2 > queue.length) {
-        queue.splice(0, head);
-        head = 0;
-      }
-      if (waiting || subscriber.closed) return;
-      if (head < queue.length) schedule();
-      else if (ended) subscriber.complete();
-    };
-    const schedule = () => {
-      if (scheduled || waiting) return;
-      scheduled = true;
-      queueMicrotask(flush);
-    };
-
-    // A plain observer, not `subscriber`: on close the transport is left first and the stream
-    // completes after what was already received is handed on. takeUntil would complete first, and
-    // what downstream gives back on completion would be redelivered to this member meanwhile and
-    // dropped, held unsettled until the transport closes.
-    const deliveries = this.transport.subscribe(topic, subscribeOptions).subscribe({
-      next: (raw) => {
-        queue.push(raw);
-        schedule();
-      },
-      error: (error: unknown) => subscriber.error(error),
-      complete: () => {
-        ended = true;
-        schedule();
-      },
-    });
-    const stop = this.#closing.subscribe(() => {
-      deliveries.unsubscribe();
-      ended = true;
-      schedule();
-    });
-    // Left first, then what was received but not handed on is given back: given back while still
-    // subscribed, it could come straight back here and be dropped.
-    return () => {
-      stop.unsubscribe();
-      deliveries.unsubscribe();
-      for (let i = head; i < queue.length; i++) giveBack(queue[i]!);
-      queue.length = 0;
-      head = 0;
-    };
   }
 
   /** Options this transport cannot honour are refused at subscribe time, not discovered in production. */
@@ -310,38 +216,4 @@ export class Bus implements DeliveryOrigin {
     this.#state = 'closed';
     await this.transport.close();
   }
-}
-
-/** Settle `delivery` for redelivery; failing to is the broker's to fix (it redelivers unsettled ones). */
-function giveBack(delivery: Pick<TransportDelivery, 'nack'>): void {
-  try {
-    void Promise.resolve(delivery.nack()).catch(() => {});
-  } catch {
-    // A transport that throws instead of rejecting: the same.
-  }
-}
-
-// How long deliveries are handed on before the event loop gets a turn. A transport that drains a
-// buffer of messages through microtasks (a pull batch, a fetch) would otherwise run every handler
-// of it in one macrotask, holding timers and I/O back for tens of milliseconds under load (NATS:
-// 33 ms event-loop delay at p99 draining a backlog, 16-24 ms with slices, and faster, as the ack
-// replies are read sooner).
-const SLICE_MS = 4;
-// Captured at load: a test that fakes timers must not be able to stop the slice from ending.
-const realSetImmediate = setImmediate;
-const clock = performance.now.bind(performance);
-let sliceStartedAt: number | undefined;
-
-function sliceSpent(): boolean {
-  const now = clock();
-  if (sliceStartedAt === undefined) {
-    sliceStartedAt = now;
-    realSetImmediate(endSlice);
-    return false;
-  }
-  return now - sliceStartedAt > SLICE_MS;
-}
-
-function endSlice(): void {
-  sliceStartedAt = undefined;
 }

@@ -1,5 +1,6 @@
+import { attributesOf } from './cloudevent.ts';
 import { DecodeError, InvalidEventError } from './errors.ts';
-import { attributesOf, eventFromAttributes, type SwitchyardEvent } from './event.ts';
+import { eventFromAttributes, type SwitchyardEvent } from './event.ts';
 import type { WireMessage } from './transport.ts';
 
 const encoder = new TextEncoder();

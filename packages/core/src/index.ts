@@ -8,13 +8,14 @@ export {
   linearBackoff,
 } from './backoff.ts';
 export { Bus, type CloseOptions, type ConsumeOptions } from './bus.ts';
+export { validateEvent } from './cloudevent.ts';
 export { decode, encode } from './codec.ts';
 export { connect } from './connect.ts';
 export type { ConnectOptions } from './connect-options.ts';
 export { parseBrokerUrl, redactUrl, TRANSPORT_PACKAGES } from './connect-url.ts';
 export type { Delivery, DeliveryOrigin, EventDelivery, InvalidDelivery } from './delivery.ts';
 export * from './errors.ts';
-export { createEvent, type EventInput, type SwitchyardEvent, validateEvent } from './event.ts';
+export { createEvent, type EventInput, type SwitchyardEvent } from './event.ts';
 export { type MemoryIdempotencyStoreOptions, memoryIdempotencyStore } from './idempotency/memory-store.ts';
 export type { ClaimResult, IdempotencyStore, SyncIdempotencyStore } from './idempotency/store.ts';
 export { type MemoryOptions, MemoryTransport } from './memory/transport.ts';

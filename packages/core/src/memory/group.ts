@@ -1,18 +1,11 @@
+import { KeyedQueue, type Lane } from '../kit/keyed-queue.ts';
+import { SettleOnce } from '../kit/settle-once.ts';
 import type { TransportDelivery, WireMessage } from '../transport.ts';
 
 export interface Entry {
   readonly message: WireMessage;
-  /** Messages of one key wait in one queue; an unkeyed message gets a queue of its own. */
-  readonly queue: KeyQueue;
   attempts: number;
   holder: Member | undefined;
-}
-
-/** One key's messages, oldest first from `head` on (no Array#shift per ack). */
-export interface KeyQueue {
-  readonly key: string;
-  entries: Entry[];
-  head: number;
 }
 
 export interface Member {
@@ -30,12 +23,9 @@ export interface Member {
  * of a key is handed out only after the previous one is acked), redelivery with attempt counts.
  */
 export class MemoryGroup {
-  readonly #queues = new Map<string, KeyQueue>();
-  /** Queues whose head message may be handed out now, oldest first, from `#readyHead` on. */
-  #ready: KeyQueue[] = [];
-  #readyHead = 0;
+  /** Messages of one key wait in one lane; an unkeyed message gets a lane of its own. */
+  readonly #queue = new KeyedQueue<Entry>((head) => head.holder === undefined);
   readonly #members: Member[] = [];
-  readonly #timers = new Set<NodeJS.Timeout>();
   #nextMember = 0;
   #pending = 0;
   #unkeyed = 0;
@@ -47,15 +37,8 @@ export class MemoryGroup {
 
   enqueue(message: WireMessage): void {
     const key = message.key === undefined ? `\u0000${this.#unkeyed++}` : message.key;
-    let queue = this.#queues.get(key);
-    const fresh = queue === undefined;
-    if (queue === undefined) {
-      queue = { key, entries: [], head: 0 };
-      this.#queues.set(key, queue);
-    }
-    queue.entries.push({ message, queue, attempts: 0, holder: undefined });
+    this.#queue.add(key, { message, attempts: 0, holder: undefined });
     this.#pending += 1;
-    if (fresh) this.#ready.push(queue);
   }
 
   join(member: Member): void {
@@ -79,11 +62,11 @@ export class MemoryGroup {
   release(member: Member): void {
     member.active = false;
     this.#drop(member);
-    for (const queue of this.#queues.values()) {
-      const head = queue.entries[queue.head];
+    for (const lane of this.#queue.lanes()) {
+      const head = lane.entries.peek();
       if (head?.holder === member) {
         head.holder = undefined;
-        this.#readyFirst(queue);
+        this.#queue.again(lane);
       }
     }
     this.dispatch();
@@ -100,34 +83,18 @@ export class MemoryGroup {
   }
 
   close(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    this.#queue.stopTimers();
   }
 
   dispatch(): void {
-    while (this.#readyHead < this.#ready.length) {
+    while (this.#queue.waiting) {
       const member = this.#pickMember();
       if (!member) return;
-      const queue = this.#ready[this.#readyHead]!;
-      this.#ready[this.#readyHead++] = undefined as unknown as KeyQueue;
-      if (this.#readyHead === this.#ready.length) {
-        this.#ready = [];
-        this.#readyHead = 0;
-      } else if (this.#readyHead > 1_024 && this.#readyHead * 2 > this.#ready.length) {
-        this.#ready = this.#ready.slice(this.#readyHead);
-        this.#readyHead = 0;
-      }
-      // A queue emptied meanwhile, or one whose head is out already, is skipped.
-      const head = queue.entries[queue.head];
-      if (!head || head.holder) continue;
-      this.#handOut(head, member);
+      // A lane emptied meanwhile, or one whose head is out already, is skipped.
+      const lane = this.#queue.next();
+      if (!lane) return;
+      this.#handOut(lane, member);
     }
-  }
-
-  /** Put a queue first in line (a message given back goes before the ones that waited). */
-  #readyFirst(queue: KeyQueue): void {
-    if (this.#readyHead > 0) this.#ready[--this.#readyHead] = queue;
-    else this.#ready.unshift(queue);
   }
 
   #pickMember(): Member | undefined {
@@ -142,108 +109,56 @@ export class MemoryGroup {
     return undefined;
   }
 
-  #handOut(entry: Entry, member: Member): void {
+  #handOut(lane: Lane<Entry>, member: Member): void {
+    const entry = lane.entries.peek()!;
     entry.holder = member;
     entry.attempts += 1;
     member.unsettled += 1;
-    member.deliver(new MemoryDelivery(this, entry, member));
+    member.deliver(new MemoryDelivery(this, lane, entry, member));
   }
 
-  /** Settle a hand-out (once: MemoryDelivery sees to that). */
-  settle(entry: Entry, member: Member, nack: { delayMs?: number | undefined } | undefined): void {
+  /** Settle a hand-out (once: SettleOnce sees to that); `delayMs` undefined for an ack. */
+  settle(lane: Lane<Entry>, entry: Entry, member: Member, delayMs: number | undefined): void {
     member.unsettled -= 1;
     // A member that was released no longer owns the entry: its late settle must not touch it.
     if (entry.holder === member) {
-      if (nack === undefined) this.#remove(entry);
-      else this.#giveBack(entry, nack.delayMs ?? 0);
+      if (delayMs === undefined) {
+        this.#pending -= 1;
+        this.#queue.done(lane);
+      } else {
+        entry.holder = undefined;
+        this.#queue.again(lane, delayMs, () => this.dispatch());
+      }
     }
     if (!member.active && member.unsettled === 0) this.#drop(member);
     this.dispatch();
-  }
-
-  #giveBack(entry: Entry, delayMs: number): void {
-    entry.holder = undefined;
-    if (delayMs <= 0) {
-      this.#readyFirst(entry.queue);
-      return;
-    }
-    // The key stays blocked behind its head until the delay passes: per-key order survives retries.
-    this.#after(performance.now() + delayMs, () => {
-      this.#readyFirst(entry.queue);
-      this.dispatch();
-    });
-  }
-
-  /**
-   * Run `then` no sooner than `due` (performance.now() time). A timer measures from the event
-   * loop's cached clock, which may already be behind: it can fire a fraction of a millisecond
-   * early, and "redelivered no sooner than delayMs" must hold all the same. Early twice means the
-   * timer runs on a clock performance.now() does not follow (a test faking only setTimeout): then
-   * the timer is trusted.
-   */
-  #after(due: number, then: () => void, early = false): void {
-    const timer = setTimeout(
-      () => {
-        this.#timers.delete(timer);
-        if (!early && performance.now() < due) this.#after(due, then, true);
-        else then();
-      },
-      Math.max(1, Math.ceil(due - performance.now())),
-    );
-    timer.unref();
-    this.#timers.add(timer);
-  }
-
-  #remove(entry: Entry): void {
-    const queue = entry.queue;
-    queue.entries[queue.head++] = undefined as unknown as Entry;
-    this.#pending -= 1;
-    if (queue.head === queue.entries.length) {
-      this.#queues.delete(queue.key);
-      queue.entries = [];
-      queue.head = 0;
-      return;
-    }
-    if (queue.head > 1_024 && queue.head * 2 > queue.entries.length) {
-      queue.entries = queue.entries.slice(queue.head);
-      queue.head = 0;
-    }
-    this.#ready.push(queue);
   }
 }
 
 const SETTLED = Promise.resolve();
 
 /** One hand-out of one message to one member: settled once, later calls are no-ops. */
-class MemoryDelivery implements TransportDelivery {
-  readonly message: WireMessage;
-  readonly attempt: number;
+class MemoryDelivery extends SettleOnce {
   readonly #group: MemoryGroup;
+  readonly #lane: Lane<Entry>;
   readonly #entry: Entry;
   readonly #member: Member;
-  #settled = false;
 
-  constructor(group: MemoryGroup, entry: Entry, member: Member) {
-    this.message = entry.message;
-    this.attempt = entry.attempts;
+  constructor(group: MemoryGroup, lane: Lane<Entry>, entry: Entry, member: Member) {
+    super(entry.message, entry.attempts);
     this.#group = group;
+    this.#lane = lane;
     this.#entry = entry;
     this.#member = member;
   }
 
-  ack(): Promise<void> {
-    if (!this.#settled) {
-      this.#settled = true;
-      this.#group.settle(this.#entry, this.#member, undefined);
-    }
+  protected settleAck(): Promise<void> {
+    this.#group.settle(this.#lane, this.#entry, this.#member, undefined);
     return SETTLED;
   }
 
-  nack(options?: { delayMs?: number }): Promise<void> {
-    if (!this.#settled) {
-      this.#settled = true;
-      this.#group.settle(this.#entry, this.#member, options ?? {});
-    }
+  protected settleNack(delayMs: number): Promise<void> {
+    this.#group.settle(this.#lane, this.#entry, this.#member, delayMs);
     return SETTLED;
   }
 }

@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs';
-import { ClosedError } from '../errors.ts';
+import { Lifecycle } from '../kit/lifecycle.ts';
 import type {
   Capabilities,
   SubscribeOptions,
@@ -26,8 +26,10 @@ export class MemoryTransport implements Transport {
   readonly name = 'memory';
   readonly capabilities: Capabilities;
   readonly #broker: MemoryBroker;
-  readonly #members = new Map<Member, MemoryGroup>();
-  #closed = false;
+  /** Each member with the group it joined, released on close. */
+  readonly #life = new Lifecycle<{ readonly member: Member; readonly group: MemoryGroup }>(
+    'memory transport',
+  );
 
   constructor(name = 'default', options: MemoryOptions = {}) {
     this.#broker = memoryBroker(name, options.retain ?? 10_000);
@@ -43,7 +45,7 @@ export class MemoryTransport implements Transport {
   }
 
   async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
-    if (this.#closed) throw new ClosedError('memory transport');
+    this.#life.assertOpen();
     // Copy the bytes: a publisher that reuses its buffer must not change what consumers see.
     this.#broker.publish(
       topic,
@@ -58,8 +60,8 @@ export class MemoryTransport implements Transport {
 
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {
     return new Observable<TransportDelivery>((subscriber) => {
-      if (this.#closed) {
-        subscriber.error(new ClosedError('memory transport'));
+      if (this.#life.closed) {
+        subscriber.error(this.#life.closedError());
         return;
       }
       const group = this.#broker.group(topic, options.group, options.from);
@@ -68,18 +70,16 @@ export class MemoryTransport implements Transport {
         unsettled: 0,
         active: true,
         deliver: (delivery) => subscriber.next(delivery),
-        gone: () => this.#members.delete(member),
+        gone: () => this.#life.members.delete(joined),
       };
-      this.#members.set(member, group);
+      const joined = { member, group };
+      this.#life.members.add(joined);
       group.join(member);
       return () => group.leave(member);
     });
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const [member, group] of this.#members) group.release(member);
-    this.#members.clear();
+  close(): Promise<void> {
+    return this.#life.close(({ member, group }) => group.release(member));
   }
 }

@@ -1,4 +1,5 @@
 import { Observable, type OperatorFunction } from 'rxjs';
+import { Fifo } from '../kit/fifo.ts';
 import { isPromiseLike } from '../promise.ts';
 
 /** What became of running one item, and what its key does next. */
@@ -78,8 +79,7 @@ export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunc
       const lanes = new Map<string, Lane<I>>();
       // Lanes whose head may start, oldest first. A lane taken out of the run (given back) stays in
       // here until it comes up and is skipped: its state is no longer 'runnable'.
-      let runnable: Lane<I>[] = [];
-      let runnableHead = 0;
+      const runnable = new Fifo<Lane<I>>();
       let running = 0;
       let releasing = 0;
       let settling = 0;
@@ -102,23 +102,14 @@ export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunc
 
       const makeRunnable = (lane: Lane<I>, first = false) => {
         lane.state = 'runnable';
-        if (!first) runnable.push(lane);
-        else if (runnableHead > 0) runnable[--runnableHead] = lane;
-        else runnable.unshift(lane);
+        if (first) runnable.unshift(lane);
+        else runnable.push(lane);
       };
 
       const nextRunnable = (): Lane<I> | undefined => {
-        while (runnableHead < runnable.length) {
-          const lane = runnable[runnableHead]!;
-          runnable[runnableHead++] = undefined as unknown as Lane<I>;
-          if (runnableHead > 1_024 && runnableHead * 2 > runnable.length) {
-            runnable = runnable.slice(runnableHead);
-            runnableHead = 0;
-          }
+        for (let lane = runnable.shift(); lane !== undefined; lane = runnable.shift()) {
           if (lane.state === 'runnable') return lane;
         }
-        runnable = [];
-        runnableHead = 0;
         return undefined;
       };
 
