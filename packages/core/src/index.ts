@@ -1,4 +1,5 @@
-// The public face of @switchyard/core: everything a service author or a transport needs.
+// The public face of @switchyard/core for service authors. What only a transport author needs (the
+// contract's other half, the kit, encode/decode) is @switchyard/core/transport (transport-api.ts).
 export {
   type Backoff,
   backoffSequence,
@@ -9,10 +10,9 @@ export {
 } from './backoff.ts';
 export { Bus, type CloseOptions, type ConsumeOptions } from './bus.ts';
 export { validateEvent } from './cloudevent.ts';
-export { decode, encode } from './codec.ts';
 export { connect } from './connect.ts';
 export type { ConnectOptions } from './connect-options.ts';
-export { parseBrokerUrl, redactUrl, TRANSPORT_PACKAGES } from './connect-url.ts';
+export { parseBrokerUrl, redactUrl } from './connect-url.ts';
 export type { Delivery, DeliveryOrigin, EventDelivery, InvalidDelivery } from './delivery.ts';
 export * from './errors.ts';
 export { createEvent, type EventInput, type SwitchyardEvent } from './event.ts';
@@ -22,7 +22,6 @@ export { type MemoryOptions, MemoryTransport } from './memory/transport.ts';
 export { type DeadLetterOptions, deadLetter, deadLetterTopic } from './policies/dead-letter.ts';
 export { type HandleOptions, type Handler, type HandlerContext, handle } from './policies/handle.ts';
 export { type IdempotencyOptions, idempotent } from './policies/idempotent.ts';
-export { type KeyOrderedOptions, keyOrdered, type Step } from './policies/key-ordered.ts';
 export type { Outcome, OutcomeKind } from './policies/outcome.ts';
 export { type RetryDecision, type RetryOptions, retryDecision } from './policies/retry.ts';
 export { withTimeout } from './policies/with-timeout.ts';
@@ -34,15 +33,5 @@ export {
   type StandardSchemaV1,
   type Upcaster,
 } from './schemas.ts';
-export {
-  type Capabilities,
-  copyBytes,
-  encodedSize,
-  rememberedNames,
-  type SubscribeOptions,
-  type Transport,
-  type TransportDelivery,
-  type TransportFactory,
-  type TransportFactoryOptions,
-  type WireMessage,
-} from './transport.ts';
+// Types the Bus API shows (bus.transport, publishWire); the rest of the contract is in /transport.
+export type { Capabilities, Transport, WireMessage } from './transport.ts';

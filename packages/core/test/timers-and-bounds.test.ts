@@ -1,15 +1,8 @@
 // Bounds and clocks of the consume path: what the synchronous fast paths must not lose.
 import { afterEach, expect, it, vi } from 'vitest';
-import {
-  Bus,
-  createEvent,
-  encode,
-  HandlerTimeoutError,
-  handle,
-  MemoryTransport,
-  withTimeout,
-} from '../src/index.ts';
+import { Bus, createEvent, HandlerTimeoutError, handle, MemoryTransport, withTimeout } from '../src/index.ts';
 import { settlingBound } from '../src/policies/key-ordered.ts';
+import { encode } from '../src/transport-api.ts';
 import { busHolding, wrappedTransport } from './helpers.ts';
 
 afterEach(() => vi.useRealTimers());

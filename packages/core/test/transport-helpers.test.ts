@@ -1,6 +1,6 @@
 // The helpers core offers transports: copyBytes and rememberedNames.
 import { describe, expect, it, vi } from 'vitest';
-import { copyBytes, rememberedNames } from '../src/index.ts';
+import { copyBytes, rememberedNames } from '../src/transport-api.ts';
 
 describe('copyBytes', () => {
   it('copies: changing the source afterwards does not change the copy', () => {

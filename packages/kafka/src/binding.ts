@@ -1,4 +1,4 @@
-import { copyBytes, encodedSize, rememberedNames, type WireMessage } from '@switchyard/core';
+import { copyBytes, encodedSize, rememberedNames, type WireMessage } from '@switchyard/core/transport';
 import type { IHeaders, Message } from 'kafkajs';
 
 // CloudEvents Kafka protocol binding, binary content mode: every context attribute is a `ce_`

@@ -1,4 +1,4 @@
-import type { TransportDelivery, WireMessage } from '@switchyard/core';
+import type { TransportDelivery, WireMessage } from '@switchyard/core/transport';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { fromRecord } from './binding.ts';
 import { causes, transportError } from './errors.ts';

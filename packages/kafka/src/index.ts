@@ -1,4 +1,4 @@
-import type { TransportFactory } from '@switchyard/core';
+import type { TransportFactory } from '@switchyard/core/transport';
 import type { KafkaOptions } from './options.ts';
 import { KafkaTransport } from './transport.ts';
 

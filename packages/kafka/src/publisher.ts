@@ -1,4 +1,5 @@
-import { ClosedError, encodedSize, MessageTooLargeError, type WireMessage } from '@switchyard/core';
+import { ClosedError, MessageTooLargeError } from '@switchyard/core';
+import { encodedSize, type WireMessage } from '@switchyard/core/transport';
 import {
   type ICustomPartitioner,
   type Message,

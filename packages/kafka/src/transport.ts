@@ -1,11 +1,11 @@
-import {
-  type Capabilities,
-  ClosedError,
-  type SubscribeOptions,
-  type Transport,
-  type TransportDelivery,
-  type WireMessage,
-} from '@switchyard/core';
+import { ClosedError } from '@switchyard/core';
+import type {
+  Capabilities,
+  SubscribeOptions,
+  Transport,
+  TransportDelivery,
+  WireMessage,
+} from '@switchyard/core/transport';
 import { Kafka, type Producer } from 'kafkajs';
 import { Observable } from 'rxjs';
 import { KafkaMember } from './consumer.ts';

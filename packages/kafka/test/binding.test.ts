@@ -1,4 +1,5 @@
-import { encodedSize, type WireMessage } from '@switchyard/core';
+import type { WireMessage } from '@switchyard/core';
+import { encodedSize } from '@switchyard/core/transport';
 import { describe, expect, it } from 'vitest';
 import { fromRecord, recordSize, toRecord } from '../src/binding.ts';
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { TransportDelivery, WireMessage } from '@switchyard/core';
+import type { WireMessage } from '@switchyard/core';
+import type { TransportDelivery } from '@switchyard/core/transport';
 import type { Subscription } from 'rxjs';
 import { type KafkaOptions, KafkaTransport } from '../src/index.ts';
 

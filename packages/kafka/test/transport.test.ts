@@ -1,5 +1,6 @@
 import { quiet, until } from '@switchyard/conformance';
-import { MessageTooLargeError, PublishBatchError, type TransportDelivery } from '@switchyard/core';
+import { MessageTooLargeError, PublishBatchError } from '@switchyard/core';
+import type { TransportDelivery } from '@switchyard/core/transport';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { KafkaTransport } from '../src/index.ts';
 import {

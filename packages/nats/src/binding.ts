@@ -1,5 +1,6 @@
 import { headers as createHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import { copyBytes, rememberedNames, TransportError, type WireMessage } from '@switchyard/core';
+import { TransportError } from '@switchyard/core';
+import { copyBytes, rememberedNames, type WireMessage } from '@switchyard/core/transport';
 
 // CloudEvents binary content mode on NATS, as the CloudEvents Go SDK writes it: every attribute is a
 // `ce-<name>` header except `datacontenttype`, which is `content-type`; the payload is the data.

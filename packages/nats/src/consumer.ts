@@ -1,5 +1,6 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import { ClosedError, type TransportDelivery } from '@switchyard/core';
+import { ClosedError } from '@switchyard/core';
+import type { TransportDelivery } from '@switchyard/core/transport';
 import type { Subscriber } from 'rxjs';
 import type { Connection, ConnectionEvent } from './connection.ts';
 import { NatsDelivery } from './delivery.ts';

@@ -1,5 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { ClosedError, type TransportDelivery, TransportError, type WireMessage } from '@switchyard/core';
+import { ClosedError, TransportError } from '@switchyard/core';
+import type { TransportDelivery, WireMessage } from '@switchyard/core/transport';
 import { fromNats } from './binding.ts';
 import type { Connection } from './connection.ts';
 import { toSwitchyardError } from './errors.ts';

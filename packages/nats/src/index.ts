@@ -1,4 +1,4 @@
-import type { TransportFactory } from '@switchyard/core';
+import type { TransportFactory } from '@switchyard/core/transport';
 import type { NatsOptions } from './options.ts';
 import { NatsTransport } from './transport.ts';
 

@@ -1,17 +1,19 @@
 import type { MsgHdrs } from '@nats-io/transport-node';
 import {
-  type Capabilities,
   ClosedError,
-  encodedSize,
   MessageTooLargeError,
   PublishBatchError,
+  TransportError,
+  UnsupportedOptionError,
+} from '@switchyard/core';
+import {
+  type Capabilities,
+  encodedSize,
   type SubscribeOptions,
   type Transport,
   type TransportDelivery,
-  TransportError,
-  UnsupportedOptionError,
   type WireMessage,
-} from '@switchyard/core';
+} from '@switchyard/core/transport';
 import { Observable } from 'rxjs';
 import { toNatsHeaders, wireSize } from './binding.ts';
 import { Connection } from './connection.ts';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { TransportDelivery, WireMessage } from '@switchyard/core';
+import type { WireMessage } from '@switchyard/core';
+import type { TransportDelivery } from '@switchyard/core/transport';
 import type { Subscription } from 'rxjs';
 import { vi } from 'vitest';
 import { type NatsOptions, NatsTransport } from '../src/index.ts';

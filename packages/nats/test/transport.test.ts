@@ -1,4 +1,5 @@
-import { ClosedError, encodedSize, MessageTooLargeError, type TransportDelivery } from '@switchyard/core';
+import { ClosedError, MessageTooLargeError } from '@switchyard/core';
+import { encodedSize, type TransportDelivery } from '@switchyard/core/transport';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Collector, Fixture, message, unique, until } from './helpers.ts';
 

@@ -1,4 +1,4 @@
-import { rememberedNames, type WireMessage } from '@switchyard/core';
+import { rememberedNames, type WireMessage } from '@switchyard/core/transport';
 import type { MessageProperties, Options } from 'amqplib';
 
 /**

@@ -1,4 +1,5 @@
-import { type TransportDelivery, TransportError } from '@switchyard/core';
+import { TransportError } from '@switchyard/core';
+import type { TransportDelivery } from '@switchyard/core/transport';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { fromProperties, notBefore, priorAttempts } from './binding.ts';
 import { type ConnectionManager, describe } from './connection.ts';

@@ -1,4 +1,4 @@
-import type { TransportFactory } from '@switchyard/core';
+import type { TransportFactory } from '@switchyard/core/transport';
 import type { RabbitMqOptions } from './options.ts';
 import { RabbitMqTransport } from './transport.ts';
 

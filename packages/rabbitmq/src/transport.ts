@@ -1,15 +1,17 @@
 import {
-  type Capabilities,
   ClosedError,
-  encodedSize,
   MessageTooLargeError,
   PublishBatchError,
+  UnsupportedOptionError,
+} from '@switchyard/core';
+import {
+  type Capabilities,
+  encodedSize,
   type SubscribeOptions,
   type Transport,
   type TransportDelivery,
-  UnsupportedOptionError,
   type WireMessage,
-} from '@switchyard/core';
+} from '@switchyard/core/transport';
 import { Observable } from 'rxjs';
 import { headerTableBytes, MAX_HEADER_TABLE_BYTES, toPublishOptions } from './binding.ts';
 import { ConnectionManager } from './connection.ts';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { TransportDelivery } from '@switchyard/core';
+import type { TransportDelivery } from '@switchyard/core/transport';
 import type { Subscription } from 'rxjs';
 import { type RabbitMqOptions, RabbitMqTransport } from '../src/index.ts';
 

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
-import type { WireMessage } from '@switchyard/core';
+import type { WireMessage } from '@switchyard/core/transport';
 
 // SQS carries at most 10 message attributes and a body of restricted Unicode text, while an event
 // has any number of CloudEvents attributes and arbitrary data bytes. The layout (README, "Envelope"):

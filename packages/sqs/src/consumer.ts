@@ -1,10 +1,6 @@
 import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import {
-  ClosedError,
-  type SubscribeOptions,
-  type TransportDelivery,
-  UnsupportedOptionError,
-} from '@switchyard/core';
+import { ClosedError, UnsupportedOptionError } from '@switchyard/core';
+import type { SubscribeOptions, TransportDelivery } from '@switchyard/core/transport';
 import { Observable, type Subscriber } from 'rxjs';
 import type { Batcher } from './batcher.ts';
 import { fromSqs } from './binding.ts';

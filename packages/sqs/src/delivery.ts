@@ -1,4 +1,4 @@
-import type { TransportDelivery, WireMessage } from '@switchyard/core';
+import type { TransportDelivery, WireMessage } from '@switchyard/core/transport';
 
 export interface Settlement {
   ack(): Promise<void>;

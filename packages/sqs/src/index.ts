@@ -1,4 +1,4 @@
-import type { TransportFactory } from '@switchyard/core';
+import type { TransportFactory } from '@switchyard/core/transport';
 import { resolveOptions, type SqsOptions } from './options.ts';
 import { SqsTransport } from './transport.ts';
 

@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { ClosedError, MessageTooLargeError, TransportError } from '@switchyard/core';
 import {
   type Capabilities,
-  ClosedError,
   encodedSize,
-  MessageTooLargeError,
   type SubscribeOptions,
   type Transport,
   type TransportDelivery,
-  TransportError,
   type WireMessage,
-} from '@switchyard/core';
+} from '@switchyard/core/transport';
 import type { Observable } from 'rxjs';
 import { Batcher } from './batcher.ts';
 import { toSqs } from './binding.ts';

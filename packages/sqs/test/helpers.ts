@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { TransportDelivery } from '@switchyard/core';
+import type { TransportDelivery } from '@switchyard/core/transport';
 import type { Subscription } from 'rxjs';
 import { resolveOptions, type SqsOptions } from '../src/options.ts';
 import { SqsTransport } from '../src/transport.ts';

@@ -1,11 +1,7 @@
 // The transport contract against a live emulator (fauxqs by default, SQS_ENDPOINT to change it).
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import {
-  MessageTooLargeError,
-  type TransportDelivery,
-  UnsupportedOptionError,
-  type WireMessage,
-} from '@switchyard/core';
+import { MessageTooLargeError, UnsupportedOptionError, type WireMessage } from '@switchyard/core';
+import type { TransportDelivery } from '@switchyard/core/transport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { groupQueueName } from '../src/names.ts';
 import { Fixture, quiet, rawClients, text, unique, until } from './helpers.ts';

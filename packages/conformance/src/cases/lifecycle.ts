@@ -1,13 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import {
-  createEvent,
-  encode,
-  encodedSize,
-  handle,
-  MessageTooLargeError,
-  type Outcome,
-} from '@switchyard/core';
+import { createEvent, handle, MessageTooLargeError, type Outcome } from '@switchyard/core';
+import { encode, encodedSize } from '@switchyard/core/transport';
 import { expect } from 'vitest';
 import { collect, sleep, until } from '../collect.ts';
 import { numbered } from '../events.ts';

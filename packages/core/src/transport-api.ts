@@ -1,0 +1,28 @@
+// The public face of @switchyard/core/transport: what a transport author needs and a service
+// author does not. The contract a transport implements, the kit of parts every transport would
+// otherwise write again, and the helpers of a CloudEvents binding.
+export { decode, encode } from './codec.ts';
+export {
+  Fifo,
+  KeyedQueue,
+  type Lane,
+  Lifecycle,
+  type PublishFailure,
+  publishError,
+  type Settlement,
+  SettleOnce,
+  settleOnce,
+  settleSends,
+} from './kit/index.ts';
+export {
+  type Capabilities,
+  copyBytes,
+  encodedSize,
+  rememberedNames,
+  type SubscribeOptions,
+  type Transport,
+  type TransportDelivery,
+  type TransportFactory,
+  type TransportFactoryOptions,
+  type WireMessage,
+} from './transport.ts';
