@@ -1,4 +1,4 @@
-import type { TransportDelivery, WireMessage } from '@switchyard/core/transport';
+import { settleOnce, type TransportDelivery, type WireMessage } from '@switchyard/core/transport';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { fromRecord } from './binding.ts';
 import { causes, transportError } from './errors.ts';
@@ -240,13 +240,12 @@ export class KafkaMember {
   }
 
   #handOut(entry: Entry<WireMessage>): void {
-    let settled: Promise<void> | undefined;
-    this.#o.deliver({
-      message: entry.item,
-      attempt: entry.attempt,
-      ack: () => (settled ??= this.#ack(entry)),
-      nack: (options) => (settled ??= this.#nack(entry, options?.delayMs ?? 0)),
-    });
+    this.#o.deliver(
+      settleOnce(entry.item, entry.attempt, {
+        ack: () => this.#ack(entry),
+        nack: (delayMs) => this.#nack(entry, delayMs),
+      }),
+    );
   }
 
   async #ack(entry: Entry<WireMessage>): Promise<void> {

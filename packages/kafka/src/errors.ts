@@ -1,4 +1,5 @@
-import { MessageTooLargeError, PublishBatchError, TransportError } from '@switchyard/core';
+import { MessageTooLargeError, TransportError } from '@switchyard/core';
+import { publishError as batchError } from '@switchyard/core/transport';
 import { redact } from './logger.ts';
 
 /** Kafka's answers to a record or record batch over `max.message.bytes` (or the request limit). */
@@ -51,9 +52,6 @@ export function publishError(
     isTooLarge(error)
       ? Object.assign(new MessageTooLargeError(sizes[position] ?? 0, limit, index), { cause: error })
       : transportError('Kafka did not accept the publish', error, secrets);
-  if (total === 1) return perMessage(indexes[0] ?? 0, 0);
-  return new PublishBatchError(
-    indexes.map((index, position) => ({ index, error: perMessage(index, position) })),
-    total,
-  );
+  const failures = indexes.map((index, position) => ({ index, error: perMessage(index, position) }));
+  return batchError(failures, total) ?? perMessage(0, 0);
 }

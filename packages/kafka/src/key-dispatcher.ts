@@ -1,4 +1,4 @@
-import { Deque } from './deque.ts';
+import { KeyedQueue, type Lane } from '@switchyard/core/transport';
 
 /** One fetched record inside this member, from fetch until it is acked or its partition is lost. */
 export interface Entry<T> {
@@ -14,8 +14,8 @@ export interface Entry<T> {
    * An `out` entry that goes stale keeps its prefetch slot until the handler settles it.
    */
   stale: boolean;
-  readonly queueKey: string;
-  timer?: NodeJS.Timeout | undefined;
+  /** Its key's lane (per partition), set when added. */
+  lane: Lane<Entry<T>>;
 }
 
 /**
@@ -26,8 +26,7 @@ export interface Entry<T> {
  * Unkeyed records have no order to keep and each get a queue of their own.
  */
 export class KeyDispatcher<T> {
-  readonly #queues = new Map<string, Entry<T>[]>();
-  readonly #ready = new Deque<string>();
+  readonly #queue = new KeyedQueue<Entry<T>>((head) => head.state === 'queued' && !head.stale);
   readonly #prefetch: number;
   readonly #handOut: (entry: Entry<T>) => void;
   #outstanding = 0;
@@ -64,24 +63,17 @@ export class KeyDispatcher<T> {
 
   add(partition: number, offset: number, key: string | undefined, item: T): Entry<T> {
     const queueKey = key === undefined ? `${partition}#${offset}` : `${partition}:${key}`;
-    const entry: Entry<T> = { partition, offset, item, attempt: 0, state: 'queued', stale: false, queueKey };
-    const queue = this.#queues.get(queueKey);
-    if (queue) {
-      queue.push(entry);
-    } else {
-      this.#queues.set(queueKey, [entry]);
-      this.#ready.push(queueKey);
-    }
+    const entry = { partition, offset, item, attempt: 0, state: 'queued', stale: false } as Entry<T>;
+    entry.lane = this.#queue.add(queueKey, entry);
     return entry;
   }
 
   /** Hand out ready heads while there is prefetch room. */
   pump(): void {
     while (this.#open && this.#outstanding < this.#prefetch) {
-      const queueKey = this.#ready.shift();
-      if (queueKey === undefined) return;
-      const head = this.#queues.get(queueKey)?.[0];
-      if (head?.state !== 'queued' || head.stale) continue;
+      const lane = this.#queue.next();
+      if (lane === undefined) return;
+      const head = lane.entries.peek()!;
       head.state = 'out';
       head.attempt += 1;
       this.#outstanding += 1;
@@ -93,10 +85,7 @@ export class KeyDispatcher<T> {
   ack(entry: Entry<T>): boolean {
     if (!this.#release(entry)) return false;
     entry.state = 'done';
-    const queue = this.#queues.get(entry.queueKey)!;
-    queue.shift();
-    if (queue.length === 0) this.#queues.delete(entry.queueKey);
-    else this.#ready.push(entry.queueKey);
+    this.#queue.done(entry.lane);
     this.pump();
     return true;
   }
@@ -104,63 +93,37 @@ export class KeyDispatcher<T> {
   /** Give `entry` back; it goes out again first in its key, no sooner than `delayMs`. */
   nack(entry: Entry<T>, delayMs = 0): boolean {
     if (!this.#release(entry)) return false;
-    if (delayMs <= 0) {
+    entry.state = delayMs <= 0 ? 'queued' : 'held';
+    this.#queue.again(entry.lane, delayMs, () => {
       entry.state = 'queued';
-      this.#ready.unshift(entry.queueKey);
-    } else {
-      entry.state = 'held';
-      this.#holdUntil(entry, performance.now() + delayMs);
-    }
+      this.pump();
+    });
     this.pump();
     return true;
   }
 
-  /** Node may fire a timer up to a millisecond early; the contract is "no sooner than", so check. */
-  #holdUntil(entry: Entry<T>, due: number): void {
-    entry.timer = setTimeout(
-      () => {
-        entry.timer = undefined;
-        if (entry.state !== 'held' || entry.stale) return;
-        const early = due - performance.now();
-        if (early > 0) {
-          this.#holdUntil(entry, due);
-          return;
-        }
-        entry.state = 'queued';
-        this.#ready.unshift(entry.queueKey);
-        this.pump();
-      },
-      Math.max(1, Math.ceil(due - performance.now())),
-    );
-  }
-
   /** Forget every record of `partition` (revoked): nothing of it is handed out or committed again. */
   dropPartition(partition: number): void {
-    for (const [queueKey, queue] of this.#queues) {
-      if (queue[0]?.partition !== partition) continue;
-      for (const entry of queue) this.#expire(entry);
-      this.#queues.delete(queueKey);
+    for (const lane of [...this.#queue.lanes()]) {
+      if (lane.entries.peek()?.partition !== partition) continue;
+      for (const entry of lane.entries) entry.stale = true;
+      this.#queue.drop(lane);
     }
   }
 
   /** Forget everything (connection lost, member stopping). */
   clear(): void {
-    for (const queue of this.#queues.values()) for (const entry of queue) this.#expire(entry);
-    this.#queues.clear();
-    this.#ready.clear();
+    for (const lane of this.#queue.lanes()) for (const entry of lane.entries) entry.stale = true;
+    this.#queue.clear();
   }
 
   /** Records held by this member (queued, out or delayed) of `partition`. */
   countOf(partition: number): number {
     let count = 0;
-    for (const queue of this.#queues.values()) if (queue[0]?.partition === partition) count += queue.length;
+    for (const lane of this.#queue.lanes()) {
+      if (lane.entries.peek()?.partition === partition) count += lane.entries.length;
+    }
     return count;
-  }
-
-  #expire(entry: Entry<T>): void {
-    if (entry.timer) clearTimeout(entry.timer);
-    entry.timer = undefined;
-    entry.stale = true;
   }
 
   /** Common part of ack and nack: frees the prefetch slot; false when the entry is no longer ours. */

@@ -1,3 +1,5 @@
+import { Fifo } from '@switchyard/core/transport';
+
 interface Pending {
   readonly offset: number;
   settled: boolean;
@@ -12,9 +14,8 @@ interface Pending {
  * committable point is the first unsettled one (or, when all are settled, the next to fetch).
  */
 export class OffsetTracker {
-  /** Fetch order; `#head` is the index of the oldest entry still pending. */
-  #queue: Pending[] = [];
-  #head = 0;
+  /** Fetch order, the oldest entry still pending first. */
+  readonly #queue = new Fifo<Pending>();
   readonly #byOffset = new Map<number, Pending>();
   /** The offset after the last one fetched: what to commit once everything before it settled. */
   #fetched: number;
@@ -34,13 +35,13 @@ export class OffsetTracker {
 
   /** Fetched and not yet below the committable point: the window a crash would redeliver. */
   get size(): number {
-    return this.#queue.length - this.#head;
+    return this.#queue.length;
   }
 
   /** Offsets fetched and not yet settled (in retry, in a handler, or waiting for their key). */
   get unsettled(): number {
     let count = 0;
-    for (let i = this.#head; i < this.#queue.length; i++) if (!this.#queue[i]!.settled) count++;
+    for (const entry of this.#queue) if (!entry.settled) count++;
     return count;
   }
 
@@ -68,19 +69,14 @@ export class OffsetTracker {
     if (!entry || entry.settled) return false;
     entry.settled = true;
     this.#byOffset.delete(offset);
-    if (this.#queue[this.#head] !== entry) return false;
-    while (this.#head < this.#queue.length && this.#queue[this.#head]!.settled) this.#head++;
-    // Compact now and then so a long-lived partition does not keep every offset it ever saw.
-    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
+    if (this.#queue.peek() !== entry) return false;
+    while (this.#queue.peek()?.settled) this.#queue.shift();
     return true;
   }
 
   /** The offset to commit: the first one not settled, or the next to fetch when all are. */
   committable(): number {
-    return this.#head < this.#queue.length ? this.#queue[this.#head]!.offset : this.#fetched;
+    return this.#queue.peek()?.offset ?? this.#fetched;
   }
 
   /** True when `committable()` is ahead of what the broker last accepted. */

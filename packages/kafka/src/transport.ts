@@ -1,10 +1,10 @@
-import { ClosedError } from '@switchyard/core';
-import type {
-  Capabilities,
-  SubscribeOptions,
-  Transport,
-  TransportDelivery,
-  WireMessage,
+import {
+  type Capabilities,
+  Lifecycle,
+  type SubscribeOptions,
+  type Transport,
+  type TransportDelivery,
+  type WireMessage,
 } from '@switchyard/core/transport';
 import { Kafka, type Producer } from 'kafkajs';
 import { Observable } from 'rxjs';
@@ -30,9 +30,8 @@ export class KafkaTransport implements Transport {
   readonly #kafka: Kafka;
   readonly #secrets: readonly string[];
   readonly #provisioner: Provisioner;
-  readonly #members = new Set<KafkaMember>();
+  readonly #life = new Lifecycle<KafkaMember>('kafka transport');
   readonly #publisher: Publisher;
-  #closed: Promise<void> | undefined;
 
   constructor(url: URL | string, options: KafkaOptions = {}) {
     this.options = resolveOptions(url, options);
@@ -91,14 +90,14 @@ export class KafkaTransport implements Transport {
   }
 
   async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
-    if (this.#closed) throw new ClosedError('kafka transport');
+    this.#life.assertOpen();
     await this.#publisher.producer();
     await this.#provisioner.ensureTopic(topic);
     await this.#publisher.publish(topic, messages);
   }
 
   async provision(topic: string, group?: string, from: 'latest' | 'earliest' = 'latest'): Promise<void> {
-    if (this.#closed) throw new ClosedError('kafka transport');
+    this.#life.assertOpen();
     const since = Date.now();
     await this.#provisioner.ensureTopic(topic);
     if (group !== undefined) {
@@ -108,8 +107,8 @@ export class KafkaTransport implements Transport {
 
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {
     return new Observable<TransportDelivery>((subscriber) => {
-      if (this.#closed) {
-        subscriber.error(new ClosedError('kafka transport'));
+      if (this.#life.closed) {
+        subscriber.error(this.#life.closedError());
         return;
       }
       const member = new KafkaMember({
@@ -125,30 +124,28 @@ export class KafkaTransport implements Transport {
         deliver: (delivery) => subscriber.next(delivery),
         fail: (error) => subscriber.error(error),
       });
-      this.#members.add(member);
+      this.#life.members.add(member);
       void member.start();
       return () => {
-        void member.stop().finally(() => this.#members.delete(member));
+        void member.stop().finally(() => this.#life.members.delete(member));
       };
     });
   }
 
   /** Per partition: the group's committed offset against the high watermark. */
   lag(topic: string, group: string): Promise<PartitionLag[]> {
-    if (this.#closed) return Promise.reject(new ClosedError('kafka transport'));
+    if (this.#life.closed) return Promise.reject(this.#life.closedError());
     return this.#provisioner.lag(topic, this.options.groupIdFor(topic, group));
   }
 
   /** Members still in a group leave now (what they settled is committed), then every connection closes. */
   close(): Promise<void> {
-    this.#closed ??= this.#close();
-    return this.#closed;
-  }
-
-  async #close(): Promise<void> {
-    await Promise.allSettled([...this.#members].map((member) => member.stop(0)));
-    this.#members.clear();
-    await this.#publisher.close();
-    await this.#provisioner.close();
+    return this.#life.close(
+      (member) => member.stop(0),
+      async () => {
+        await this.#publisher.close();
+        await this.#provisioner.close();
+      },
+    );
   }
 }
