@@ -54,7 +54,7 @@ async function raw(): Promise<[number, number]> {
 
 async function transport(): Promise<[number, number]> {
   const topic = `bench.transport.${randomUUID().slice(0, 8)}`;
-  const t = await RabbitMqTransport.connect(url);
+  const t = await RabbitMqTransport.create(url);
   await t.provision(topic, 'g');
   const messages: WireMessage[] = Array.from({ length: batch }, (_, j) => ({
     headers: { specversion: '1.0', id: `${j}`, source: 'bench', type: 'bench', partitionkey: `k${j % 16}` },
@@ -81,7 +81,7 @@ async function transport(): Promise<[number, number]> {
 
 async function bus(): Promise<[number, number]> {
   const topic = `bench.bus.${randomUUID().slice(0, 8)}`;
-  const b = new Bus(await RabbitMqTransport.connect(url), { source: 'bench' });
+  const b = new Bus(await RabbitMqTransport.create(url), { source: 'bench' });
   await b.provision(topic, { groups: ['g'] });
   const events = Array.from({ length: batch }, (_, j) => ({ type: 'bench', key: `k${j % 16}`, data: body }));
   let started = performance.now();

@@ -1,5 +1,5 @@
 import { TransportError } from '@switchyard/core';
-import type { TransportDelivery } from '@switchyard/core/transport';
+import { settleOnce, type TransportDelivery } from '@switchyard/core/transport';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { fromProperties, notBefore, priorAttempts } from './binding.ts';
 import { type ConnectionManager, describe } from './connection.ts';
@@ -189,41 +189,37 @@ export class Consumer {
     );
     const attempt = priorAttempts(message.properties) + 1;
     this.#unsettled.set(channel, (this.#unsettled.get(channel) ?? 0) + 1);
-    let settling: Promise<void> | undefined;
-    const settle = (action: () => Promise<void> | void): Promise<void> => {
-      settling ??= (async () => {
-        try {
-          if (this.#dead.has(channel)) throw new Error('Channel closed');
-          await action();
-        } catch (error) {
-          throw new TransportError(
-            `Cannot settle: the channel that delivered this message is gone (${describe(error)}); the broker redelivers it`,
-            { cause: error },
-          );
-        } finally {
-          this.#settled(channel);
-        }
-      })();
-      return settling;
+    const settle = async (action: () => Promise<void> | void): Promise<void> => {
+      try {
+        if (this.#dead.has(channel)) throw new Error('Channel closed');
+        await action();
+      } catch (error) {
+        throw new TransportError(
+          `Cannot settle: the channel that delivered this message is gone (${describe(error)}); the broker redelivers it`,
+          { cause: error },
+        );
+      } finally {
+        this.#settled(channel);
+      }
     };
-    this.#target.next({
-      message: wire,
-      attempt,
-      ack: () => settle(() => channel.ack(message)),
-      nack: (options) =>
-        settle(async () => {
-          const delayMs = options?.delayMs ?? 0;
-          if (delayMs <= 0) {
-            channel.nack(message, false, true);
-            return;
-          }
-          // The copy goes through a delay queue and comes back as a new message; the original is
-          // acked only once the copy is confirmed, so a failure in between duplicates, never loses.
-          await this.#deps.retarder.delay(this.#queue, message, delayMs, attempt, Date.now() + delayMs);
-          if (this.#dead.has(channel)) throw new Error('Channel closed after the delayed copy was published');
-          channel.ack(message);
-        }),
-    });
+    this.#target.next(
+      settleOnce(wire, attempt, {
+        ack: () => settle(() => channel.ack(message)),
+        nack: (delayMs) =>
+          settle(async () => {
+            if (delayMs <= 0) {
+              channel.nack(message, false, true);
+              return;
+            }
+            // The copy goes through a delay queue and comes back as a new message; the original is
+            // acked only once the copy is confirmed, so a failure in between duplicates, never loses.
+            await this.#deps.retarder.delay(this.#queue, message, delayMs, attempt, Date.now() + delayMs);
+            if (this.#dead.has(channel))
+              throw new Error('Channel closed after the delayed copy was published');
+            channel.ack(message);
+          }),
+      }),
+    );
   }
 
   #settled(channel: Channel): void {

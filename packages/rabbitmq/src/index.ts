@@ -14,4 +14,4 @@ declare module '@switchyard/core' {
 
 /** What `connect({ url: 'amqp://...' })` calls: opens the connection, so a bad URL or broker fails here. */
 export const create: TransportFactory = ({ url, options }) =>
-  RabbitMqTransport.connect(url.toString(), options as RabbitMqOptions | undefined);
+  RabbitMqTransport.create(url, options as RabbitMqOptions | undefined);

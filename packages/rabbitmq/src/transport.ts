@@ -1,13 +1,10 @@
-import {
-  ClosedError,
-  MessageTooLargeError,
-  PublishBatchError,
-  UnsupportedOptionError,
-} from '@switchyard/core';
+import { MessageTooLargeError, UnsupportedOptionError } from '@switchyard/core';
 import {
   type Capabilities,
   encodedSize,
+  Lifecycle,
   type SubscribeOptions,
+  settleSends,
   type Transport,
   type TransportDelivery,
   type WireMessage,
@@ -34,10 +31,9 @@ export class RabbitMqTransport implements Transport {
   readonly #topology: Topology;
   readonly #publisher: Publisher;
   readonly #retarder: Retarder;
-  readonly #consumers = new Set<Consumer>();
-  #closed: Promise<void> | undefined;
+  readonly #life = new Lifecycle<Consumer>('RabbitMQ transport');
 
-  /** Use `RabbitMqTransport.connect` (or `connect()` from core): the constructor does not connect. */
+  /** Use `RabbitMqTransport.create` (or `connect()` from core): the constructor does not connect. */
   constructor(url: string, options?: RabbitMqOptions) {
     this.options = resolveOptions(options);
     this.capabilities = {
@@ -59,14 +55,14 @@ export class RabbitMqTransport implements Transport {
   }
 
   /** Connect and return the transport; rejects with `TransportError` (URL redacted) if the broker is unreachable. */
-  static async connect(url: string, options?: RabbitMqOptions): Promise<RabbitMqTransport> {
-    const transport = new RabbitMqTransport(url, options);
+  static async create(url: URL | string, options?: RabbitMqOptions): Promise<RabbitMqTransport> {
+    const transport = new RabbitMqTransport(url.toString(), options);
     await transport.#connection.start();
     return transport;
   }
 
   async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
-    if (this.#closed) throw new ClosedError('RabbitMQ transport');
+    this.#life.assertOpen();
     const limit = this.capabilities.maxMessageBytes;
     for (let index = 0; index < messages.length; index++) {
       const message = messages[index]!;
@@ -79,7 +75,7 @@ export class RabbitMqTransport implements Transport {
     const exchange = exchangeName(topic);
     const prepare = () => this.#topology.ensureExchange(topic);
     const forget = () => this.#topology.forget(topic);
-    const results = await Promise.allSettled(
+    await settleSends(
       messages.map((message) =>
         this.#publisher.publish({
           exchange,
@@ -93,16 +89,10 @@ export class RabbitMqTransport implements Transport {
         }),
       ),
     );
-    const failures = results.flatMap((result, index) =>
-      result.status === 'rejected' ? [{ index, error: result.reason as Error }] : [],
-    );
-    if (failures.length === 0) return;
-    if (messages.length === 1) throw failures[0]!.error;
-    throw new PublishBatchError(failures, messages.length);
   }
 
   async provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
-    if (this.#closed) throw new ClosedError('RabbitMQ transport');
+    this.#life.assertOpen();
     if (group === undefined) return this.#topology.ensureExchange(topic);
     if (from === 'earliest') await this.#refuseReplay(topic, group);
     await this.#topology.ensureGroup(topic, group);
@@ -110,8 +100,8 @@ export class RabbitMqTransport implements Transport {
 
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {
     return new Observable<TransportDelivery>((subscriber) => {
-      if (this.#closed) {
-        subscriber.error(new ClosedError('RabbitMQ transport'));
+      if (this.#life.closed) {
+        subscriber.error(this.#life.closedError());
         return;
       }
       const consumer = new Consumer(
@@ -126,7 +116,7 @@ export class RabbitMqTransport implements Transport {
         options.prefetch,
         { next: (delivery) => subscriber.next(delivery), error: (error) => subscriber.error(error) },
       );
-      this.#consumers.add(consumer);
+      this.#life.members.add(consumer);
       const starting =
         options.from === 'earliest' ? this.#refuseReplay(topic, options.group) : Promise.resolve();
       starting.then(
@@ -136,7 +126,7 @@ export class RabbitMqTransport implements Transport {
         (error: Error) => subscriber.error(error),
       );
       return () => {
-        this.#consumers.delete(consumer);
+        this.#life.members.delete(consumer);
         // Its channel stays open until what it handed out is settled; close() ends the connection under it.
         void consumer.stop();
       };
@@ -153,13 +143,13 @@ export class RabbitMqTransport implements Transport {
   }
 
   close(): Promise<void> {
-    this.#closed ??= (async () => {
-      await Promise.allSettled([...this.#consumers].map((consumer) => consumer.stop()));
-      this.#consumers.clear();
-      await this.#publisher.close();
-      // Closing the connection hands every delivery that was not settled back to its queue.
-      await this.#connection.close();
-    })();
-    return this.#closed;
+    return this.#life.close(
+      (consumer) => consumer.stop(),
+      async () => {
+        await this.#publisher.close();
+        // Closing the connection hands every delivery that was not settled back to its queue.
+        await this.#connection.close();
+      },
+    );
   }
 }

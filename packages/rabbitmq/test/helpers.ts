@@ -29,7 +29,7 @@ export class Fixture {
   readonly #subscriptions: Subscription[] = [];
 
   async transport(options: RabbitMqOptions = {}, url = AMQP_URL): Promise<RabbitMqTransport> {
-    const transport = await RabbitMqTransport.connect(url, { connectionName: unique('conn'), ...options });
+    const transport = await RabbitMqTransport.create(url, { connectionName: unique('conn'), ...options });
     this.#transports.push(transport);
     return transport;
   }
