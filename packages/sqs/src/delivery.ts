@@ -1,4 +1,4 @@
-import type { TransportDelivery, WireMessage } from '@switchyard/core/transport';
+import { settleOnce, type TransportDelivery, type WireMessage } from '@switchyard/core/transport';
 
 export interface Settlement {
   ack(): Promise<void>;
@@ -9,24 +9,20 @@ export interface Settlement {
   settled(): void;
 }
 
-/** A delivery whose first `ack`/`nack` wins; later calls get the same promise. */
+/** A delivery whose first `ack`/`nack` wins (the kit's settleOnce); later calls get the same promise. */
 export function createDelivery(
   message: WireMessage,
   attempt: number,
   settlement: Settlement,
 ): TransportDelivery {
-  let outcome: Promise<void> | undefined;
-  const settle = (run: () => Promise<void>): Promise<void> => {
-    if (!outcome) {
+  return settleOnce(message, attempt, {
+    ack: () => {
       settlement.settling();
-      outcome = run().finally(() => settlement.settled());
-    }
-    return outcome;
-  };
-  return {
-    message,
-    attempt,
-    ack: () => settle(() => settlement.ack()),
-    nack: (options) => settle(() => settlement.nack(Math.max(0, options?.delayMs ?? 0))),
-  };
+      return settlement.ack().finally(() => settlement.settled());
+    },
+    nack: (delayMs) => {
+      settlement.settling();
+      return settlement.nack(delayMs).finally(() => settlement.settled());
+    },
+  });
 }

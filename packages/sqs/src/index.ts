@@ -1,5 +1,5 @@
 import type { TransportFactory } from '@switchyard/core/transport';
-import { resolveOptions, type SqsOptions } from './options.ts';
+import type { SqsOptions } from './options.ts';
 import { SqsTransport } from './transport.ts';
 
 export type { FanOut, SqsOptions } from './options.ts';
@@ -12,9 +12,6 @@ declare module '@switchyard/core' {
   }
 }
 
-/**
- * What `connect({ url: 'sqs://?endpoint=...&region=...' })` calls. No request is made here: the
- * first provision or publish decides `fanOut: 'auto'` and creates what is missing.
- */
-export const create: TransportFactory = async ({ url, options }) =>
-  new SqsTransport(resolveOptions(url, (options ?? {}) as SqsOptions));
+/** What `connect({ url: 'sqs://?endpoint=...&region=...' })` calls (see `SqsTransport.create`). */
+export const create: TransportFactory = ({ url, options }) =>
+  SqsTransport.create(url, options as SqsOptions | undefined);

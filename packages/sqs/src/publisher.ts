@@ -1,6 +1,7 @@
 import { PublishBatchCommand } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { PublishBatchError, TransportError } from '@switchyard/core';
+import { TransportError } from '@switchyard/core';
+import { publishError } from '@switchyard/core/transport';
 import type { SqsPayload } from './binding.ts';
 import type { Clients } from './clients.ts';
 import { transportError } from './errors.ts';
@@ -60,10 +61,11 @@ export async function publishAll(
       ? [sendChunks(chunks, failures, (batch) => publishSns(clients, targets.arn, batch))]
       : targets.urls.map((url) => sendChunks(chunks, failures, (batch) => sendSqs(clients, url, batch)));
   await Promise.all(sends);
-  if (failures.size > 0) {
-    const list = [...failures].sort(([a], [b]) => a - b).map(([index, error]) => ({ index, error }));
-    throw new PublishBatchError(list, entries.length);
-  }
+  const error = publishError(
+    [...failures].map(([index, error]) => ({ index, error })),
+    entries.length,
+  );
+  if (error) throw error;
 }
 
 type BatchResult = ReadonlyMap<number, Error>;

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { ClosedError, MessageTooLargeError, TransportError } from '@switchyard/core';
+import { MessageTooLargeError, TransportError } from '@switchyard/core';
 import {
   type Capabilities,
   encodedSize,
+  Lifecycle,
   type SubscribeOptions,
   type Transport,
   type TransportDelivery,
@@ -16,7 +17,7 @@ import { type Clients, createClients } from './clients.ts';
 import { type Consumer, consume } from './consumer.ts';
 import { transportError } from './errors.ts';
 import { Leases, type VisibilityChange } from './leases.ts';
-import type { ResolvedOptions } from './options.ts';
+import { type ResolvedOptions, resolveOptions, type SqsOptions } from './options.ts';
 import { fifoIds, type Outgoing, publishAll } from './publisher.ts';
 import { Topology } from './topology.ts';
 
@@ -45,10 +46,8 @@ export class SqsTransport implements Transport {
   readonly #acks: Batcher<string>;
   readonly #visibility: Batcher<VisibilityChange>;
   readonly #leases: Leases;
-  readonly #consumers = new Set<Consumer>();
+  readonly #life = new Lifecycle<Consumer>('sqs transport');
   readonly #publishing = new Set<Promise<void>>();
-  #closed = false;
-  #closing: Promise<void> | undefined;
 
   constructor(options: ResolvedOptions, clients: Clients = createClients(options)) {
     this.#options = options;
@@ -74,8 +73,16 @@ export class SqsTransport implements Transport {
     return this.#topology.mode();
   }
 
+  /**
+   * The transport for `sqs://?endpoint=...&region=...`. No request is made here: the first
+   * provision or publish decides `fanOut: 'auto'` and creates what is missing.
+   */
+  static async create(url: URL | string, options: SqsOptions = {}): Promise<SqsTransport> {
+    return new SqsTransport(resolveOptions(new URL(url), options));
+  }
+
   publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
-    if (this.#closed) return Promise.reject(new ClosedError('sqs transport'));
+    if (this.#life.closed) return Promise.reject(this.#life.closedError());
     const publishing = this.#publish(topic, messages);
     this.#publishing.add(publishing);
     const forget = () => this.#publishing.delete(publishing);
@@ -104,7 +111,7 @@ export class SqsTransport implements Transport {
   }
 
   provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
-    if (this.#closed) return Promise.reject(new ClosedError('sqs transport'));
+    if (this.#life.closed) return Promise.reject(this.#life.closedError());
     return this.#topology.provision(topic, group, from);
   }
 
@@ -117,8 +124,8 @@ export class SqsTransport implements Transport {
         acks: this.#acks,
         visibility: this.#visibility,
         options: this.#options,
-        consumers: this.#consumers,
-        isClosed: () => this.#closed,
+        consumers: this.#life.members,
+        isClosed: () => this.#life.closed,
       },
       topic,
       options,
@@ -130,13 +137,13 @@ export class SqsTransport implements Transport {
    * visible again, send pending acks, then close the HTTP clients. Safe to call more than once.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
+    return this.#life.close(
+      (consumer) => consumer.close(),
+      () => this.#release(),
+    );
   }
 
-  async #close(): Promise<void> {
-    this.#closed = true;
-    await Promise.allSettled([...this.#consumers].map((consumer) => consumer.close()));
+  async #release(): Promise<void> {
     await Promise.allSettled([...this.#publishing]);
     await this.#leases.releaseAll();
     await Promise.all([this.#acks.drain(), this.#visibility.drain()]);
