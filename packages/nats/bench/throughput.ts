@@ -54,7 +54,7 @@ async function raw(): Promise<{ publishMs: number; consumeMs: number }> {
 }
 
 async function transport(): Promise<{ publishMs: number; consumeMs: number }> {
-  const t = await NatsTransport.connect(url);
+  const t = await NatsTransport.create(url);
   const topic = `bench-transport-${randomUUID().slice(0, 8)}`;
   await t.provision(topic, 'g', 'earliest');
   let started = performance.now();

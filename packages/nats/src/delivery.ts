@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { ClosedError, TransportError } from '@switchyard/core';
-import type { TransportDelivery, WireMessage } from '@switchyard/core/transport';
+import { SettleOnce } from '@switchyard/core/transport';
 import { fromNats } from './binding.ts';
 import type { Connection } from './connection.ts';
 import { toSwitchyardError } from './errors.ts';
@@ -8,15 +8,12 @@ import { toSwitchyardError } from './errors.ts';
 const LOST = Symbol('connection lost');
 
 /** One JetStream message handed to a group member, settled at most once. */
-export class NatsDelivery implements TransportDelivery {
-  readonly message: WireMessage;
-  readonly attempt: number;
+export class NatsDelivery extends SettleOnce {
   readonly #msg: JsMsg;
   readonly #connection: Connection;
   readonly #epoch: number;
   readonly #timeoutMs: number;
   readonly #onSettled: (delivery: NatsDelivery) => void;
-  #settle: Promise<void> | undefined;
 
   constructor(
     msg: JsMsg,
@@ -24,40 +21,32 @@ export class NatsDelivery implements TransportDelivery {
     timeoutMs: number,
     onSettled: (delivery: NatsDelivery) => void,
   ) {
+    super(fromNats(msg.headers, msg.data), Math.max(1, msg.info.deliveryCount));
     this.#msg = msg;
     this.#connection = connection;
     this.#epoch = connection.epoch;
     this.#timeoutMs = timeoutMs;
     this.#onSettled = onSettled;
-    this.message = fromNats(msg.headers, msg.data);
-    this.attempt = Math.max(1, msg.info.deliveryCount);
-  }
-
-  get settled(): boolean {
-    return this.#settle !== undefined;
   }
 
   /** Resolves once the server confirmed the ack (a double ack), so an acked message is never redelivered. */
-  ack(): Promise<void> {
-    this.#settle ??= this.#settleWith('ack', () =>
+  protected settleAck(): Promise<void> {
+    return this.#settleWith('ack', () =>
       this.#msg.ackAck({ timeout: this.#timeoutMs }).then(() => undefined),
     );
-    return this.#settle;
   }
 
   /** `-NAK` with the server-side delay; resolves once the server has read it (as `ack`). */
-  nack(options?: { delayMs?: number }): Promise<void> {
-    this.#settle ??= this.#settleWith('nack', () => {
-      const delayMs = options?.delayMs ?? 0;
+  protected settleNack(delayMs: number): Promise<void> {
+    return this.#settleWith('nack', () => {
       this.#msg.nak(delayMs > 0 ? Math.ceil(delayMs) : undefined);
       return this.#connection.confirm(this.#timeoutMs);
     });
-    return this.#settle;
   }
 
   /** Keep the lease (reset `ack_wait`) while unsettled and still on the connection it arrived on. */
   renew(): void {
-    if (this.#settle === undefined && this.#epoch === this.#connection.epoch) this.#msg.working();
+    if (!this.settled && this.#epoch === this.#connection.epoch) this.#msg.working();
   }
 
   async #settleWith(what: string, send: () => Promise<void>): Promise<void> {

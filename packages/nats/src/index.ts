@@ -7,7 +7,7 @@ export { NatsTransport } from './transport.ts';
 
 /** What `connect({ url: 'nats://...' })` calls; `options` is the value under the `nats` key. */
 export const create: TransportFactory = ({ url, options }) =>
-  NatsTransport.connect(url, options as NatsOptions | undefined);
+  NatsTransport.create(url, options as NatsOptions | undefined);
 
 declare module '@switchyard/core' {
   interface ConnectOptions {

@@ -1,15 +1,11 @@
 import type { MsgHdrs } from '@nats-io/transport-node';
-import {
-  ClosedError,
-  MessageTooLargeError,
-  PublishBatchError,
-  TransportError,
-  UnsupportedOptionError,
-} from '@switchyard/core';
+import { MessageTooLargeError, TransportError, UnsupportedOptionError } from '@switchyard/core';
 import {
   type Capabilities,
   encodedSize,
+  Lifecycle,
   type SubscribeOptions,
+  settleSends,
   type Transport,
   type TransportDelivery,
   type WireMessage,
@@ -40,8 +36,7 @@ export class NatsTransport implements Transport {
   readonly #topology: Topology;
   readonly #options: ResolvedOptions;
   readonly #maxPayload: number;
-  readonly #subscriptions = new Set<PullSubscription>();
-  #closing: Promise<void> | undefined;
+  readonly #life = new Lifecycle<PullSubscription>('nats transport');
 
   private constructor(connection: Connection, options: ResolvedOptions) {
     this.#connection = connection;
@@ -61,9 +56,9 @@ export class NatsTransport implements Transport {
   }
 
   /** Connect to the server in `url` (`nats://[user:pass@|token@]host:port`). */
-  static async connect(url: URL, options?: NatsOptions): Promise<NatsTransport> {
+  static async create(url: URL | string, options?: NatsOptions): Promise<NatsTransport> {
     const resolved = resolveOptions(options);
-    return new NatsTransport(await Connection.open(url, resolved), resolved);
+    return new NatsTransport(await Connection.open(new URL(url), resolved), resolved);
   }
 
   /** Resolves when the stream's PubAck arrived for every message (duplicates of an event id included). */
@@ -81,17 +76,10 @@ export class NatsTransport implements Transport {
     });
     const { subject } = await this.#topology.ensureStream(topic);
     // Pipelined on one connection, so the stream stores them in the order given.
-    const results = await Promise.allSettled(
+    await settleSends(
       messages.map((message, index) => this.#publishOne(topic, subject, message.body, prepared[index]!)),
+      (reason) => toSwitchyardError(reason, `publishing to '${topic}'`),
     );
-    const failures = results.flatMap((result, index) =>
-      result.status === 'rejected'
-        ? [{ index, error: toSwitchyardError(result.reason, `publishing to '${topic}'`) }]
-        : [],
-    );
-    if (failures.length === 0) return;
-    if (messages.length === 1) throw failures[0]!.error;
-    throw new PublishBatchError(failures, messages.length);
   }
 
   async provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
@@ -102,8 +90,8 @@ export class NatsTransport implements Transport {
 
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {
     return new Observable<TransportDelivery>((subscriber) => {
-      if (this.#closing !== undefined) {
-        subscriber.error(new ClosedError('nats transport'));
+      if (this.#life.closed) {
+        subscriber.error(this.#life.closedError());
         return;
       }
       if (!Number.isInteger(options.prefetch) || options.prefetch < 1) {
@@ -122,25 +110,21 @@ export class NatsTransport implements Transport {
         from: options.from ?? 'latest',
         subscriber,
       });
-      this.#subscriptions.add(subscription);
+      this.#life.members.add(subscription);
       void subscription.start();
       return () => {
         subscription.stop();
-        this.#subscriptions.delete(subscription);
+        this.#life.members.delete(subscription);
       };
     });
   }
 
   /** Ends every subscription, flushes what is buffered and closes the connection. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
-  }
-
-  async #close(): Promise<void> {
-    for (const subscription of this.#subscriptions) subscription.complete();
-    this.#subscriptions.clear();
-    await this.#connection.close(CLOSE_FLUSH_MS);
+    return this.#life.close(
+      (subscription) => subscription.complete(),
+      () => this.#connection.close(CLOSE_FLUSH_MS),
+    );
   }
 
   async #publishOne(topic: string, subject: string, body: Uint8Array, headers: MsgHdrs): Promise<void> {
@@ -189,7 +173,8 @@ export class NatsTransport implements Transport {
   }
 
   #assertOpen(): void {
-    if (this.#closing !== undefined || this.#connection.closed) throw new ClosedError('nats transport');
+    this.#life.assertOpen();
+    if (this.#connection.closed) throw this.#life.closedError();
   }
 }
 

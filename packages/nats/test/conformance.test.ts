@@ -16,7 +16,7 @@ const upstream = new URL(NATS_URL);
 let run = 0;
 
 // The size limit comes from the server's max_payload, which only a connection can tell.
-const probe = await NatsTransport.connect(upstream);
+const probe = await NatsTransport.create(upstream);
 const capabilities = probe.capabilities;
 await probe.close();
 

@@ -24,7 +24,7 @@ export class Fixture {
   #raw: { nc: NatsConnection; jsm: JetStreamManager } | undefined;
 
   async transport(options: NatsOptions = {}, url = NATS_URL): Promise<NatsTransport> {
-    const transport = await NatsTransport.connect(new URL(url), { ...TEST_OPTIONS, ...options });
+    const transport = await NatsTransport.create(new URL(url), { ...TEST_OPTIONS, ...options });
     this.#transports.push(transport);
     return transport;
   }
