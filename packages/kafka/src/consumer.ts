@@ -1,6 +1,7 @@
-import { settleOnce, type TransportDelivery, type WireMessage } from '@switchyard/core/transport';
+import type { TransportDelivery, WireMessage } from '@switchyard/core/transport';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { fromRecord } from './binding.ts';
+import { recordDelivery } from './delivery.ts';
 import { causes, transportError } from './errors.ts';
 import { type Entry, KeyDispatcher } from './key-dispatcher.ts';
 import { OffsetTracker } from './offset-tracker.ts';
@@ -239,13 +240,13 @@ export class KafkaMember {
     wakeAll(this.#roomWaiters);
   }
 
+  readonly #settlement = {
+    ack: (entry: Entry<WireMessage>) => this.#ack(entry),
+    nack: (entry: Entry<WireMessage>, delayMs: number) => this.#nack(entry, delayMs),
+  };
+
   #handOut(entry: Entry<WireMessage>): void {
-    this.#o.deliver(
-      settleOnce(entry.item, entry.attempt, {
-        ack: () => this.#ack(entry),
-        nack: (delayMs) => this.#nack(entry, delayMs),
-      }),
-    );
+    this.#o.deliver(recordDelivery(entry, this.#settlement));
   }
 
   async #ack(entry: Entry<WireMessage>): Promise<void> {

@@ -15,14 +15,6 @@ declare module '@switchyard/core' {
   }
 }
 
-/** What `connect({ url: 'kafka://…' })` calls: a transport whose producer is already connected. */
-export const create: TransportFactory = async ({ url, href, options }) => {
-  const transport = new KafkaTransport(href ?? url, (options ?? {}) as KafkaOptions);
-  try {
-    await transport.connect();
-  } catch (error) {
-    await transport.close();
-    throw error;
-  }
-  return transport;
-};
+/** What `connect({ url: 'kafka://…' })` calls (see `KafkaTransport.create`); the URL as given keeps a host list. */
+export const create: TransportFactory = ({ href, url, options }) =>
+  KafkaTransport.create(href ?? url, options as KafkaOptions | undefined);

@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { InvalidUrlError } from '@switchyard/core';
 import type { SASLOptions } from 'kafkajs';
+import { defaultGroupId } from './names.ts';
 import type { BrokerAddress } from './socket-factory.ts';
 
 /** `connect({ url: 'kafka://…', kafka: { … } })`: everything is optional. */
@@ -122,7 +123,7 @@ export function resolveOptions(url: URL | string, options: KafkaOptions = {}): R
     clientId: options.clientId ?? parsed.params.get('clientId') ?? 'switchyard',
     ssl: options.ssl ?? (parsed.params.get('ssl') === 'true' ? true : undefined),
     sasl,
-    groupIdFor: options.groupIdFor ?? ((topic, group) => `${topic}.${group}`),
+    groupIdFor: options.groupIdFor ?? defaultGroupId,
     partitions: options.partitions ?? 3,
     replicationFactor: options.replicationFactor ?? -1,
     topicConfig: options.topicConfig ?? {},

@@ -67,6 +67,21 @@ export class KafkaTransport implements Transport {
     };
   }
 
+  /**
+   * A transport whose producer is already connected, so a wrong address or credentials fail here
+   * rather than at the first publish. `url` may list several brokers (`kafka://a:9092,b:9092`).
+   */
+  static async create(url: URL | string, options: KafkaOptions = {}): Promise<KafkaTransport> {
+    const transport = new KafkaTransport(url, options);
+    try {
+      await transport.connect();
+    } catch (error) {
+      await transport.close();
+      throw error;
+    }
+    return transport;
+  }
+
   /** Connect the producer now, so a wrong address or credentials fail `connect()` rather than the first publish. */
   async connect(): Promise<void> {
     await this.#publisher.producer();

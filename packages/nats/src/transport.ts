@@ -1,5 +1,4 @@
-import type { MsgHdrs } from '@nats-io/transport-node';
-import { MessageTooLargeError, TransportError, UnsupportedOptionError } from '@switchyard/core';
+import { MessageTooLargeError, UnsupportedOptionError } from '@switchyard/core';
 import {
   type Capabilities,
   encodedSize,
@@ -16,6 +15,7 @@ import { Connection } from './connection.ts';
 import { PullSubscription } from './consumer.ts';
 import { toSwitchyardError } from './errors.ts';
 import { type NatsOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { Publisher } from './publisher.ts';
 import { Topology } from './topology.ts';
 
 /**
@@ -24,9 +24,6 @@ import { Topology } from './topology.ts';
  */
 const HEADER_ALLOWANCE = 4_096;
 const CLOSE_FLUSH_MS = 2_000;
-/** How often one publish is sent again after the connection it went out on was lost. */
-const MAX_RESENDS = 3;
-const CONNECTION_LOST = Symbol('connection lost');
 
 /** Switchyard on NATS JetStream: topic → stream + subject, group → durable pull consumer. */
 export class NatsTransport implements Transport {
@@ -36,12 +33,14 @@ export class NatsTransport implements Transport {
   readonly #topology: Topology;
   readonly #options: ResolvedOptions;
   readonly #maxPayload: number;
+  readonly #publisher: Publisher;
   readonly #life = new Lifecycle<PullSubscription>('nats transport');
 
   private constructor(connection: Connection, options: ResolvedOptions) {
     this.#connection = connection;
     this.#options = options;
     this.#topology = new Topology(connection.jsm, options);
+    this.#publisher = new Publisher(connection, this.#topology, options);
     this.#maxPayload = connection.nc.info?.max_payload ?? 1_048_576;
     this.capabilities = {
       consumerGroups: true,
@@ -77,7 +76,9 @@ export class NatsTransport implements Transport {
     const { subject } = await this.#topology.ensureStream(topic);
     // Pipelined on one connection, so the stream stores them in the order given.
     await settleSends(
-      messages.map((message, index) => this.#publishOne(topic, subject, message.body, prepared[index]!)),
+      messages.map((message, index) =>
+        this.#publisher.publish(topic, subject, message.body, prepared[index]!),
+      ),
       (reason) => toSwitchyardError(reason, `publishing to '${topic}'`),
     );
   }
@@ -127,59 +128,8 @@ export class NatsTransport implements Transport {
     );
   }
 
-  async #publishOne(topic: string, subject: string, body: Uint8Array, headers: MsgHdrs): Promise<void> {
-    let streamRecreated = false;
-    for (let resend = 0; ; resend++) {
-      try {
-        await this.#publishOnConnection(subject, body, headers);
-        return;
-      } catch (error) {
-        if (error === CONNECTION_LOST && resend < MAX_RESENDS) {
-          // Sent on a socket that died: it may or may not have been stored. Send it again once
-          // reconnected; its Nats-Msg-Id makes the stream drop the second copy if the first landed.
-          continue;
-        }
-        if (error === CONNECTION_LOST) {
-          throw new TransportError(`Connection lost ${MAX_RESENDS + 1} times while publishing to '${topic}'`);
-        }
-        // No stream answers: it was deleted since we cached it. Re-create it and try once more.
-        if (!isNoStream(error) || streamRecreated) throw error;
-        streamRecreated = true;
-        this.#topology.forget(topic);
-        await this.#topology.ensureStream(topic);
-      }
-    }
-  }
-
-  /** One publish; rejects with CONNECTION_LOST as soon as the connection it went out on is lost. */
-  async #publishOnConnection(subject: string, body: Uint8Array, headers: MsgHdrs): Promise<void> {
-    // The client drops what is written while it is disconnected (each dial resets its buffer), so
-    // a publish waits for the connection rather than vanish into that buffer.
-    await this.#connection.whenConnected(this.#options.requestTimeoutMs);
-    const { lost, cancel } = this.#connection.lostSince(this.#connection.epoch);
-    const sending = this.#connection.js.publish(subject, body, {
-      headers,
-      timeout: this.#options.requestTimeoutMs,
-    });
-    try {
-      await Promise.race([sending, lost.then(() => Promise.reject(CONNECTION_LOST))]);
-    } catch (error) {
-      // The abandoned request still settles later (PubAck or timeout); nobody waits for it.
-      if (error === CONNECTION_LOST) sending.catch(() => {});
-      throw error;
-    } finally {
-      cancel();
-    }
-  }
-
   #assertOpen(): void {
     this.#life.assertOpen();
     if (this.#connection.closed) throw this.#life.closedError();
   }
-}
-
-function isNoStream(error: unknown): boolean {
-  return (
-    error instanceof Error && (error.name === 'JetStreamNotEnabled' || /no responders/i.test(error.message))
-  );
 }

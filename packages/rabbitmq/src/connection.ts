@@ -1,5 +1,6 @@
 import { ClosedError, redactUrl, TransportError } from '@switchyard/core';
 import { type ChannelModel, connect } from 'amqplib';
+import { describe } from './errors.ts';
 import type { ResolvedOptions } from './options.ts';
 
 /** Told about every new connection, e.g. to re-declare topology and consume again. */
@@ -157,10 +158,4 @@ export class ConnectionManager {
   get lastError(): string | undefined {
     return this.#lastError ? describe(this.#lastError) : undefined;
   }
-}
-
-/** An amqplib error as a short line; URLs in it are redacted. */
-export function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/amqps?:\/\/[^\s'"]+/g, (url) => redactUrl(url));
 }

@@ -1,8 +1,10 @@
 import { TransportError } from '@switchyard/core';
-import { settleOnce, type TransportDelivery } from '@switchyard/core/transport';
+import type { TransportDelivery } from '@switchyard/core/transport';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { fromProperties, notBefore, priorAttempts } from './binding.ts';
-import { type ConnectionManager, describe } from './connection.ts';
+import type { ConnectionManager } from './connection.ts';
+import { createDelivery } from './delivery.ts';
+import { describe } from './errors.ts';
 import { exchangeName, queueName } from './names.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { Retarder } from './retarder.ts';
@@ -189,35 +191,14 @@ export class Consumer {
     );
     const attempt = priorAttempts(message.properties) + 1;
     this.#unsettled.set(channel, (this.#unsettled.get(channel) ?? 0) + 1);
-    const settle = async (action: () => Promise<void> | void): Promise<void> => {
-      try {
-        if (this.#dead.has(channel)) throw new Error('Channel closed');
-        await action();
-      } catch (error) {
-        throw new TransportError(
-          `Cannot settle: the channel that delivered this message is gone (${describe(error)}); the broker redelivers it`,
-          { cause: error },
-        );
-      } finally {
-        this.#settled(channel);
-      }
-    };
     this.#target.next(
-      settleOnce(wire, attempt, {
-        ack: () => settle(() => channel.ack(message)),
-        nack: (delayMs) =>
-          settle(async () => {
-            if (delayMs <= 0) {
-              channel.nack(message, false, true);
-              return;
-            }
-            // The copy goes through a delay queue and comes back as a new message; the original is
-            // acked only once the copy is confirmed, so a failure in between duplicates, never loses.
-            await this.#deps.retarder.delay(this.#queue, message, delayMs, attempt, Date.now() + delayMs);
-            if (this.#dead.has(channel))
-              throw new Error('Channel closed after the delayed copy was published');
-            channel.ack(message);
-          }),
+      createDelivery(wire, attempt, {
+        channel,
+        message,
+        queue: this.#queue,
+        retarder: this.#deps.retarder,
+        dead: () => this.#dead.has(channel),
+        settled: () => this.#settled(channel),
       }),
     );
   }

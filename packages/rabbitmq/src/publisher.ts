@@ -1,6 +1,7 @@
 import { ClosedError, TransportError } from '@switchyard/core';
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
-import { type ConnectionManager, describe } from './connection.ts';
+import type { ConnectionManager } from './connection.ts';
+import { describe } from './errors.ts';
 
 const SEQ_HEADER = 'x-switchyard-seq';
 /** Reply codes that mean the broker refused (access, not found, precondition, not allowed), not a lost link. */

@@ -1,6 +1,7 @@
 import { TransportError } from '@switchyard/core';
 import type { Channel, ChannelModel } from 'amqplib';
-import { type ConnectionManager, describe } from './connection.ts';
+import type { ConnectionManager } from './connection.ts';
+import { describe } from './errors.ts';
 import { delayName, exchangeName, queueName } from './names.ts';
 import type { ResolvedOptions } from './options.ts';
 
