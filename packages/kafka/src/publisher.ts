@@ -104,10 +104,10 @@ export class Publisher {
     const sizes: number[] = [];
     for (let index = 0; index < messages.length; index++) {
       const message = messages[index]!;
-      const size = encodedSize(message);
-      const recordBytes = recordSize(message, size);
-      if (size > this.#limit || recordBytes > this.#budget)
-        throw new MessageTooLargeError(size, this.#limit, index);
+      // The declared limit is core's to check (the bus, before any transport); here only what a
+      // produce request can carry: the record with its framing within the request budget.
+      const recordBytes = recordSize(message);
+      if (recordBytes > this.#budget) throw new MessageTooLargeError(recordBytes, this.#budget, index);
       sizes.push(recordBytes);
     }
     // Chunks of at most `budget` record bytes, each settled when its request is acked.

@@ -1,7 +1,6 @@
 import { MessageTooLargeError, UnsupportedOptionError } from '@switchyard/core';
 import {
   type Capabilities,
-  encodedSize,
   Lifecycle,
   type SubscribeOptions,
   settleSends,
@@ -64,13 +63,12 @@ export class NatsTransport implements Transport {
   async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
     this.#assertOpen();
     if (messages.length === 0) return;
-    const limit = this.capabilities.maxMessageBytes;
+    // The declared limit is core's to check (the bus, before any transport); here only what the
+    // server measures: headers and payload against its max_payload.
     const prepared = messages.map((message, index) => {
-      const size = encodedSize(message);
       const headers = toNatsHeaders(message);
-      if (size > limit || wireSize(headers, message.body) > this.#maxPayload) {
-        throw new MessageTooLargeError(size, limit, index);
-      }
+      const size = wireSize(headers, message.body);
+      if (size > this.#maxPayload) throw new MessageTooLargeError(size, this.#maxPayload, index);
       return headers;
     });
     const { subject } = await this.#topology.ensureStream(topic);

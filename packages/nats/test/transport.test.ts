@@ -1,4 +1,4 @@
-import { ClosedError, MessageTooLargeError } from '@switchyard/core';
+import { Bus, ClosedError, MessageTooLargeError } from '@switchyard/core';
 import { encodedSize, type TransportDelivery } from '@switchyard/core/transport';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Collector, Fixture, message, unique, until } from './helpers.ts';
@@ -69,7 +69,10 @@ describe('publish → subscribe', () => {
     expect(encodedSize(atLimit)).toBe(limit);
     const tooBig = { ...message(), body: new Uint8Array(limit + 1) };
 
-    const error = await transport.publish(topic, [message(), tooBig]).catch((e: unknown) => e);
+    // The declared limit is checked by core, on the bus, before the transport is asked.
+    const error = await new Bus(transport, { source: 'test' })
+      .publishWire(topic, [message(), tooBig])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MessageTooLargeError);
     expect((error as MessageTooLargeError).index).toBe(1);
     expect((error as MessageTooLargeError).limit).toBe(limit);

@@ -1,4 +1,5 @@
 import {
+  Bus,
   ClosedError,
   MessageTooLargeError,
   TransportError,
@@ -323,7 +324,8 @@ describe('RabbitMQ transport', () => {
     const topic = unique('size');
     await t.provision(topic, 'g');
     const big = { ...message(1), body: new Uint8Array(1_000) };
-    const batch = t.publish(topic, [message(0), big]);
+    // The declared limit is checked by core, on the bus, before the transport is asked.
+    const batch = new Bus(t, { source: 'test' }).publishWire(topic, [message(0), big]);
     await expect(batch).rejects.toBeInstanceOf(MessageTooLargeError);
     await expect(batch).rejects.toMatchObject({ index: 1, limit: 1_000 });
     // Headers travel in one AMQP frame: too many header bytes are refused whatever the limit.

@@ -3,7 +3,6 @@ import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand } from '
 import { MessageTooLargeError, TransportError } from '@switchyard/core';
 import {
   type Capabilities,
-  encodedSize,
   Lifecycle,
   type SubscribeOptions,
   type Transport,
@@ -92,11 +91,10 @@ export class SqsTransport implements Transport {
 
   async #publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
     const entries: Outgoing[] = [];
-    const declared = this.capabilities.maxMessageBytes;
+    // The declared limit is core's to check (the bus, before any transport); here only what SQS
+    // measures: the envelope (body and attributes) against its message size limit.
     const limit = this.#options.maxMessageBytes;
     for (const [index, message] of messages.entries()) {
-      const size = encodedSize(message);
-      if (size > declared) throw new MessageTooLargeError(size, declared, index);
       const payload = toSqs(message);
       if (payload.size > limit) throw new MessageTooLargeError(payload.size, limit, index);
       entries.push(
