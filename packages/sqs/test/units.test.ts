@@ -1,5 +1,6 @@
 // The pure parts: names, envelope, options, batching and per-entry failures (no broker needed).
 import {
+  Bus,
   InvalidUrlError,
   MessageTooLargeError,
   PublishBatchError,
@@ -215,14 +216,16 @@ describe('publishing', () => {
     const transport = new SqsTransport(resolveOptions(url('&fanout=none')));
     const limit = transport.capabilities.maxMessageBytes;
     const big = { headers: {}, body: new Uint8Array(limit + 1) };
+    // The declared limit is checked by core, on the bus, before the transport is asked.
+    const bus = new Bus(transport, { source: 'test' });
     await expect(
-      transport.publish('never-created', [{ headers: {}, body: new Uint8Array(1) }, big]),
+      bus.publishWire('never-created', [{ headers: {}, body: new Uint8Array(1) }, big]),
     ).rejects.toMatchObject({
       name: 'MessageTooLargeError',
       index: 1,
       limit,
     });
-    await expect(transport.publish('never-created', [big])).rejects.toBeInstanceOf(MessageTooLargeError);
+    await expect(bus.publishWire('never-created', [big])).rejects.toBeInstanceOf(MessageTooLargeError);
     await transport.close();
   });
 });
