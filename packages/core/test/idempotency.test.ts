@@ -81,7 +81,7 @@ describe('memoryIdempotencyStore, against a plain model', () => {
         if (expected === 'claimed') write(key, 'pending', token);
         expect(store.sync.claim(key, token, 60_000), `call ${i}`).toBe(expected);
       } else if (op < 0.55) {
-        const expected = entry === undefined || (entry.state === 'pending' && entry.token === token);
+        const expected = entry?.state === 'pending' && entry.token === token;
         if (expected) write(key, 'pending', token);
         expect(store.sync.renew(key, token, 60_000), `call ${i}`).toBe(expected);
       } else if (op < 0.8) {

@@ -71,7 +71,9 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
     renew(key, token, leaseMs) {
       const now = Date.now();
       const entry = entries.get(key);
-      if (!owns(entry, token, now) || (entry?.state === 'done' && entry.expiresAt > now)) return false;
+      // Only the owner's own pending claim: one released or done is not taken again by a renewal
+      // that was on its way meanwhile.
+      if (entry === undefined || entry.token !== token || entry.state !== 'pending') return false;
       put(key, { state: 'pending', expiresAt: now + leaseMs, token }, entry !== undefined);
       return true;
     },

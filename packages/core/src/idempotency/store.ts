@@ -15,8 +15,8 @@ export interface ClaimEntry {
  * Fencing: handle() makes a fresh `token` per attempt. Only the owner of a claim can renew, complete
  * or release it, so a member whose lease expired and whose key another member claimed since cannot
  * overwrite the new claim. A token's claim is lost only when another owner took the key: a claim
- * that expired and that nobody took since is still its owner's to renew or complete (nothing else
- * ran the event in between).
+ * that expired and that nobody took since is still its owner's to complete (nothing else ran the
+ * event in between).
  *
  * Suggested mappings, one round trip each:
  * - Redis: claim = `SET k p:<token> NX PX leaseMs` (else GET tells done/busy); renew, complete and
@@ -37,8 +37,10 @@ export interface IdempotencyStore {
    */
   claimMany?(claims: readonly ClaimEntry[], leaseMs: number): Promise<ClaimResult[]>;
   /**
-   * Extend `token`'s claim to `leaseMs` from now. false when another owner took the key or it is
-   * done; then nothing was written. handle() renews every leaseMs / 2 while a handler runs.
+   * Extend `token`'s claim to `leaseMs` from now. false (nothing written) when the key holds no
+   * claim of `token`: another owner took it, it was released, or it is done. A claim that expired
+   * but that the store still holds may be renewed. handle() renews every leaseMs / 2 while a
+   * handler runs.
    */
   renew(key: string, token: string, leaseMs: number): Promise<boolean>;
   /**
