@@ -56,13 +56,7 @@ export class Bus implements DeliveryOrigin {
     const events: SwitchyardEvent<T>[] = [];
     const wires: WireMessage[] = [];
     for (const input of inputs) {
-      const version = this.schemas.versionOf(input.type);
-      const event = createEvent(
-        version === undefined
-          ? input
-          : { ...input, extensions: { ...input.extensions, dataversion: String(version) } },
-        this.source,
-      );
+      const event = this.#envelope(input);
       // Only an asynchronous schema costs a wait; without one, or with JSON Schema, none.
       const checking = this.schemas.check(event.type, event.data);
       if (checking !== undefined) await checking;
@@ -71,6 +65,24 @@ export class Bus implements DeliveryOrigin {
     }
     await this.publishWire(topic, wires);
     return events;
+  }
+
+  /** The event publish() would send (id, time, source, dataversion; schema checked), not sent. */
+  async buildEvent<T>(input: EventInput<T>): Promise<SwitchyardEvent<T>> {
+    const event = this.#envelope(input);
+    const checking = this.schemas.check(event.type, event.data);
+    if (checking !== undefined) await checking;
+    return event;
+  }
+
+  #envelope<T>(input: EventInput<T>): SwitchyardEvent<T> {
+    const version = this.schemas.versionOf(input.type);
+    return createEvent(
+      version === undefined
+        ? input
+        : { ...input, extensions: { ...input.extensions, dataversion: String(version) } },
+      this.source,
+    );
   }
 
   /** Publish already-encoded messages (dead letters, replays) unchanged. */

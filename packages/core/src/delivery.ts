@@ -8,6 +8,11 @@ export interface DeliveryOrigin {
   readonly closing: boolean;
   publishWire(topic: string, messages: readonly WireMessage[]): Promise<void>;
   publish<T>(topic: string, input: import('./event.ts').EventInput<T>): Promise<SwitchyardEvent<T>>;
+  /**
+   * The event `publish` would send (id, time, source, dataversion; schema checked), without sending
+   * it: for a follow-up written into a transaction's outbox instead.
+   */
+  buildEvent<T>(input: import('./event.ts').EventInput<T>): Promise<SwitchyardEvent<T>>;
 }
 
 interface DeliveryBase {

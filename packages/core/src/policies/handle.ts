@@ -1,24 +1,45 @@
 import { defer, type OperatorFunction } from 'rxjs';
 import { BusDelivery, type Delivery, type EventDelivery } from '../delivery.ts';
-import { HandlerTimeoutError } from '../errors.ts';
+import { UnsupportedOptionError } from '../errors.ts';
 import type { EventInput, SwitchyardEvent } from '../event.ts';
-import type { ClaimResult } from '../idempotency/store.ts';
+import { storeCalls } from '../idempotency/batched.ts';
+import { isTransactional, type TransactionalIdempotencyStore } from '../idempotency/store.ts';
 import { isPromiseLike } from '../promise.ts';
 import { type DeadLetterOptions, deadLetter } from './dead-letter.ts';
-import { deadline, hasTimeout } from './deadlines.ts';
-import { completionTtl, type IdempotencyOptions } from './idempotent.ts';
+import {
+  completionTtl,
+  type IdempotencyOptions,
+  type IdempotentResult,
+  idempotentStep,
+  type Lease,
+  transactionalStep,
+} from './idempotent.ts';
 import { keyOrdered, type Step, settlingBound } from './key-ordered.ts';
 import type { Outcome, OutcomeKind } from './outcome.ts';
 import { type RetryOptions, retryDecision } from './retry.ts';
+import { timeoutStep } from './with-timeout.ts';
 
 export interface HandlerContext<T = unknown> {
   readonly delivery: EventDelivery<T>;
   /** 1-based attempt at this event, counting broker redeliveries and in-process retries. */
   readonly attempt: number;
-  /** Aborted when the attempt times out. */
+  /**
+   * Aborted when the attempt is over before the handler: its timeout passed (HandlerTimeoutError)
+   * or its idempotency claim was lost (LeaseLostError).
+   */
   readonly signal: AbortSignal;
-  /** Publish a follow-up: causationid = this event's id, correlationid and traceparent carried forward. */
+  /**
+   * Publish a follow-up: causationid = this event's id, correlationid and traceparent carried
+   * forward. With `idempotency.transactional` and a store that has `publishInTransaction`, the
+   * event is written in the attempt's transaction (sent only if it commits) instead.
+   */
   publish<U>(topic: string, input: EventInput<U>): Promise<SwitchyardEvent<U>>;
+  /**
+   * With `idempotency.transactional`: the attempt's transaction, as the store hands it out (its
+   * package exports a typed accessor). Writes through it commit with the event's done mark.
+   * Otherwise undefined.
+   */
+  readonly tx: unknown;
 }
 
 export type Handler<T> = (event: SwitchyardEvent<T>, context: HandlerContext<T>) => unknown;
@@ -32,7 +53,7 @@ export interface HandleOptions {
   readonly retry?: RetryOptions;
   /** Where events go after the last attempt, or at once when rejected or non-retryable. */
   readonly deadLetter?: DeadLetterOptions;
-  /** Skip events this group has handled already. Off by default. */
+  /** Skip events this group has handled already (see IdempotencyOptions). Off by default. */
   readonly idempotency?: IdempotencyOptions;
   /** The ordering key. Default: the event's `partitionkey`. Events without a key are not ordered. */
   readonly key?: (event: SwitchyardEvent) => string | undefined;
@@ -53,13 +74,18 @@ const DONE = Object.freeze({ kind: 'done' as const });
 class Context<T> implements HandlerContext<T> {
   readonly delivery: EventDelivery<T>;
   readonly attempt: number;
+  tx: unknown = undefined;
   #controller: AbortController | undefined = undefined;
   #reason: Error | undefined = undefined;
   #publish: HandlerContext<T>['publish'] | undefined = undefined;
+  #lease: Lease | undefined = undefined;
+  /** In transactional mode: the store whose transaction ctx.publish writes into. */
+  readonly #outbox: TransactionalIdempotencyStore | undefined;
 
-  constructor(delivery: EventDelivery<T>, attempt: number) {
+  constructor(delivery: EventDelivery<T>, attempt: number, outbox?: TransactionalIdempotencyStore) {
     this.delivery = delivery;
     this.attempt = attempt;
+    this.#outbox = outbox;
   }
 
   get signal(): AbortSignal {
@@ -73,17 +99,35 @@ class Context<T> implements HandlerContext<T> {
   get publish(): HandlerContext<T>['publish'] {
     this.#publish ??= (topic, input) => {
       const event = this.delivery.event;
-      return this.delivery.origin.publish(topic, {
+      const followUp = {
         ...input,
         causationid: input.causationid ?? event.id,
         correlationid: input.correlationid ?? event.correlationid,
         traceparent: input.traceparent ?? event.traceparent,
+      };
+      const outbox = this.#outbox;
+      if (outbox?.publishInTransaction === undefined) return this.delivery.origin.publish(topic, followUp);
+      const tx = this.tx;
+      return this.delivery.origin.buildEvent(followUp).then(async (built) => {
+        await outbox.publishInTransaction!(tx, topic, built as SwitchyardEvent);
+        return built;
       });
     };
     return this.#publish;
   }
 
+  /** The attempt runs under `lease`: a lost lease aborts its signal, a timeout holds the claim. */
+  static holding(context: Context<unknown>, lease: Lease): void {
+    context.#lease = lease;
+    lease.onLost(abortContext, context);
+  }
+
+  static leaseOf(context: Context<unknown>): Lease | undefined {
+    return context.#lease;
+  }
+
   static abort(context: Context<unknown>, reason: Error): void {
+    if (context.#reason !== undefined) return;
     context.#reason = reason;
     context.#controller?.abort(reason);
   }
@@ -113,13 +157,18 @@ export function handle<T>(
 ): OperatorFunction<Delivery<T>, Outcome<T>> {
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const timed = hasTimeout(timeoutMs);
   const leaseMs = options.idempotency?.leaseMs ?? Math.max(60_000, 2 * timeoutMs);
   const keyOf = options.key ?? ((event: SwitchyardEvent) => event.partitionkey);
   const idempotency = options.idempotency;
-  // A store that answers synchronously is called that way: no promise per call.
-  const store = idempotency ? (idempotency.store.sync ?? idempotency.store) : undefined;
   const ttlMs = idempotency ? completionTtl(idempotency) : 0;
+  let inTransaction: TransactionalIdempotencyStore | undefined;
+  if (idempotency?.transactional === true) {
+    if (!isTransactional(idempotency.store))
+      throw new UnsupportedOptionError(
+        'idempotency.transactional needs a store with transaction() (a TransactionalIdempotencyStore, e.g. pgInbox)',
+      );
+    inTransaction = idempotency.store;
+  }
 
   return (source) =>
     defer(() => {
@@ -226,115 +275,79 @@ export function handle<T>(
         };
       };
 
-      /** The handler succeeded: record it (idempotency), then ack. */
-      const succeeded = (
-        delivery: EventDelivery<T>,
-        attempt: number,
-        startedAt: number,
-        claim: string,
-      ): Result<T> => {
-        if (store === undefined) return ack(delivery, 'acked', attempt, startedAt);
-        const recorded = storeCall(() => store.complete(claim, ttlMs));
-        if (recorded === undefined) return ack(delivery, 'acked', attempt, startedAt);
-        return recorded.then(
-          () => ack(delivery, 'acked', attempt, startedAt),
-          // The work is done and must be acked; an unrecorded id only weakens de-duplication of a
-          // later copy. Dropping the claim keeps that copy from waiting out the lease.
-          () =>
-            (storeCall(() => store.release(claim)) ?? Promise.resolve()).then(
-              () => ack(delivery, 'acked', attempt, startedAt),
-              () => ack(delivery, 'acked', attempt, startedAt),
-            ),
-        );
+      /** The handler under the timeout; as the idempotency step's work, aborted too when the claim is lost. */
+      const invoke = (context: Context<T>) => timeoutStep(callHandler, context, timeoutMs, onTimeout);
+      const callHandler = (context: Context<T>) => handler(context.delivery.event, context);
+      const invokeClaimed = (lease: Lease, context: Context<T>) => {
+        Context.holding(context as Context<unknown>, lease);
+        return invoke(context);
       };
 
-      /** The handler failed: drop the claim (idempotency) so a retry may run it, then decide. */
-      const failedClaimed = (
+      /** What the idempotency step came to → the outcome. */
+      const decided = (
         delivery: EventDelivery<T>,
         attempt: number,
         startedAt: number,
-        claim: string,
-        thrown: unknown,
+        result: IdempotentResult<unknown>,
       ): Result<T> => {
-        if (store === undefined) return failed(delivery, attempt, startedAt, thrown);
-        const released = storeCall(() => store.release(claim));
-        if (released === undefined) return failed(delivery, attempt, startedAt, thrown);
-        // A release that fails is what the attempt failed with, as when it ran through idempotent().
-        return released.then(
-          () => failed(delivery, attempt, startedAt, thrown),
-          (releaseError: unknown) => failed(delivery, attempt, startedAt, releaseError),
-        );
-      };
-
-      /** Run the handler under the timeout; synchronously when it returns synchronously. */
-      const invoke = (
-        delivery: EventDelivery<T>,
-        attempt: number,
-        startedAt: number,
-        claim: string,
-      ): Result<T> => {
-        const context = new Context(delivery, attempt);
-        // The deadline counts from the call: a handler that blocks before it awaits used that time.
-        const called = timed ? performance.now() : 0;
-        let returned: unknown;
-        try {
-          returned = handler(delivery.event, context);
-        } catch (thrown) {
-          return failedClaimed(delivery, attempt, startedAt, claim, thrown);
+        switch (result.status) {
+          case 'done':
+            return ack(delivery, 'acked', attempt, startedAt);
+          case 'duplicate':
+            return ack(delivery, 'duplicate', attempt, startedAt);
+          case 'busy':
+            return comeBackLater(delivery, attempt, startedAt);
+          case 'lost':
+            // Not a failure of the event: another member has it, or will. Not counted against it.
+            return comeBackLater(delivery, attempt, startedAt, result.error);
         }
-        // A handler that returned cannot have overrun: no timer could fire while it ran.
-        if (!isPromiseLike(returned)) return succeeded(delivery, attempt, startedAt, claim);
-        const pending = returned;
-        return new Promise<Step<Outcome<T>>>((resolve, reject) => {
-          const next = (step: () => Result<T>) => {
-            try {
-              resolve(step());
-            } catch (error) {
-              reject(error);
-            }
-          };
-          const timer = timed
-            ? deadline(
-                timeoutMs,
-                () => {
-                  const error = new HandlerTimeoutError(timeoutMs);
-                  Context.abort(context as Context<unknown>, error);
-                  if (store !== undefined) {
-                    // The handler may run on after its deadline (not every handler heeds the
-                    // signal): its claim is held until it stops, so a retry finds the id busy
-                    // rather than running beside it. Whatever it ended with, the retry runs it
-                    // again: a late success is not trusted to have finished its work.
-                    const releaseLate = () => void storeCall(() => store.release(claim))?.catch(() => {});
-                    pending.then(releaseLate, releaseLate);
-                  }
-                  next(() => failed(delivery, attempt, startedAt, error));
-                },
-                called,
-              )
-            : undefined;
-          pending.then(
-            () => {
-              if (timer === undefined || timer.cancel())
-                next(() => succeeded(delivery, attempt, startedAt, claim));
-            },
-            (thrown: unknown) => {
-              if (timer === undefined || timer.cancel())
-                next(() => failedClaimed(delivery, attempt, startedAt, claim, thrown));
-            },
-          );
-        });
       };
 
-      const claimed = (
-        delivery: EventDelivery<T>,
-        attempt: number,
-        startedAt: number,
-        claim: string,
-        result: ClaimResult,
-      ): Result<T> => {
-        if (result === 'done') return ack(delivery, 'duplicate', attempt, startedAt);
-        if (result === 'busy') return comeBackLater(delivery, attempt, startedAt);
-        return invoke(delivery, attempt, startedAt, claim);
+      // A store that answers synchronously is called that way: no promise per call.
+      const calls = idempotency && !inTransaction ? storeCalls(idempotency.store) : undefined;
+
+      /** One attempt: idempotent → timeout → handler, each step synchronous when it can be. */
+      const attemptAt = (delivery: EventDelivery<T>, attempt: number, startedAt: number): Result<T> => {
+        let result: unknown;
+        try {
+          if (inTransaction !== undefined) {
+            const context = new Context(delivery, attempt, inTransaction);
+            result = transactionalStep(
+              inTransaction,
+              claimKey(delivery),
+              ttlMs,
+              (tx) => {
+                context.tx = tx;
+                return invoke(context);
+              },
+              context.signal,
+            );
+          } else if (calls !== undefined) {
+            result = idempotentStep(
+              calls,
+              claimKey(delivery),
+              leaseMs,
+              ttlMs,
+              invokeClaimed,
+              new Context(delivery, attempt),
+            );
+          } else {
+            result = invoke(new Context(delivery, attempt));
+            if (!isPromiseLike(result)) return ack(delivery, 'acked', attempt, startedAt);
+            return (result as Promise<unknown>).then(
+              () => ack(delivery, 'acked', attempt, startedAt),
+              (thrown: unknown) => failed(delivery, attempt, startedAt, thrown),
+            );
+          }
+        } catch (thrown) {
+          return failed(delivery, attempt, startedAt, thrown);
+        }
+        if (!isPromiseLike<IdempotentResult<unknown>>(result))
+          return decided(delivery, attempt, startedAt, result as IdempotentResult<unknown>);
+        return (result as Promise<IdempotentResult<unknown>>).then(
+          (answer) => decided(delivery, attempt, startedAt, answer),
+          (thrown: unknown) => failed(delivery, attempt, startedAt, thrown),
+        );
       };
 
       const run = (delivery: Delivery<T>, attempt: number): Result<T> => {
@@ -349,19 +362,7 @@ export function handle<T>(
             delivery.invalid,
           );
         }
-        if (store === undefined) return invoke(delivery, attempt, startedAt, '');
-        const claim = `${delivery.group}:${delivery.event.id}`;
-        let result: ClaimResult | Promise<ClaimResult>;
-        try {
-          result = store.claim(claim, leaseMs);
-        } catch (thrown) {
-          return failed(delivery, attempt, startedAt, thrown);
-        }
-        if (!isPromiseLike<ClaimResult>(result)) return claimed(delivery, attempt, startedAt, claim, result);
-        return Promise.resolve(result).then(
-          (answer) => claimed(delivery, attempt, startedAt, claim, answer),
-          (thrown: unknown) => failed(delivery, attempt, startedAt, thrown),
-        );
+        return attemptAt(delivery, attempt, startedAt);
       };
 
       return source.pipe(
@@ -380,18 +381,19 @@ export function handle<T>(
 }
 
 /**
- * Call the idempotency store: undefined when it answered synchronously, else a promise of its
- * answer (a synchronous throw becomes a rejection, as it would have under `await`).
+ * The attempt timed out: abort its signal. The handler may run on (not every handler heeds the
+ * signal): its claim is held until it stops, so a retry finds the id busy rather than running
+ * beside it. Whatever it ended with, the retry runs it again.
  */
-function storeCall(call: () => Promise<void> | void): Promise<void> | undefined {
-  let result: Promise<void> | void;
-  try {
-    result = call();
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  return isPromiseLike<void>(result) ? Promise.resolve(result) : undefined;
-}
+const onTimeout = (error: Error, pending: PromiseLike<unknown>, context: Context<unknown>): void => {
+  Context.abort(context, error);
+  Context.leaseOf(context)?.holdUntil(pending);
+};
+
+const abortContext = (error: Error, context: Context<unknown>): void => Context.abort(context, error);
+
+/** The idempotency key of a delivery: per group, so each group handles every event once. */
+const claimKey = (delivery: EventDelivery): string => `${delivery.group}:${delivery.event.id}`;
 
 function remember(attempts: Map<string, number>, id: string, attempt: number): void {
   attempts.delete(id);
