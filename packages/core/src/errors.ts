@@ -10,11 +10,25 @@ export class TransportNotInstalledError extends SwitchyardError {
   override name = 'TransportNotInstalledError';
   readonly packageName: string;
   constructor(scheme: string, packageName: string, cause?: unknown) {
-    super(`The '${scheme}' transport needs ${packageName}: install it with \`pnpm add ${packageName}\``, {
+    super(`The '${scheme}' transport needs ${packageName}: install it with ${installCommand(packageName)}`, {
       cause,
     });
     this.packageName = packageName;
   }
+}
+
+/** The install command of the package manager running this process, or each of the common ones. */
+function installCommand(packageName: string): string {
+  // Package managers set npm_config_user_agent for the scripts they run: 'pnpm/10.3.0 npm/? node/v24…'.
+  const agent = /^(npm|pnpm|yarn|bun)\//.exec(process.env.npm_config_user_agent ?? '')?.[1];
+  const commands: Record<string, string> = {
+    npm: `npm install ${packageName}`,
+    pnpm: `pnpm add ${packageName}`,
+    yarn: `yarn add ${packageName}`,
+    bun: `bun add ${packageName}`,
+  };
+  if (agent !== undefined) return `\`${commands[agent]}\``;
+  return `\`${commands.npm}\`, \`${commands.pnpm}\` or \`${commands.yarn}\``;
 }
 
 /** The URL is not one Switchyard understands. Never echoes credentials. */
