@@ -3,6 +3,7 @@ import { decode, encode } from './codec.ts';
 import { BusDelivery, type Delivery, type DeliveryOrigin, Unsettled } from './delivery.ts';
 import { ClosedError, MessageTooLargeError, UnsupportedOptionError } from './errors.ts';
 import { createEvent, type EventInput, type SwitchyardEvent } from './event.ts';
+import { type Logger, leveledLogger } from './logger.ts';
 import { SchemaRegistry } from './schemas.ts';
 import {
   encodedSize,
@@ -28,9 +29,17 @@ export interface ConsumeOptions {
 }
 
 export interface CloseOptions {
-  /** How long in-flight handlers may take to finish before the rest is left for redelivery. Default: 30 s. */
+  /**
+   * How long in-flight handlers may take to finish before the rest is given back for redelivery:
+   * the bound on how long close() waits for them (a handler that never resolves holds close() this
+   * long, then its delivery is given back; handle()'s own `timeoutMs` ends it sooner). close() logs
+   * what it waits for after 1 s, and what it gave back. Default: 30 s.
+   */
   readonly drainTimeoutMs?: number;
 }
+
+/** How long close() waits quietly before it logs what it is waiting for. */
+const CLOSE_QUIET_MS = 1_000;
 
 /** One connection to one broker: publish, consume, schemas, graceful close. */
 export class Bus implements DeliveryOrigin {
@@ -44,10 +53,13 @@ export class Bus implements DeliveryOrigin {
   #state: 'open' | 'closing' | 'closed' = 'open';
   #closed: Promise<void> | undefined;
   #drained: (() => void) | undefined;
+  readonly #log: Logger;
 
-  constructor(transport: Transport, options: { source: string }) {
+  /** `logger` receives the bus's own log lines as given (default: warn and above on stderr). */
+  constructor(transport: Transport, options: { source: string; logger?: Logger }) {
     this.transport = transport;
     this.source = options.source;
+    this.#log = options.logger ?? leveledLogger();
   }
 
   /** Publish one event; resolves with the event as sent once the broker durably accepted it. */
@@ -288,12 +300,43 @@ export class Bus implements DeliveryOrigin {
     return this.#closed;
   }
 
+  /** The unsettled deliveries for a log line: how many, and how many per topic and group. */
+  #waitingFor(): string {
+    const perGroup = new Map<string, number>();
+    for (const delivery of this.#unsettled.toArray()) {
+      const where = `${delivery.topic} / ${delivery.group}`;
+      perGroup.set(where, (perGroup.get(where) ?? 0) + 1);
+    }
+    const shown = [...perGroup].slice(0, 5).map(([where, count]) => `${where}: ${count}`);
+    if (perGroup.size > shown.length) shown.push(`and ${perGroup.size - shown.length} more groups`);
+    const count = this.#unsettled.size;
+    return `${count} ${count === 1 ? 'delivery' : 'deliveries'} not yet settled (in a handler or queued for one) on ${shown.join(', ')}`;
+  }
+
   async #close(drainTimeoutMs: number): Promise<void> {
     this.#state = 'closing';
     this.#closing.next();
     this.#closing.complete();
     if (this.#unsettled.size > 0) {
+      this.#log({
+        level: 'info',
+        namespace: 'bus',
+        message: `close() waits up to ${drainTimeoutMs} ms (drainTimeoutMs) for ${this.#waitingFor()}`,
+      });
       let timer: NodeJS.Timeout | undefined;
+      // A handler that never resolves holds close() to the deadline: say so rather than hang silently.
+      const quiet =
+        drainTimeoutMs > CLOSE_QUIET_MS
+          ? setTimeout(
+              () =>
+                this.#log({
+                  level: 'warn',
+                  namespace: 'bus',
+                  message: `close() has waited ${CLOSE_QUIET_MS} ms for ${this.#waitingFor()}; it gives them back for redelivery ${drainTimeoutMs - CLOSE_QUIET_MS} ms from now (drainTimeoutMs ${drainTimeoutMs})`,
+                }),
+              CLOSE_QUIET_MS,
+            )
+          : undefined;
       await Promise.race([
         new Promise<void>((resolve) => {
           this.#drained = resolve;
@@ -303,7 +346,15 @@ export class Bus implements DeliveryOrigin {
         }),
       ]);
       clearTimeout(timer);
+      clearTimeout(quiet);
       // Past the deadline: hand back what is still unsettled so it is redelivered, not lost.
+      if (this.#unsettled.size > 0) {
+        this.#log({
+          level: 'warn',
+          namespace: 'bus',
+          message: `close() gives back for redelivery, after ${drainTimeoutMs} ms (drainTimeoutMs), ${this.#waitingFor()}`,
+        });
+      }
       await Promise.allSettled(this.#unsettled.toArray().map((s) => s.nack()));
     }
     await Promise.allSettled([...this.#publishing]);

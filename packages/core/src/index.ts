@@ -17,6 +17,14 @@ export * from './errors.ts';
 export { createEvent, type EventInput, type SwitchyardEvent, validateEvent } from './event.ts';
 export { type MemoryIdempotencyStoreOptions, memoryIdempotencyStore } from './idempotency/memory-store.ts';
 export type { ClaimResult, IdempotencyStore, SyncIdempotencyStore } from './idempotency/store.ts';
+export {
+  consoleLogger,
+  type LogEntry,
+  type Logger,
+  type LogLevel,
+  type LogThreshold,
+  leveledLogger,
+} from './logger.ts';
 export { type MemoryOptions, MemoryTransport } from './memory/transport.ts';
 export { type DeadLetterOptions, deadLetter, deadLetterTopic } from './policies/dead-letter.ts';
 export { type HandleOptions, type Handler, type HandlerContext, handle } from './policies/handle.ts';

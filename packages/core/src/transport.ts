@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { Logger, LogThreshold } from './logger.ts';
 
 /**
  * What a transport moves: one event in CloudEvents binary content mode.
@@ -79,6 +80,10 @@ export interface TransportFactoryOptions {
   readonly href: string;
   /** The transport's own key from `connect({ kafka: {...} })` etc. */
   readonly options?: unknown;
+  /** `connect({ logger, logLevel })` with the level applied: where the broker client's log lines go. */
+  readonly logger?: Logger;
+  /** The least level `logger` writes, so a client can skip producing lines nobody reads. */
+  readonly logLevel?: LogThreshold;
 }
 
 export type TransportFactory = (options: TransportFactoryOptions) => Promise<Transport>;
