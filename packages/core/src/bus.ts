@@ -4,6 +4,7 @@ import { BusDelivery, type Delivery, type DeliveryOrigin, Unsettled } from './de
 import { ClosedError, MessageTooLargeError, UnsupportedOptionError } from './errors.ts';
 import { createEvent, type EventInput, type SwitchyardEvent } from './event.ts';
 import { type Logger, leveledLogger } from './logger.ts';
+import { assertGroupName, assertTopicName } from './names.ts';
 import { SchemaRegistry } from './schemas.ts';
 import {
   encodedSize,
@@ -93,6 +94,11 @@ export class Bus implements DeliveryOrigin {
   /** Publish already-encoded messages (dead letters, replays) unchanged. */
   publishWire(topic: string, messages: readonly WireMessage[]): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(new ClosedError());
+    try {
+      assertTopicName(topic);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const limit = this.transport.capabilities.maxMessageBytes;
     for (let index = 0; index < messages.length; index++) {
       const size = encodedSize(messages[index]!);
@@ -107,6 +113,8 @@ export class Bus implements DeliveryOrigin {
 
   /** Create the topic and groups ahead of time, so events published from now on wait for them. */
   async provision(topic: string, options: { groups?: readonly string[]; from?: 'latest' | 'earliest' } = {}) {
+    assertTopicName(topic);
+    for (const group of options.groups ?? []) assertGroupName(topic, group);
     await this.transport.provision(topic);
     for (const group of options.groups ?? []) await this.transport.provision(topic, group, options.from);
   }
@@ -124,6 +132,12 @@ export class Bus implements DeliveryOrigin {
     return new Observable<Delivery<T>>((subscriber) => {
       if (this.#state !== 'open') {
         subscriber.error(new ClosedError());
+        return;
+      }
+      try {
+        assertGroupName(topic, options.group);
+      } catch (error) {
+        subscriber.error(error);
         return;
       }
       const refusal = this.#refuse(options);

@@ -36,6 +36,21 @@ export class InvalidUrlError extends SwitchyardError {
   override name = 'InvalidUrlError';
 }
 
+/**
+ * A topic or group name outside the rule every transport shares (see `NAME_RULE`): refused
+ * before anything reaches a broker, with the characters allowed in the message.
+ */
+export class InvalidNameError extends SwitchyardError {
+  override name = 'InvalidNameError';
+  readonly kind: 'topic' | 'group';
+  readonly value: string;
+  constructor(kind: 'topic' | 'group', value: string, message: string) {
+    super(message);
+    this.kind = kind;
+    this.value = value;
+  }
+}
+
 /** An event failed its registered schema (on publish: nothing was sent). */
 export class SchemaValidationError extends SwitchyardError {
   override name = 'SchemaValidationError';

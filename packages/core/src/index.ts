@@ -26,6 +26,7 @@ export {
   leveledLogger,
 } from './logger.ts';
 export { type MemoryOptions, MemoryTransport } from './memory/transport.ts';
+export { assertGroupName, assertTopicName, NAME_RULE } from './names.ts';
 export { type DeadLetterOptions, deadLetter, deadLetterTopic } from './policies/dead-letter.ts';
 export { type HandleOptions, type Handler, type HandlerContext, handle } from './policies/handle.ts';
 export { type IdempotencyOptions, idempotent } from './policies/idempotent.ts';

@@ -1,4 +1,6 @@
 import {
+  assertGroupName,
+  assertTopicName,
   type Capabilities,
   ClosedError,
   type SubscribeOptions,
@@ -92,6 +94,7 @@ export class KafkaTransport implements Transport {
 
   async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
     if (this.#closed) throw new ClosedError('kafka transport');
+    assertTopicName(topic);
     await this.#publisher.producer();
     await this.#provisioner.ensureTopic(topic);
     await this.#publisher.publish(topic, messages);
@@ -99,6 +102,8 @@ export class KafkaTransport implements Transport {
 
   async provision(topic: string, group?: string, from: 'latest' | 'earliest' = 'latest'): Promise<void> {
     if (this.#closed) throw new ClosedError('kafka transport');
+    if (group === undefined) assertTopicName(topic);
+    else assertGroupName(topic, group);
     const since = Date.now();
     await this.#provisioner.ensureTopic(topic);
     if (group !== undefined) {
@@ -112,6 +117,7 @@ export class KafkaTransport implements Transport {
         subscriber.error(new ClosedError('kafka transport'));
         return;
       }
+      assertGroupName(topic, options.group);
       const member = new KafkaMember({
         kafka: this.#kafka,
         provisioner: this.#provisioner,

@@ -1,5 +1,7 @@
 import type { MsgHdrs } from '@nats-io/transport-node';
 import {
+  assertGroupName,
+  assertTopicName,
   type Capabilities,
   ClosedError,
   encodedSize,
@@ -94,6 +96,8 @@ export class NatsTransport implements Transport {
 
   async provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
     this.#assertOpen();
+    if (group === undefined) assertTopicName(topic);
+    else assertGroupName(topic, group);
     if (group === undefined) await this.#topology.ensureStream(topic);
     else await this.#topology.ensureConsumer(topic, group, from);
   }
@@ -104,6 +108,7 @@ export class NatsTransport implements Transport {
         subscriber.error(new ClosedError('nats transport'));
         return;
       }
+      assertGroupName(topic, options.group);
       if (!Number.isInteger(options.prefetch) || options.prefetch < 1) {
         subscriber.error(
           new UnsupportedOptionError(`prefetch must be a positive integer, got ${options.prefetch}`),

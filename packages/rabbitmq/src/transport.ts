@@ -1,4 +1,6 @@
 import {
+  assertGroupName,
+  assertTopicName,
   type Capabilities,
   ClosedError,
   encodedSize,
@@ -101,6 +103,8 @@ export class RabbitMqTransport implements Transport {
 
   async provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
     if (this.#closed) throw new ClosedError('RabbitMQ transport');
+    if (group === undefined) assertTopicName(topic);
+    else assertGroupName(topic, group);
     if (group === undefined) return this.#topology.ensureExchange(topic);
     if (from === 'earliest') await this.#refuseReplay(topic, group);
     await this.#topology.ensureGroup(topic, group);
@@ -112,6 +116,7 @@ export class RabbitMqTransport implements Transport {
         subscriber.error(new ClosedError('RabbitMQ transport'));
         return;
       }
+      assertGroupName(topic, options.group);
       const consumer = new Consumer(
         {
           connection: this.#connection,

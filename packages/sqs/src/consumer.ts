@@ -1,5 +1,6 @@
 import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import {
+  assertGroupName,
   ClosedError,
   type SubscribeOptions,
   type TransportDelivery,
@@ -44,6 +45,7 @@ export function consume(
       subscriber.error(new ClosedError('sqs transport'));
       return;
     }
+    assertGroupName(topic, options.group);
     const consumer = new Consumer(context, topic, options, subscriber);
     consumer.start();
     return () => consumer.stop();

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import {
+  assertGroupName,
+  assertTopicName,
   type Capabilities,
   ClosedError,
   encodedSize,
@@ -78,6 +80,11 @@ export class SqsTransport implements Transport {
 
   publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
     if (this.#closed) return Promise.reject(new ClosedError('sqs transport'));
+    try {
+      assertTopicName(topic);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const publishing = this.#publish(topic, messages);
     this.#publishing.add(publishing);
     const forget = () => this.#publishing.delete(publishing);
@@ -107,6 +114,12 @@ export class SqsTransport implements Transport {
 
   provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
     if (this.#closed) return Promise.reject(new ClosedError('sqs transport'));
+    try {
+      if (group === undefined) assertTopicName(topic);
+      else assertGroupName(topic, group);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#topology.provision(topic, group, from);
   }
 

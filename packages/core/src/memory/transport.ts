@@ -1,5 +1,6 @@
 import { Observable } from 'rxjs';
 import { ClosedError } from '../errors.ts';
+import { assertGroupName, assertTopicName } from '../names.ts';
 import type {
   Capabilities,
   SubscribeOptions,
@@ -44,6 +45,7 @@ export class MemoryTransport implements Transport {
 
   async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
     if (this.#closed) throw new ClosedError('memory transport');
+    assertTopicName(topic);
     // Copy the bytes: a publisher that reuses its buffer must not change what consumers see.
     this.#broker.publish(
       topic,
@@ -52,14 +54,25 @@ export class MemoryTransport implements Transport {
   }
 
   async provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
-    if (group === undefined) this.#broker.topic(topic);
-    else this.#broker.group(topic, group, from);
+    if (group === undefined) {
+      assertTopicName(topic);
+      this.#broker.topic(topic);
+    } else {
+      assertGroupName(topic, group);
+      this.#broker.group(topic, group, from);
+    }
   }
 
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {
     return new Observable<TransportDelivery>((subscriber) => {
       if (this.#closed) {
         subscriber.error(new ClosedError('memory transport'));
+        return;
+      }
+      try {
+        assertGroupName(topic, options.group);
+      } catch (error) {
+        subscriber.error(error);
         return;
       }
       const group = this.#broker.group(topic, options.group, options.from);
