@@ -61,7 +61,11 @@ export interface TransportDelivery {
 export interface Transport {
   readonly name: string;
   readonly capabilities: Capabilities;
-  /** Resolves once the broker durably accepted every message; rejects with `PublishBatchError` naming the ones it did not. */
+  /**
+   * Resolves once the broker durably accepted every message; rejects with `PublishBatchError`
+   * naming the ones it did not. A single message rejects with its own error (`TransportError`,
+   * `MessageTooLargeError`, ...), never with a `PublishBatchError` of one.
+   */
   publish(topic: string, messages: readonly WireMessage[]): Promise<void>;
   /** Create the topic and, if given, the group (positioned per `from`) when missing. Idempotent. */
   provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void>;

@@ -44,7 +44,7 @@ export function fifoIds(key: string | undefined, id: string | undefined, fallbac
 
 /**
  * Send every entry to every target; resolve when all were accepted, else reject with
- * `PublishBatchError` naming each entry some target did not accept. Batches to one target go one
+ * `PublishBatchError` naming each entry some target did not accept (a single entry: its own error). Batches to one target go one
  * after the other, so a key's messages are stored in publish order; targets are sent in parallel.
  */
 export async function publishAll(
@@ -62,6 +62,8 @@ export async function publishAll(
   await Promise.all(sends);
   if (failures.size > 0) {
     const list = [...failures].sort(([a], [b]) => a - b).map(([index, error]) => ({ index, error }));
+    // One message rejects with its own error, as on every other transport: not a batch of one.
+    if (entries.length === 1) throw list[0]!.error;
     throw new PublishBatchError(list, entries.length);
   }
 }
