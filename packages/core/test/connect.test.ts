@@ -95,6 +95,21 @@ describe('connect()', () => {
     expect(redactUrl('not a url')).toBe('<invalid url>');
   });
 
+  it('redactUrl of a redacted URL is the same URL, even with a character too many', () => {
+    for (const url of [
+      `amqp://guest:${SECRET}@127.0.0.1:5672`,
+      `amqp://guest:${SECRET}@127.0.0.1:5672/vhost?token=${SECRET}`,
+      `kafka://user:${SECRET}@a:9092,b:9092?password=${SECRET}&ssl=true`,
+    ]) {
+      const once = redactUrl(url);
+      expect(once).not.toContain(SECRET);
+      expect(redactUrl(once)).toBe(once);
+    }
+    // A URL taken from a message with the colon after it: still the host, never '<invalid url>'.
+    expect(redactUrl('amqp://***:***@127.0.0.1:5672:')).toBe('amqp://***:***@127.0.0.1:5672:');
+    expect(redactUrl(`amqp://guest:${SECRET}@127.0.0.1:5672:`)).toBe('amqp://***:***@127.0.0.1:5672:');
+  });
+
   it('accepts a host list, as API.md writes kafka://127.0.0.1:9092,127.0.0.1:9093', () => {
     const url = parseBrokerUrl('kafka://user:pw@127.0.0.1:9092,127.0.0.1:9093/?ssl=true');
     expect(url.protocol).toBe('kafka:');
