@@ -1,5 +1,6 @@
 import type { TransportDelivery, WireMessage } from '@switchyard/core';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { withConnectDeadline } from './connect-deadline.ts';
 import { causes, transportError } from './errors.ts';
 import { type Entry, KeyDispatcher } from './key-dispatcher.ts';
 import { OffsetTracker } from './offset-tracker.ts';
@@ -155,7 +156,8 @@ export class KafkaMember {
       if (current()) this.#onCrash(payload.error, payload.restart);
     });
     try {
-      await consumer.connect();
+      const { connectTimeoutMs, brokers } = this.#o.options;
+      await withConnectDeadline(consumer.connect(), connectTimeoutMs, brokers, () => consumer.disconnect());
       await consumer.subscribe({ topics: [topic], fromBeginning: from === 'earliest' });
       await consumer.run({
         autoCommit: false,

@@ -60,7 +60,13 @@ export interface KafkaOptions {
   readonly drainTimeoutMs?: number;
   /** Producer retries before a publish rejects (broker down, leader moving). Default: 8 (about 30 s). */
   readonly publishRetries?: number;
-  /** TCP connect timeout. Default: 3 000 ms. */
+  /**
+   * How long connecting may take, handshake included (ApiVersions, SASL): `connect()` and each
+   * client connecting later fail with a TransportError naming the brokers after it, also against a
+   * peer that accepts TCP and never answers. Default: 10 000 ms.
+   */
+  readonly connectTimeoutMs?: number;
+  /** TCP connect timeout of one broker connection attempt (at most `connectTimeoutMs`). Default: 3 000 ms. */
   readonly connectionTimeoutMs?: number;
   /** Broker request timeout. Default: 30 000 ms. */
   readonly requestTimeoutMs?: number;
@@ -93,6 +99,7 @@ export interface ResolvedOptions {
   readonly maxUncommittedPerPartition: number | undefined;
   readonly drainTimeoutMs: number;
   readonly publishRetries: number;
+  readonly connectTimeoutMs: number;
   readonly connectionTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly rewriteAddress: KafkaOptions['rewriteAddress'];
@@ -134,6 +141,7 @@ export function resolveOptions(url: URL | string, options: KafkaOptions = {}): R
     maxUncommittedPerPartition: options.maxUncommittedPerPartition,
     drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
     publishRetries: options.publishRetries ?? 8,
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     connectionTimeoutMs: options.connectionTimeoutMs ?? 3_000,
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
     rewriteAddress: options.rewriteAddress,

@@ -10,6 +10,7 @@ import {
 } from '@switchyard/core';
 import { Kafka, type Producer } from 'kafkajs';
 import { Observable } from 'rxjs';
+import { withConnectDeadline } from './connect-deadline.ts';
 import { transportError } from './errors.ts';
 import { kafkaLogLevel, logCreatorFor, secretsOf } from './logger.ts';
 import { KafkaMember } from './member.ts';
@@ -45,8 +46,9 @@ export class KafkaTransport implements Transport {
       brokers: o.brokers,
       ...(o.ssl === undefined ? {} : { ssl: o.ssl }),
       ...(o.sasl === undefined ? {} : { sasl: o.sasl }),
-      ...(o.rewriteAddress ? { socketFactory: rewritingSocketFactory(o.rewriteAddress) } : {}),
-      connectionTimeout: o.connectionTimeoutMs,
+      socketFactory: rewritingSocketFactory(o.rewriteAddress, () => this.#closed !== undefined),
+      // A TCP connect never outlasts the whole connection's deadline.
+      connectionTimeout: Math.min(o.connectionTimeoutMs, o.connectTimeoutMs),
       requestTimeout: o.requestTimeoutMs,
       logLevel: kafkaLogLevel(o),
       logCreator: logCreatorFor(o),
@@ -85,7 +87,9 @@ export class KafkaTransport implements Transport {
       retry: { retries: this.options.publishRetries, initialRetryTime: 300, maxRetryTime: 5_000 },
     });
     try {
-      await producer.connect();
+      await withConnectDeadline(producer.connect(), this.options.connectTimeoutMs, this.options.brokers, () =>
+        producer.disconnect(),
+      );
     } catch (error) {
       throw transportError('Could not connect to Kafka', error, this.#secrets);
     }
