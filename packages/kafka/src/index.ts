@@ -16,8 +16,11 @@ declare module '@switchyard/core' {
 }
 
 /** What `connect({ url: 'kafka://…' })` calls: a transport whose producer is already connected. */
-export const create: TransportFactory = async ({ url, href, options }) => {
-  const transport = new KafkaTransport(href ?? url, (options ?? {}) as KafkaOptions);
+export const create: TransportFactory = async ({ url, href, options, logger, logLevel }) => {
+  const transport = new KafkaTransport(href ?? url, (options ?? {}) as KafkaOptions, {
+    ...(logger ? { logger } : {}),
+    ...(logLevel ? { logLevel } : {}),
+  });
   try {
     await transport.connect();
   } catch (error) {

@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
-import { InvalidUrlError } from '@switchyard/core';
+import { InvalidUrlError, type Logger, type LogThreshold } from '@switchyard/core';
 import type { SASLOptions } from 'kafkajs';
 import type { BrokerAddress } from './socket-factory.ts';
 
@@ -75,10 +75,14 @@ export interface KafkaOptions {
    * NAT. Called for every broker connection. Default: connect to the advertised address.
    */
   readonly rewriteAddress?: (advertised: BrokerAddress) => BrokerAddress;
-  /** kafkajs log level routed to `logger`. Default: `error`. */
-  readonly logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
-  /** Where kafkajs log lines go (namespace and message only, never config). Default: `console.error`. */
-  readonly logger?: (entry: { level: string; namespace: string; message: string }) => void;
+  /**
+   * Least level of kafkajs lines written, after expected conditions were lowered (a broker error code
+   * the transport handles: debug; connection loss and consumer restarts: warn). Default: the
+   * `connect({ logLevel })` given, else `warn`.
+   */
+  readonly logLevel?: LogThreshold;
+  /** Where kafkajs lines go (namespace and message only, never config). Default: `connect({ logger })`, else stderr. */
+  readonly logger?: Logger;
 }
 
 /** Options with defaults applied and the URL folded in. */
@@ -145,7 +149,7 @@ export function resolveOptions(url: URL | string, options: KafkaOptions = {}): R
     connectionTimeoutMs: options.connectionTimeoutMs ?? 3_000,
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
     rewriteAddress: options.rewriteAddress,
-    logLevel: options.logLevel ?? 'error',
+    logLevel: options.logLevel ?? 'warn',
     logger: options.logger,
   };
 }

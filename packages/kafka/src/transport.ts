@@ -3,6 +3,8 @@ import {
   assertTopicName,
   type Capabilities,
   ClosedError,
+  type Logger,
+  type LogThreshold,
   type SubscribeOptions,
   type Transport,
   type TransportDelivery,
@@ -37,8 +39,16 @@ export class KafkaTransport implements Transport {
   readonly #publisher: Publisher;
   #closed: Promise<void> | undefined;
 
-  constructor(url: URL | string, options: KafkaOptions = {}) {
-    this.options = resolveOptions(url, options);
+  /** `logger` and `logLevel`: the bus's, from `connect()`, used where `options` give none. */
+  constructor(
+    url: URL | string,
+    options: KafkaOptions = {},
+    bus: { logger?: Logger; logLevel?: LogThreshold } = {},
+  ) {
+    this.options = resolveOptions(url, {
+      ...options,
+      ...(options.logLevel === undefined && bus.logLevel !== undefined ? { logLevel: bus.logLevel } : {}),
+    });
     this.#secrets = secretsOf(this.options);
     const o = this.options;
     this.#kafka = new Kafka({
@@ -51,7 +61,7 @@ export class KafkaTransport implements Transport {
       connectionTimeout: Math.min(o.connectionTimeoutMs, o.connectTimeoutMs),
       requestTimeout: o.requestTimeoutMs,
       logLevel: kafkaLogLevel(o),
-      logCreator: logCreatorFor(o),
+      logCreator: logCreatorFor(o, bus.logger, () => this.#closed !== undefined),
     });
     this.#provisioner = new Provisioner(this.#kafka, o, this.#secrets);
     this.#publisher = new Publisher(
