@@ -22,9 +22,12 @@ export interface ConsumeOptions {
   /** Where a group that does not exist yet starts. Default: 'latest' (events published after it was created). */
   readonly from?: 'latest' | 'earliest';
   /**
-   * 'member' (default): events of one key are handled in order by the member that receives them.
+   * 'member': events of one key are handled in order by the member that receives them, which needs
+   * a broker that hands them out in order (`capabilities.keyOrderWithinMember`; not SQS standard).
    * 'group': also across members, which only a transport that routes a key to one member can
-   * promise (`capabilities.keyOrderAcrossMembers`); elsewhere subscribing fails with UnsupportedOptionError.
+   * promise (`capabilities.keyOrderAcrossMembers`). Asked for where the transport cannot keep it,
+   * subscribing fails with UnsupportedOptionError. Default (not given): handle() keeps per-key order
+   * within the member as far as the transport delivers it, and nothing is refused.
    */
   readonly keyOrder?: 'member' | 'group';
 }
@@ -246,6 +249,11 @@ export class Bus implements DeliveryOrigin {
   /** Options this transport cannot honour are refused at subscribe time, not discovered in production. */
   #refuse(options: ConsumeOptions): UnsupportedOptionError | undefined {
     const { capabilities, name } = this.transport;
+    if (options.keyOrder !== undefined && !capabilities.keyOrderWithinMember) {
+      return new UnsupportedOptionError(
+        `keyOrder '${options.keyOrder}' needs a transport that hands a member a key's events in publish order; ${name} does not (capabilities.keyOrderWithinMember is false)`,
+      );
+    }
     if (options.keyOrder === 'group' && !capabilities.keyOrderAcrossMembers) {
       return new UnsupportedOptionError(
         `keyOrder 'group' needs a transport that routes a key to one group member; ${name} does not (capabilities.keyOrderAcrossMembers is false)`,

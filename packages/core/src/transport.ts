@@ -21,6 +21,11 @@ export interface WireMessage {
 export interface Capabilities {
   /** Same group competes, different groups each get every message. */
   readonly consumerGroups: boolean;
+  /**
+   * The broker hands one member a key's messages in publish order, so handle() can keep per-key
+   * order within a member. False where the broker does not promise it (SQS standard queues).
+   */
+  readonly keyOrderWithinMember: boolean;
   /** A key is handled by one member of a group at a time, so per-key order holds across members. */
   readonly keyOrderAcrossMembers: boolean;
   /** `nack({ delayMs })` is held by the broker rather than by this process. */

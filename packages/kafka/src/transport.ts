@@ -72,6 +72,7 @@ export class KafkaTransport implements Transport {
     this.capabilities = {
       consumerGroups: true,
       // The group gives each partition, so each key, to one member at a time.
+      keyOrderWithinMember: true,
       keyOrderAcrossMembers: true,
       // A delayed nack is held by this member (the partition's commit waits behind it), not by Kafka.
       nativeDelay: false,

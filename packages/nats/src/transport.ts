@@ -51,6 +51,7 @@ export class NatsTransport implements Transport {
     this.capabilities = {
       consumerGroups: true,
       // Members of a group pull from one consumer in turn; a key is not pinned to a member.
+      keyOrderWithinMember: true,
       keyOrderAcrossMembers: false,
       nativeDelay: true,
       persistence: true,

@@ -43,6 +43,7 @@ export class RabbitMqTransport implements Transport {
     this.capabilities = {
       consumerGroups: true,
       // Single active consumer hands the whole queue to one member at a time.
+      keyOrderWithinMember: true,
       keyOrderAcrossMembers: this.options.singleActiveConsumer,
       // Delay queues on the broker hold a nacked message; this process keeps nothing.
       nativeDelay: true,

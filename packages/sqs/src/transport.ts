@@ -65,6 +65,9 @@ export class SqsTransport implements Transport {
       consumerGroups: options.fanOut !== 'none',
       // A FIFO queue hands out a message group's next message only after the previous one is deleted.
       keyOrderAcrossMembers: options.fifo,
+      // A standard queue's order is best effort: a key's messages can come back in any order
+      // (400 keyed events at concurrency 8 did), which no member can repair.
+      keyOrderWithinMember: options.fifo,
       nativeDelay: true,
       persistence: true,
       shared: true,

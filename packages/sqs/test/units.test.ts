@@ -162,13 +162,18 @@ describe('options', () => {
     expect(standard.capabilities).toEqual({
       consumerGroups: true,
       keyOrderAcrossMembers: false,
+      keyOrderWithinMember: false,
       nativeDelay: true,
       persistence: true,
       shared: true,
       replay: false,
       maxMessageBytes: declaredMaxBytes(262_144),
     });
-    expect(fifo.capabilities).toMatchObject({ consumerGroups: false, keyOrderAcrossMembers: true });
+    expect(fifo.capabilities).toMatchObject({
+      consumerGroups: false,
+      keyOrderAcrossMembers: true,
+      keyOrderWithinMember: true,
+    });
     await Promise.all([standard.close(), fifo.close()]);
   });
 });

@@ -34,6 +34,7 @@ export class MemoryTransport implements Transport {
     this.#broker = memoryBroker(name, options.retain ?? 10_000);
     this.capabilities = {
       consumerGroups: true,
+      keyOrderWithinMember: true,
       keyOrderAcrossMembers: true,
       nativeDelay: true,
       persistence: true,
