@@ -30,6 +30,9 @@ export function kafkaLogLevel(options: ResolvedOptions): logLevel {
  * reconnecting looks like. Those lines go out at a level that says so; an error stays an error.
  */
 export function levelOf(level: LogLevel, namespace: string, message: string): LogLevel {
+  // Said for every producer: the transport limits retries on purpose and resends what failed.
+  if (message.startsWith('Limiting retries for the idempotent producer')) return 'debug';
+  if (message.startsWith('The group is rebalancing')) return 'info';
   if (level !== 'error') return level;
   if (message.startsWith('Response ')) return 'debug';
   if (/^(Crash|Restarting the consumer)/.test(message)) return 'warn';

@@ -77,6 +77,8 @@ describe('kafka:// URL and options', () => {
     line('Connection', 'Response Heartbeat(key: 12, version: 3)');
     line('Consumer', 'Crash: KafkaJSNumberOfRetriesExceeded: Connection error');
     line('Consumer', 'Restarting the consumer in 1000ms');
+    line('Producer', 'Limiting retries for the idempotent producer may invalidate EoS guarantees', 2);
+    line('Runner', 'The group is rebalancing, re-joining', 2);
     line('Producer', 'Something nobody expected');
     closed = true;
     line('Producer', 'Something after close');
