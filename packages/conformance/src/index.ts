@@ -6,6 +6,7 @@ export { renderMatrix } from './matrix.ts';
 export { runPrefix, uniqueName } from './names.ts';
 export * from './provision/index.ts';
 export { type CaseResult, type RunResult, readResults } from './results.ts';
+export { silentPeer } from './silent-peer.ts';
 export { runConformance } from './suite.ts';
 export type { ConformanceTarget } from './target.ts';
 export { TcpProxy } from './tcp-proxy.ts';

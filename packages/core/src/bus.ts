@@ -4,6 +4,8 @@ import { BusDelivery, type Delivery, type DeliveryOrigin, Unsettled } from './de
 import { ClosedError, MessageTooLargeError, UnsupportedOptionError } from './errors.ts';
 import { createEvent, type EventInput, type SwitchyardEvent } from './event.ts';
 import { intake } from './intake.ts';
+import { type Logger, leveledLogger } from './logger.ts';
+import { assertGroupName, assertTopicName } from './names.ts';
 import { SchemaRegistry } from './schemas.ts';
 import { encodedSize, type Transport, type TransportDelivery, type WireMessage } from './transport.ts';
 
@@ -15,17 +17,28 @@ export interface ConsumeOptions {
   /** Where a group that does not exist yet starts. Default: 'latest' (events published after it was created). */
   readonly from?: 'latest' | 'earliest';
   /**
-   * 'member' (default): events of one key are handled in order by the member that receives them.
+   * 'member': events of one key are handled in order by the member that receives them, which needs
+   * a broker that hands them out in order (`capabilities.keyOrderWithinMember`; not SQS standard).
    * 'group': also across members, which only a transport that routes a key to one member can
-   * promise (`capabilities.keyOrderAcrossMembers`); elsewhere subscribing fails with UnsupportedOptionError.
+   * promise (`capabilities.keyOrderAcrossMembers`). Asked for where the transport cannot keep it,
+   * subscribing fails with UnsupportedOptionError. Default (not given): handle() keeps per-key order
+   * within the member as far as the transport delivers it, and nothing is refused.
    */
   readonly keyOrder?: 'member' | 'group';
 }
 
 export interface CloseOptions {
-  /** How long in-flight handlers may take to finish before the rest is left for redelivery. Default: 30 s. */
+  /**
+   * How long in-flight handlers may take to finish before the rest is given back for redelivery:
+   * the bound on how long close() waits for them (a handler that never resolves holds close() this
+   * long, then its delivery is given back; handle()'s own `timeoutMs` ends it sooner). close() logs
+   * what it waits for after 1 s, and what it gave back. Default: 30 s.
+   */
   readonly drainTimeoutMs?: number;
 }
+
+/** How long close() waits quietly before it logs what it is waiting for. */
+const CLOSE_QUIET_MS = 1_000;
 
 /** One connection to one broker: publish, consume, schemas, graceful close. */
 export class Bus implements DeliveryOrigin {
@@ -39,10 +52,13 @@ export class Bus implements DeliveryOrigin {
   #state: 'open' | 'closing' | 'closed' = 'open';
   #closed: Promise<void> | undefined;
   #drained: (() => void) | undefined;
+  readonly #log: Logger;
 
-  constructor(transport: Transport, options: { source: string }) {
+  /** `logger` receives the bus's own log lines as given (default: warn and above on stderr). */
+  constructor(transport: Transport, options: { source: string; logger?: Logger }) {
     this.transport = transport;
     this.source = options.source;
+    this.#log = options.logger ?? leveledLogger();
   }
 
   /** Publish one event; resolves with the event as sent once the broker durably accepted it. */
@@ -88,6 +104,11 @@ export class Bus implements DeliveryOrigin {
   /** Publish already-encoded messages (dead letters, replays) unchanged. */
   publishWire(topic: string, messages: readonly WireMessage[]): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(new ClosedError());
+    try {
+      assertTopicName(topic);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const limit = this.transport.capabilities.maxMessageBytes;
     for (let index = 0; index < messages.length; index++) {
       const size = encodedSize(messages[index]!);
@@ -102,6 +123,8 @@ export class Bus implements DeliveryOrigin {
 
   /** Create the topic and groups ahead of time, so events published from now on wait for them. */
   async provision(topic: string, options: { groups?: readonly string[]; from?: 'latest' | 'earliest' } = {}) {
+    assertTopicName(topic);
+    for (const group of options.groups ?? []) assertGroupName(topic, group);
     await this.transport.provision(topic);
     for (const group of options.groups ?? []) await this.transport.provision(topic, group, options.from);
   }
@@ -121,6 +144,12 @@ export class Bus implements DeliveryOrigin {
         subscriber.error(new ClosedError());
         return;
       }
+      try {
+        assertGroupName(topic, options.group);
+      } catch (error) {
+        subscriber.error(error);
+        return;
+      }
       const refusal = this.#refuse(options);
       if (refusal) {
         subscriber.error(refusal);
@@ -138,6 +167,11 @@ export class Bus implements DeliveryOrigin {
   /** Options this transport cannot honour are refused at subscribe time, not discovered in production. */
   #refuse(options: ConsumeOptions): UnsupportedOptionError | undefined {
     const { capabilities, name } = this.transport;
+    if (options.keyOrder !== undefined && !capabilities.keyOrderWithinMember) {
+      return new UnsupportedOptionError(
+        `keyOrder '${options.keyOrder}' needs a transport that hands a member a key's events in publish order; ${name} does not (capabilities.keyOrderWithinMember is false)`,
+      );
+    }
     if (options.keyOrder === 'group' && !capabilities.keyOrderAcrossMembers) {
       return new UnsupportedOptionError(
         `keyOrder 'group' needs a transport that routes a key to one group member; ${name} does not (capabilities.keyOrderAcrossMembers is false)`,
@@ -206,12 +240,43 @@ export class Bus implements DeliveryOrigin {
     return this.#closed;
   }
 
+  /** The unsettled deliveries for a log line: how many, and how many per topic and group. */
+  #waitingFor(): string {
+    const perGroup = new Map<string, number>();
+    for (const delivery of this.#unsettled.toArray()) {
+      const where = `${delivery.topic} / ${delivery.group}`;
+      perGroup.set(where, (perGroup.get(where) ?? 0) + 1);
+    }
+    const shown = [...perGroup].slice(0, 5).map(([where, count]) => `${where}: ${count}`);
+    if (perGroup.size > shown.length) shown.push(`and ${perGroup.size - shown.length} more groups`);
+    const count = this.#unsettled.size;
+    return `${count} ${count === 1 ? 'delivery' : 'deliveries'} not yet settled (in a handler or queued for one) on ${shown.join(', ')}`;
+  }
+
   async #close(drainTimeoutMs: number): Promise<void> {
     this.#state = 'closing';
     this.#closing.next();
     this.#closing.complete();
     if (this.#unsettled.size > 0) {
+      this.#log({
+        level: 'info',
+        namespace: 'bus',
+        message: `close() waits up to ${drainTimeoutMs} ms (drainTimeoutMs) for ${this.#waitingFor()}`,
+      });
       let timer: NodeJS.Timeout | undefined;
+      // A handler that never resolves holds close() to the deadline: say so rather than hang silently.
+      const quiet =
+        drainTimeoutMs > CLOSE_QUIET_MS
+          ? setTimeout(
+              () =>
+                this.#log({
+                  level: 'warn',
+                  namespace: 'bus',
+                  message: `close() has waited ${CLOSE_QUIET_MS} ms for ${this.#waitingFor()}; it gives them back for redelivery ${drainTimeoutMs - CLOSE_QUIET_MS} ms from now (drainTimeoutMs ${drainTimeoutMs})`,
+                }),
+              CLOSE_QUIET_MS,
+            )
+          : undefined;
       await Promise.race([
         new Promise<void>((resolve) => {
           this.#drained = resolve;
@@ -221,7 +286,15 @@ export class Bus implements DeliveryOrigin {
         }),
       ]);
       clearTimeout(timer);
+      clearTimeout(quiet);
       // Past the deadline: hand back what is still unsettled so it is redelivered, not lost.
+      if (this.#unsettled.size > 0) {
+        this.#log({
+          level: 'warn',
+          namespace: 'bus',
+          message: `close() gives back for redelivery, after ${drainTimeoutMs} ms (drainTimeoutMs), ${this.#waitingFor()}`,
+        });
+      }
       await Promise.allSettled(this.#unsettled.toArray().map((s) => s.nack()));
     }
     await Promise.allSettled([...this.#publishing]);

@@ -29,7 +29,15 @@ function encodeData(data: unknown, contentType: string | undefined): Uint8Array 
 /** The inverse of `encode`; throws `DecodeError` for bytes that are not a valid event. */
 export function decode<T = unknown>(message: WireMessage): SwitchyardEvent<T> {
   const { headers, body } = message;
-  if (headers.specversion === undefined) throw new DecodeError('Missing CloudEvents attribute specversion');
+  const specversion = headers.specversion;
+  if (specversion === undefined) throw new DecodeError('Missing CloudEvents attribute specversion');
+  // Only 1.0 is understood: a later version may change what an attribute means, so an event of
+  // one is not guessed at but refused (and so dead-lettered with this reason).
+  if (specversion !== '1.0') {
+    throw new DecodeError(
+      `Unsupported CloudEvents specversion '${specversion.slice(0, 40)}' (only 1.0 is understood)`,
+    );
+  }
   let data: unknown;
   try {
     data = decodeData(body, headers.datacontenttype);

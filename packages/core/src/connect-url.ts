@@ -28,17 +28,33 @@ export function parseBrokerUrl(url: string): URL {
   return parsed;
 }
 
-/** A URL fit for logs: user and password replaced. */
+const SECRET_PARAM = /secret|password|token|key/i;
+
+/**
+ * A URL fit for logs: user, password and secret-looking parameters replaced. Redacting twice
+ * gives the same text: a string that is not a WHATWG URL but has `scheme://` (a host list, a URL
+ * cut out of a message with a character too many) is masked by pattern rather than dropped.
+ */
 export function redactUrl(url: string | URL): string {
   try {
     const parsed = new URL(String(url));
     if (parsed.username) parsed.username = '***';
     if (parsed.password) parsed.password = '***';
     for (const key of [...parsed.searchParams.keys()]) {
-      if (/secret|password|token|key/i.test(key)) parsed.searchParams.set(key, '***');
+      if (SECRET_PARAM.test(key)) parsed.searchParams.set(key, '***');
     }
     return parsed.toString();
   } catch {
-    return '<invalid url>';
+    return redactByPattern(String(url));
   }
+}
+
+function redactByPattern(text: string): string {
+  // Without `scheme://` there is no telling where a secret would be.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return '<invalid url>';
+  return text
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***:***@')
+    .replace(/([?&][^=&#]*=)([^&#]*)/g, (match, name: string) =>
+      SECRET_PARAM.test(name) ? `${name}***` : match,
+    );
 }

@@ -5,6 +5,7 @@ import { Bus } from './bus.ts';
 import type { ConnectOptions } from './connect-options.ts';
 import { parseBrokerUrl, TRANSPORT_PACKAGES } from './connect-url.ts';
 import { TransportNotInstalledError } from './errors.ts';
+import { leveledLogger } from './logger.ts';
 import { MemoryTransport } from './memory/transport.ts';
 import type { Transport, TransportFactory } from './transport.ts';
 
@@ -20,6 +21,8 @@ const OPTION_KEYS: Readonly<Record<string, string>> = {
 /** Open a bus on the broker the URL names; the transport package is loaded on demand. */
 export async function connect(options: ConnectOptions): Promise<Bus> {
   const url = parseBrokerUrl(options.url);
+  const logLevel = options.logLevel ?? 'warn';
+  const logger = leveledLogger(options.logger, logLevel);
   const scheme = url.protocol.slice(0, -1);
   let transport: Transport;
   if (scheme === 'memory') {
@@ -31,9 +34,11 @@ export async function connect(options: ConnectOptions): Promise<Bus> {
       url,
       href: options.url,
       options: (options as unknown as Record<string, unknown>)[key],
+      logger,
+      logLevel,
     });
   }
-  return new Bus(transport, { source: options.source });
+  return new Bus(transport, { source: options.source, logger });
 }
 
 async function loadFactory(scheme: string): Promise<TransportFactory> {

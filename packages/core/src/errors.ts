@@ -10,16 +10,45 @@ export class TransportNotInstalledError extends SwitchyardError {
   override name = 'TransportNotInstalledError';
   readonly packageName: string;
   constructor(scheme: string, packageName: string, cause?: unknown) {
-    super(`The '${scheme}' transport needs ${packageName}: install it with \`pnpm add ${packageName}\``, {
+    super(`The '${scheme}' transport needs ${packageName}: install it with ${installCommand(packageName)}`, {
       cause,
     });
     this.packageName = packageName;
   }
 }
 
+/** The install command of the package manager running this process, or each of the common ones. */
+function installCommand(packageName: string): string {
+  // Package managers set npm_config_user_agent for the scripts they run: 'pnpm/10.3.0 npm/? node/v24…'.
+  const agent = /^(npm|pnpm|yarn|bun)\//.exec(process.env.npm_config_user_agent ?? '')?.[1];
+  const commands: Record<string, string> = {
+    npm: `npm install ${packageName}`,
+    pnpm: `pnpm add ${packageName}`,
+    yarn: `yarn add ${packageName}`,
+    bun: `bun add ${packageName}`,
+  };
+  if (agent !== undefined) return `\`${commands[agent]}\``;
+  return `\`${commands.npm}\`, \`${commands.pnpm}\` or \`${commands.yarn}\``;
+}
+
 /** The URL is not one Switchyard understands. Never echoes credentials. */
 export class InvalidUrlError extends SwitchyardError {
   override name = 'InvalidUrlError';
+}
+
+/**
+ * A topic or group name outside the rule every transport shares (see `NAME_RULE`): refused
+ * before anything reaches a broker, with the characters allowed in the message.
+ */
+export class InvalidNameError extends SwitchyardError {
+  override name = 'InvalidNameError';
+  readonly kind: 'topic' | 'group';
+  readonly value: string;
+  constructor(kind: 'topic' | 'group', value: string, message: string) {
+    super(message);
+    this.kind = kind;
+    this.value = value;
+  }
 }
 
 /** An event failed its registered schema (on publish: nothing was sent). */

@@ -102,8 +102,9 @@ export function eventFromAttributes<T>(
   for (const name in attributes) {
     if (!NAMED_ATTRIBUTES.has(name)) extensions[name] = attributes[name]!;
   }
+  // An event of another version is not relabelled 1.0: validateEvent() below refuses it.
   const event: SwitchyardEvent<T> = {
-    specversion: '1.0',
+    specversion: (attributes.specversion ?? '1.0') as '1.0',
     id: attributes.id ?? '',
     source: attributes.source ?? '',
     type: attributes.type ?? '',

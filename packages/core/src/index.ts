@@ -30,7 +30,16 @@ export {
   type TransactionalIdempotencyStore,
   type TransactionResult,
 } from './idempotency/store.ts';
+export {
+  consoleLogger,
+  type LogEntry,
+  type Logger,
+  type LogLevel,
+  type LogThreshold,
+  leveledLogger,
+} from './logger.ts';
 export { type MemoryOptions, MemoryTransport } from './memory/transport.ts';
+export { assertGroupName, assertTopicName, NAME_RULE } from './names.ts';
 export { type DeadLetterOptions, deadLetter, deadLetterTopic } from './policies/dead-letter.ts';
 export { type HandleOptions, type Handler, type HandlerContext, handle } from './policies/handle.ts';
 export { type IdempotencyOptions, idempotent } from './policies/idempotent.ts';

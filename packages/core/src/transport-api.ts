@@ -14,6 +14,8 @@ export {
   settleOnce,
   settleSends,
 } from './kit/index.ts';
+export type { Logger, LogThreshold } from './logger.ts';
+export { assertGroupName, assertTopicName, NAME_RULE } from './names.ts';
 export {
   type Capabilities,
   copyBytes,

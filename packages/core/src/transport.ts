@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { Logger, LogThreshold } from './logger.ts';
 
 /**
  * What a transport moves: one event in CloudEvents binary content mode.
@@ -20,6 +21,11 @@ export interface WireMessage {
 export interface Capabilities {
   /** Same group competes, different groups each get every message. */
   readonly consumerGroups: boolean;
+  /**
+   * The broker hands one member a key's messages in publish order, so handle() can keep per-key
+   * order within a member. False where the broker does not promise it (SQS standard queues).
+   */
+  readonly keyOrderWithinMember: boolean;
   /** A key is handled by one member of a group at a time, so per-key order holds across members. */
   readonly keyOrderAcrossMembers: boolean;
   /** `nack({ delayMs })` is held by the broker rather than by this process. */
@@ -60,7 +66,11 @@ export interface TransportDelivery {
 export interface Transport {
   readonly name: string;
   readonly capabilities: Capabilities;
-  /** Resolves once the broker durably accepted every message; rejects with `PublishBatchError` naming the ones it did not. */
+  /**
+   * Resolves once the broker durably accepted every message; rejects with `PublishBatchError`
+   * naming the ones it did not. A single message rejects with its own error (`TransportError`,
+   * `MessageTooLargeError`, ...), never with a `PublishBatchError` of one.
+   */
   publish(topic: string, messages: readonly WireMessage[]): Promise<void>;
   /** Create the topic and, if given, the group (positioned per `from`) when missing. Idempotent. */
   provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void>;
@@ -79,6 +89,10 @@ export interface TransportFactoryOptions {
   readonly href: string;
   /** The transport's own key from `connect({ kafka: {...} })` etc. */
   readonly options?: unknown;
+  /** `connect({ logger, logLevel })` with the level applied: where the broker client's log lines go. */
+  readonly logger?: Logger;
+  /** The least level `logger` writes, so a client can skip producing lines nobody reads. */
+  readonly logLevel?: LogThreshold;
 }
 
 export type TransportFactory = (options: TransportFactoryOptions) => Promise<Transport>;

@@ -2,6 +2,7 @@ import { firstValueFrom, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../src/connect.ts';
 import { ClosedError } from '../src/errors.ts';
+import type { LogEntry } from '../src/logger.ts';
 import { handle } from '../src/policies/handle.ts';
 import type { Outcome } from '../src/policies/outcome.ts';
 import { deferred, uniqueName, waitFor } from './helpers.ts';
@@ -96,6 +97,72 @@ describe('Bus.close({ drainTimeoutMs })', () => {
     await again.ack();
     gate.resolve(); // the abandoned handler ends; its ack is a no-op
     await next.close();
+  });
+
+  it('logs what it waits for after 1 s (count, topic and group, deadline) and what it gave back', async () => {
+    const url = `memory://${uniqueName('close')}`;
+    const entries: LogEntry[] = [];
+    const bus = await connect({ url, source: 'test', logger: (entry) => entries.push(entry) });
+    await bus.provision('orders', { groups: ['billing'] });
+    const gate = deferred();
+    let running = false;
+    bus
+      .consume('orders', { group: 'billing' })
+      .pipe(
+        handle(
+          async () => {
+            running = true;
+            await gate.promise; // never resolves before the deadline
+          },
+          { timeoutMs: 0 },
+        ),
+      )
+      .subscribe();
+    await bus.publish('orders', { type: 't', data: 'stuck' });
+    await waitFor(() => running, 'handler running');
+    await bus.close({ drainTimeoutMs: 1_500 });
+    gate.resolve();
+    // The default level is warn: the info line at the start is left out.
+    expect(entries.map((e) => e.level)).toEqual(['warn', 'warn']);
+    const [waiting, gaveBack] = entries.map((e) => e.message);
+    expect(waiting).toMatch(/waited 1000 ms for 1 delivery not yet settled .* orders \/ billing: 1/);
+    expect(waiting).toMatch(/500 ms from now \(drainTimeoutMs 1500\)/);
+    expect(gaveBack).toMatch(
+      /gives back for redelivery, after 1500 ms .* 1 delivery .* orders \/ billing: 1/,
+    );
+    await (await connect({ url, source: 'test' })).close();
+  });
+
+  it('logs nothing when the handlers in flight finish within 1 s', async () => {
+    const entries: LogEntry[] = [];
+    const bus = await connect({
+      url: `memory://${uniqueName('close')}`,
+      source: 'test',
+      logger: (entry) => entries.push(entry),
+      logLevel: 'debug',
+    });
+    await bus.provision('orders', { groups: ['g'] });
+    let running = false;
+    bus
+      .consume('orders', { group: 'g' })
+      .pipe(
+        handle(async () => {
+          running = true;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }),
+      )
+      .subscribe();
+    await bus.publish('orders', { type: 't' });
+    await waitFor(() => running, 'handler running');
+    await bus.close();
+    expect(entries.map((e) => [e.level, e.message])).toEqual([
+      [
+        'info',
+        expect.stringMatching(
+          /close\(\) waits up to 30000 ms \(drainTimeoutMs\) for 1 delivery .* orders \/ g: 1/,
+        ),
+      ],
+    ]);
   });
 
   it('refuses to publish or consume once closed', async () => {

@@ -24,6 +24,21 @@ describe('consume() refuses what the transport cannot promise', () => {
     await bus.close();
   });
 
+  it("refuses keyOrder 'member' where the broker does not hand out a key's events in order", async () => {
+    const bus = busWith({ keyOrderWithinMember: false, keyOrderAcrossMembers: false });
+    for (const keyOrder of ['member', 'group'] as const) {
+      await expect(firstValueFrom(bus.consume('t', { group: 'g', keyOrder }))).rejects.toThrow(
+        /keyOrderWithinMember/,
+      );
+    }
+    // Not asked for: nothing is refused.
+    await bus.provision('t', { groups: ['g'] });
+    const first = firstValueFrom(bus.consume('t', { group: 'g' }));
+    await bus.publish('t', { type: 'x', key: 'k' });
+    expect((await first).event?.key).toBe('k');
+    await bus.close({ drainTimeoutMs: 100 });
+  });
+
   it("refuses from 'earliest' where the broker cannot replay", async () => {
     const bus = busWith({ replay: false });
     await expect(firstValueFrom(bus.consume('t', { group: 'g', from: 'earliest' }))).rejects.toThrow(

@@ -66,4 +66,12 @@ describe('codec', () => {
     expect(() => decode({ ...wire, body: new TextEncoder().encode('{not json') })).toThrow(DecodeError);
     expect(() => decode({ ...wire, headers: { ...wire.headers, id: '' } })).toThrow(DecodeError);
   });
+
+  it('throws DecodeError naming the version for a specversion other than 1.0', () => {
+    const wire = encode(createEvent({ type: 't', data: { a: 1 } }, 'test'));
+    for (const specversion of ['9.9', '0.3', '1.0 ', '']) {
+      expect(() => decode({ ...wire, headers: { ...wire.headers, specversion } })).toThrow(/specversion/);
+      expect(() => decode({ ...wire, headers: { ...wire.headers, specversion } })).toThrow(DecodeError);
+    }
+  });
 });

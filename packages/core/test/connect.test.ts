@@ -33,7 +33,28 @@ describe('connect()', () => {
       );
       expect(error).toBeInstanceOf(TransportNotInstalledError);
       expect((error as TransportNotInstalledError).packageName).toBe('@switchyard/no-such-transport');
-      expect((error as Error).message).toContain('pnpm add @switchyard/no-such-transport');
+      expect((error as Error).message).toMatch(
+        /(pnpm add|npm install|yarn add) @switchyard\/no-such-transport/,
+      );
+      // The package manager running the process is named; without one, each of the common ones.
+      const agent = process.env.npm_config_user_agent;
+      try {
+        process.env.npm_config_user_agent = 'npm/10.9.2 node/v24.1.0 linux x64 workspaces/false';
+        const npm = await connect({ url: 'nosuchbroker://host:1', source: 'x' }).catch((e: unknown) => e);
+        expect((npm as Error).message).toContain('`npm install @switchyard/no-such-transport`');
+        expect((npm as Error).message).not.toContain('pnpm');
+        process.env.npm_config_user_agent = 'yarn/4.5.0 npm/? node/v24.1.0 linux x64';
+        const yarn = await connect({ url: 'nosuchbroker://host:1', source: 'x' }).catch((e: unknown) => e);
+        expect((yarn as Error).message).toContain('`yarn add @switchyard/no-such-transport`');
+        delete process.env.npm_config_user_agent;
+        const none = await connect({ url: 'nosuchbroker://host:1', source: 'x' }).catch((e: unknown) => e);
+        for (const command of ['npm install', 'pnpm add', 'yarn add']) {
+          expect((none as Error).message).toContain(`${command} @switchyard/no-such-transport`);
+        }
+      } finally {
+        if (agent === undefined) delete process.env.npm_config_user_agent;
+        else process.env.npm_config_user_agent = agent;
+      }
       expect(String(error)).not.toContain(SECRET);
       // "Not found" is the expected case, not a cause worth reporting.
       expect((error as Error).cause).toBeUndefined();
@@ -72,6 +93,21 @@ describe('connect()', () => {
     expect(redacted).not.toContain('guest');
     expect(redacted).toContain('heartbeat=5');
     expect(redactUrl('not a url')).toBe('<invalid url>');
+  });
+
+  it('redactUrl of a redacted URL is the same URL, even with a character too many', () => {
+    for (const url of [
+      `amqp://guest:${SECRET}@127.0.0.1:5672`,
+      `amqp://guest:${SECRET}@127.0.0.1:5672/vhost?token=${SECRET}`,
+      `kafka://user:${SECRET}@a:9092,b:9092?password=${SECRET}&ssl=true`,
+    ]) {
+      const once = redactUrl(url);
+      expect(once).not.toContain(SECRET);
+      expect(redactUrl(once)).toBe(once);
+    }
+    // A URL taken from a message with the colon after it: still the host, never '<invalid url>'.
+    expect(redactUrl('amqp://***:***@127.0.0.1:5672:')).toBe('amqp://***:***@127.0.0.1:5672:');
+    expect(redactUrl(`amqp://guest:${SECRET}@127.0.0.1:5672:`)).toBe('amqp://***:***@127.0.0.1:5672:');
   });
 
   it('accepts a host list, as API.md writes kafka://127.0.0.1:9092,127.0.0.1:9093', () => {

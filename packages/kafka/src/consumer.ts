@@ -1,6 +1,7 @@
 import type { TransportDelivery, WireMessage } from '@switchyard/core/transport';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { fromRecord } from './binding.ts';
+import { withConnectDeadline } from './connect-deadline.ts';
 import { recordDelivery } from './delivery.ts';
 import { causes, transportError } from './errors.ts';
 import { type Entry, KeyDispatcher } from './key-dispatcher.ts';
@@ -156,7 +157,8 @@ export class KafkaMember {
       if (current()) this.#onCrash(payload.error, payload.restart);
     });
     try {
-      await consumer.connect();
+      const { connectTimeoutMs, brokers } = this.#o.options;
+      await withConnectDeadline(consumer.connect(), connectTimeoutMs, brokers, () => consumer.disconnect());
       await consumer.subscribe({ topics: [topic], fromBeginning: from === 'earliest' });
       await consumer.run({
         autoCommit: false,

@@ -16,5 +16,8 @@ declare module '@switchyard/core' {
 }
 
 /** What `connect({ url: 'kafka://…' })` calls (see `KafkaTransport.create`); the URL as given keeps a host list. */
-export const create: TransportFactory = ({ href, url, options }) =>
-  KafkaTransport.create(href ?? url, options as KafkaOptions | undefined);
+export const create: TransportFactory = ({ href, url, options, logger, logLevel }) =>
+  KafkaTransport.create(href ?? url, options as KafkaOptions | undefined, {
+    ...(logger ? { logger } : {}),
+    ...(logLevel ? { logLevel } : {}),
+  });

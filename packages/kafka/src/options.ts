@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
-import { InvalidUrlError } from '@switchyard/core';
+import { InvalidUrlError, type Logger, type LogThreshold } from '@switchyard/core';
 import type { SASLOptions } from 'kafkajs';
 import { defaultGroupId } from './names.ts';
 import type { BrokerAddress } from './socket-factory.ts';
@@ -61,7 +61,13 @@ export interface KafkaOptions {
   readonly drainTimeoutMs?: number;
   /** Producer retries before a publish rejects (broker down, leader moving). Default: 8 (about 30 s). */
   readonly publishRetries?: number;
-  /** TCP connect timeout. Default: 3 000 ms. */
+  /**
+   * How long connecting may take, handshake included (ApiVersions, SASL): `connect()` and each
+   * client connecting later fail with a TransportError naming the brokers after it, also against a
+   * peer that accepts TCP and never answers. Default: 10 000 ms.
+   */
+  readonly connectTimeoutMs?: number;
+  /** TCP connect timeout of one broker connection attempt (at most `connectTimeoutMs`). Default: 3 000 ms. */
   readonly connectionTimeoutMs?: number;
   /** Broker request timeout. Default: 30 000 ms. */
   readonly requestTimeoutMs?: number;
@@ -70,10 +76,14 @@ export interface KafkaOptions {
    * NAT. Called for every broker connection. Default: connect to the advertised address.
    */
   readonly rewriteAddress?: (advertised: BrokerAddress) => BrokerAddress;
-  /** kafkajs log level routed to `logger`. Default: `error`. */
-  readonly logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
-  /** Where kafkajs log lines go (namespace and message only, never config). Default: `console.error`. */
-  readonly logger?: (entry: { level: string; namespace: string; message: string }) => void;
+  /**
+   * Least level of kafkajs lines written, after expected conditions were lowered (a broker error code
+   * the transport handles: debug; connection loss and consumer restarts: warn). Default: the
+   * `connect({ logLevel })` given, else `warn`.
+   */
+  readonly logLevel?: LogThreshold;
+  /** Where kafkajs lines go (namespace and message only, never config). Default: `connect({ logger })`, else stderr. */
+  readonly logger?: Logger;
 }
 
 /** Options with defaults applied and the URL folded in. */
@@ -94,6 +104,7 @@ export interface ResolvedOptions {
   readonly maxUncommittedPerPartition: number | undefined;
   readonly drainTimeoutMs: number;
   readonly publishRetries: number;
+  readonly connectTimeoutMs: number;
   readonly connectionTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly rewriteAddress: KafkaOptions['rewriteAddress'];
@@ -135,10 +146,11 @@ export function resolveOptions(url: URL | string, options: KafkaOptions = {}): R
     maxUncommittedPerPartition: options.maxUncommittedPerPartition,
     drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
     publishRetries: options.publishRetries ?? 8,
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     connectionTimeoutMs: options.connectionTimeoutMs ?? 3_000,
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
     rewriteAddress: options.rewriteAddress,
-    logLevel: options.logLevel ?? 'error',
+    logLevel: options.logLevel ?? 'warn',
     logger: options.logger,
   };
 }

@@ -14,8 +14,14 @@ export interface BrokerAddress {
  * proxy), so every connection must be sent to the reachable address instead. TLS still verifies
  * the advertised name.
  */
-export function rewritingSocketFactory(rewrite: (address: BrokerAddress) => BrokerAddress): ISocketFactory {
+export function rewritingSocketFactory(
+  rewrite: (address: BrokerAddress) => BrokerAddress = (address) => address,
+  closed: () => boolean = () => false,
+): ISocketFactory {
   return ({ host, port, ssl, onConnect }) => {
+    // A client abandoned mid-connect (connectTimeoutMs) retries in kafkajs's own loop, which
+    // nothing can stop: once the transport is closed, those attempts fail here without a packet.
+    if (closed()) throw new Error('the Switchyard transport is closed');
     const target = rewrite({ host, port });
     const socket = ssl
       ? tlsConnect(

@@ -1,4 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
+import { withConnectDeadline } from './connect-deadline.ts';
 import { transportError } from './errors.ts';
 import { type Cluster, clusterOf, commitGroupStart, GroupActiveError } from './group-start.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -36,7 +37,12 @@ export class Provisioner {
     this.#admin ??= (async () => {
       const admin = this.#kafka.admin();
       try {
-        await admin.connect();
+        await withConnectDeadline(
+          admin.connect(),
+          this.#options.connectTimeoutMs,
+          this.#options.brokers,
+          () => admin.disconnect(),
+        );
       } catch (error) {
         this.#admin = undefined;
         throw transportError('Could not connect to Kafka', error, this.#secrets);

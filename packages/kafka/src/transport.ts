@@ -1,6 +1,10 @@
 import {
+  assertGroupName,
+  assertTopicName,
   type Capabilities,
   Lifecycle,
+  type Logger,
+  type LogThreshold,
   type SubscribeOptions,
   type Transport,
   type TransportDelivery,
@@ -8,6 +12,7 @@ import {
 } from '@switchyard/core/transport';
 import { Kafka, type Producer } from 'kafkajs';
 import { Observable } from 'rxjs';
+import { withConnectDeadline } from './connect-deadline.ts';
 import { KafkaMember } from './consumer.ts';
 import { transportError } from './errors.ts';
 import { kafkaLogLevel, logCreatorFor, secretsOf } from './logger.ts';
@@ -33,8 +38,16 @@ export class KafkaTransport implements Transport {
   readonly #life = new Lifecycle<KafkaMember>('kafka transport');
   readonly #publisher: Publisher;
 
-  constructor(url: URL | string, options: KafkaOptions = {}) {
-    this.options = resolveOptions(url, options);
+  /** `logger` and `logLevel`: the bus's, from `connect()`, used where `options` give none. */
+  constructor(
+    url: URL | string,
+    options: KafkaOptions = {},
+    bus: { logger?: Logger; logLevel?: LogThreshold } = {},
+  ) {
+    this.options = resolveOptions(url, {
+      ...options,
+      ...(options.logLevel === undefined && bus.logLevel !== undefined ? { logLevel: bus.logLevel } : {}),
+    });
     this.#secrets = secretsOf(this.options);
     const o = this.options;
     this.#kafka = new Kafka({
@@ -42,11 +55,12 @@ export class KafkaTransport implements Transport {
       brokers: o.brokers,
       ...(o.ssl === undefined ? {} : { ssl: o.ssl }),
       ...(o.sasl === undefined ? {} : { sasl: o.sasl }),
-      ...(o.rewriteAddress ? { socketFactory: rewritingSocketFactory(o.rewriteAddress) } : {}),
-      connectionTimeout: o.connectionTimeoutMs,
+      socketFactory: rewritingSocketFactory(o.rewriteAddress, () => this.#life.closed),
+      // A TCP connect never outlasts the whole connection's deadline.
+      connectionTimeout: Math.min(o.connectionTimeoutMs, o.connectTimeoutMs),
       requestTimeout: o.requestTimeoutMs,
       logLevel: kafkaLogLevel(o),
-      logCreator: logCreatorFor(o),
+      logCreator: logCreatorFor(o, bus.logger, () => this.#life.closed),
     });
     this.#provisioner = new Provisioner(this.#kafka, o, this.#secrets);
     this.#publisher = new Publisher(
@@ -57,6 +71,7 @@ export class KafkaTransport implements Transport {
     this.capabilities = {
       consumerGroups: true,
       // The group gives each partition, so each key, to one member at a time.
+      keyOrderWithinMember: true,
       keyOrderAcrossMembers: true,
       // A delayed nack is held by this member (the partition's commit waits behind it), not by Kafka.
       nativeDelay: false,
@@ -71,8 +86,12 @@ export class KafkaTransport implements Transport {
    * A transport whose producer is already connected, so a wrong address or credentials fail here
    * rather than at the first publish. `url` may list several brokers (`kafka://a:9092,b:9092`).
    */
-  static async create(url: URL | string, options: KafkaOptions = {}): Promise<KafkaTransport> {
-    const transport = new KafkaTransport(url, options);
+  static async create(
+    url: URL | string,
+    options: KafkaOptions = {},
+    bus: { logger?: Logger; logLevel?: LogThreshold } = {},
+  ): Promise<KafkaTransport> {
+    const transport = new KafkaTransport(url, options, bus);
     try {
       await transport.connect();
     } catch (error) {
@@ -97,7 +116,9 @@ export class KafkaTransport implements Transport {
       retry: { retries: this.options.publishRetries, initialRetryTime: 300, maxRetryTime: 5_000 },
     });
     try {
-      await producer.connect();
+      await withConnectDeadline(producer.connect(), this.options.connectTimeoutMs, this.options.brokers, () =>
+        producer.disconnect(),
+      );
     } catch (error) {
       throw transportError('Could not connect to Kafka', error, this.#secrets);
     }
@@ -106,6 +127,7 @@ export class KafkaTransport implements Transport {
 
   async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
     this.#life.assertOpen();
+    assertTopicName(topic);
     await this.#publisher.producer();
     await this.#provisioner.ensureTopic(topic);
     await this.#publisher.publish(topic, messages);
@@ -113,6 +135,8 @@ export class KafkaTransport implements Transport {
 
   async provision(topic: string, group?: string, from: 'latest' | 'earliest' = 'latest'): Promise<void> {
     this.#life.assertOpen();
+    if (group === undefined) assertTopicName(topic);
+    else assertGroupName(topic, group);
     const since = Date.now();
     await this.#provisioner.ensureTopic(topic);
     if (group !== undefined) {
@@ -126,6 +150,7 @@ export class KafkaTransport implements Transport {
         subscriber.error(this.#life.closedError());
         return;
       }
+      assertGroupName(topic, options.group);
       const member = new KafkaMember({
         kafka: this.#kafka,
         provisioner: this.#provisioner,

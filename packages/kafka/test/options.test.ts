@@ -61,4 +61,31 @@ describe('kafka:// URL and options', () => {
     expect(lines).toHaveLength(1);
     expect(lines.join()).not.toContain('hunter2');
   });
+
+  it('writes expected conditions below error, at warn and up by default, and nothing once closed', () => {
+    const entries: Array<{ level: string; namespace: string; message: string }> = [];
+    let closed = false;
+    const log = logCreatorFor(
+      resolveOptions('kafka://h:1'),
+      (entry) => entries.push(entry),
+      () => closed,
+    )(4);
+    const line = (namespace: string, message: string, level = 1) =>
+      log({ namespace, level, label: 'ERROR', log: { message, timestamp: '' } as never });
+    line('Connection', 'Response CreateTopics(key: 19, version: 3)'); // topic exists: handled
+    line('Connection', 'Response ListOffsets(key: 2, version: 4)');
+    line('Connection', 'Response Heartbeat(key: 12, version: 3)');
+    line('Consumer', 'Crash: KafkaJSNumberOfRetriesExceeded: Connection error');
+    line('Consumer', 'Restarting the consumer in 1000ms');
+    line('Producer', 'Limiting retries for the idempotent producer may invalidate EoS guarantees', 2);
+    line('Runner', 'The group is rebalancing, re-joining', 2);
+    line('Producer', 'Something nobody expected');
+    closed = true;
+    line('Producer', 'Something after close');
+    expect(entries.map((e) => [e.level, e.namespace, e.message.split(':')[0]])).toEqual([
+      ['warn', 'kafka.Consumer', 'Crash'],
+      ['warn', 'kafka.Consumer', 'Restarting the consumer in 1000ms'],
+      ['error', 'kafka.Producer', 'Something nobody expected'],
+    ]);
+  });
 });

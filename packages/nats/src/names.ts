@@ -1,10 +1,5 @@
 import { createHash } from 'node:crypto';
-import { UnsupportedOptionError } from '@switchyard/core';
-
-// A publish subject is dot-separated tokens without whitespace or wildcards. Topics are used as
-// subjects verbatim so other NATS clients can read and write them; anything else is refused.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-const SUBJECT_TOKEN = /^[^\s.*>\u0000-\u001f\u007f]+$/;
+import { assertTopicName } from '@switchyard/core';
 
 // Stream and consumer names become API subject tokens and directory names on the server, so they
 // may hold none of `. * > / \` or whitespace, and should stay well under a file name's 255 bytes.
@@ -13,11 +8,8 @@ const MAX_NAME = 200;
 
 /** The subject a topic's events are published on. */
 export function subjectFor(prefix: string, topic: string): string {
-  if (topic.length === 0 || !topic.split('.').every((token) => SUBJECT_TOKEN.test(token))) {
-    throw new UnsupportedOptionError(
-      `Topic '${topic.slice(0, 80)}' cannot be a NATS subject: use dot-separated tokens without whitespace, '*' or '>'`,
-    );
-  }
+  // The core rule (dot-separated parts of A-Z a-z 0-9 _ -) makes every topic a valid subject.
+  assertTopicName(topic);
   return prefix + topic;
 }
 
@@ -28,7 +20,6 @@ export function streamNameFor(prefix: string, topic: string): string {
 
 /** The durable consumer that is a group. */
 export function durableNameFor(group: string): string {
-  if (group.length === 0) throw new UnsupportedOptionError('Group name must not be empty');
   return escapeName(group);
 }
 

@@ -1,5 +1,7 @@
 import { MessageTooLargeError, UnsupportedOptionError } from '@switchyard/core';
 import {
+  assertGroupName,
+  assertTopicName,
   type Capabilities,
   Lifecycle,
   type SubscribeOptions,
@@ -44,6 +46,7 @@ export class NatsTransport implements Transport {
     this.capabilities = {
       consumerGroups: true,
       // Members of a group pull from one consumer in turn; a key is not pinned to a member.
+      keyOrderWithinMember: true,
       keyOrderAcrossMembers: false,
       nativeDelay: true,
       persistence: true,
@@ -83,6 +86,8 @@ export class NatsTransport implements Transport {
 
   async provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
     this.#assertOpen();
+    if (group === undefined) assertTopicName(topic);
+    else assertGroupName(topic, group);
     if (group === undefined) await this.#topology.ensureStream(topic);
     else await this.#topology.ensureConsumer(topic, group, from);
   }
@@ -93,6 +98,7 @@ export class NatsTransport implements Transport {
         subscriber.error(this.#life.closedError());
         return;
       }
+      assertGroupName(topic, options.group);
       if (!Number.isInteger(options.prefetch) || options.prefetch < 1) {
         subscriber.error(
           new UnsupportedOptionError(`prefetch must be a positive integer, got ${options.prefetch}`),

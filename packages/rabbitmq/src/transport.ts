@@ -1,5 +1,7 @@
 import { MessageTooLargeError, UnsupportedOptionError } from '@switchyard/core';
 import {
+  assertGroupName,
+  assertTopicName,
   type Capabilities,
   encodedSize,
   Lifecycle,
@@ -39,6 +41,7 @@ export class RabbitMqTransport implements Transport {
     this.capabilities = {
       consumerGroups: true,
       // Single active consumer hands the whole queue to one member at a time.
+      keyOrderWithinMember: true,
       keyOrderAcrossMembers: this.options.singleActiveConsumer,
       // Delay queues on the broker hold a nacked message; this process keeps nothing.
       nativeDelay: true,
@@ -92,6 +95,8 @@ export class RabbitMqTransport implements Transport {
 
   async provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
     this.#life.assertOpen();
+    if (group === undefined) assertTopicName(topic);
+    else assertGroupName(topic, group);
     if (group === undefined) return this.#topology.ensureExchange(topic);
     if (from === 'earliest') await this.#refuseReplay(topic, group);
     await this.#topology.ensureGroup(topic, group);
@@ -103,6 +108,7 @@ export class RabbitMqTransport implements Transport {
         subscriber.error(this.#life.closedError());
         return;
       }
+      assertGroupName(topic, options.group);
       const consumer = new Consumer(
         {
           connection: this.#connection,

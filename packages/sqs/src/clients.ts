@@ -1,5 +1,7 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import { redactUrl, TransportError } from '@switchyard/core';
+import { httpStatusOf } from './errors.ts';
 import type { ResolvedOptions } from './options.ts';
 
 /** Emulators accept any key; these are used only with an endpoint and when the chain found none. */
@@ -14,13 +16,63 @@ export interface Clients {
 /** SQS and SNS clients sharing region, credentials and endpoint. */
 export function createClients(options: ResolvedOptions): Clients {
   const config = sharedConfig(options);
-  return { sqs: new SQSClient(config), sns: new SNSClient(config) };
+  const contact = firstContact(options);
+  return { sqs: contact.bound(new SQSClient(config)), sns: contact.bound(new SNSClient(config)) };
+}
+
+interface Sending {
+  send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+}
+
+/**
+ * Until the endpoint has answered once, each request (its retries included) gets an answer within
+ * `connectTimeoutMs` or fails with a TransportError naming the endpoint. The SDK bounds a TCP
+ * connect, but a peer that accepts the connection and never answers held a request for its whole
+ * timeout (long-poll wait + 15 s), three attempts over: 90 s for a provision(). After the first
+ * answer, requests keep the SDK's own timeouts, a long poll's included.
+ */
+function firstContact(options: ResolvedOptions) {
+  const ms = options.connectTimeoutMs;
+  const where =
+    options.endpoint === undefined
+      ? `AWS${options.region ? ` (${options.region})` : ''}`
+      : `endpoint ${redactUrl(options.endpoint)}`;
+  let answered = false;
+  return {
+    bound<C>(client: C): C {
+      const own = client as unknown as Sending;
+      const send = own.send.bind(client);
+      own.send = (command, sendOptions) => {
+        if (answered) return send(command, sendOptions);
+        const deadline = AbortSignal.timeout(ms);
+        const abortSignal = sendOptions?.abortSignal
+          ? AbortSignal.any([sendOptions.abortSignal, deadline])
+          : deadline;
+        return send(command, { ...sendOptions, abortSignal }).then(
+          (reply) => {
+            answered = true;
+            return reply;
+          },
+          (error: unknown) => {
+            if (httpStatusOf(error) !== undefined) answered = true;
+            else if (deadline.aborted) {
+              throw new TransportError(`The SQS ${where} did not answer within ${ms} ms (connectTimeoutMs)`, {
+                cause: error,
+              });
+            }
+            throw error;
+          },
+        );
+      };
+      return client;
+    },
+  };
 }
 
 function sharedConfig(options: ResolvedOptions): SQSClientConfig {
   const config: SQSClientConfig = {
     requestHandler: {
-      connectionTimeout: 5_000,
+      connectionTimeout: Math.min(5_000, options.connectTimeoutMs),
       // A long poll is silent for up to waitTimeSeconds; anything much longer is a dead socket.
       requestTimeout: (options.waitTimeSeconds + 15) * 1_000,
     },

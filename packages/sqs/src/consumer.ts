@@ -1,6 +1,6 @@
 import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { ClosedError, UnsupportedOptionError } from '@switchyard/core';
-import type { SubscribeOptions, TransportDelivery } from '@switchyard/core/transport';
+import { assertGroupName, type SubscribeOptions, type TransportDelivery } from '@switchyard/core/transport';
 import { Observable, type Subscriber } from 'rxjs';
 import type { Batcher } from './batcher.ts';
 import { fromSqs } from './binding.ts';
@@ -40,6 +40,7 @@ export function consume(
       subscriber.error(new ClosedError('sqs transport'));
       return;
     }
+    assertGroupName(topic, options.group);
     const consumer = new Consumer(context, topic, options, subscriber);
     consumer.start();
     return () => consumer.stop();

@@ -59,6 +59,13 @@ export interface SqsOptions {
   readonly queueAttributes?: Readonly<Record<string, string>>;
   /** `fanOut: 'sns'`: set a queue policy that lets the topic send to the group queue. Default: true. */
   readonly manageQueuePolicy?: boolean;
+  /**
+   * How long the endpoint may take to give its first answer (connecting included): until it has
+   * answered once, a request (the first provision, publish or subscribe) fails after it with a
+   * TransportError naming the endpoint, also against a peer that accepts TCP and never answers.
+   * Default: 10 000 ms.
+   */
+  readonly connectTimeoutMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -75,6 +82,7 @@ export interface ResolvedOptions {
   readonly discoveryTtlMs: number;
   readonly queueAttributes: Readonly<Record<string, string>>;
   readonly manageQueuePolicy: boolean;
+  readonly connectTimeoutMs: number;
 }
 
 const URL_PARAMS = new Set([
@@ -154,6 +162,7 @@ export function resolveOptions(url: URL, options: SqsOptions = {}): ResolvedOpti
     discoveryTtlMs: integer('discoveryTtlMs', options.discoveryTtlMs ?? 0, 0, 3_600_000),
     queueAttributes: { ...options.queueAttributes },
     manageQueuePolicy: options.manageQueuePolicy ?? true,
+    connectTimeoutMs: integer('connectTimeoutMs', options.connectTimeoutMs ?? 10_000, 1, 600_000),
   };
 }
 

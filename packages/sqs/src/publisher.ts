@@ -45,7 +45,7 @@ export function fifoIds(key: string | undefined, id: string | undefined, fallbac
 
 /**
  * Send every entry to every target; resolve when all were accepted, else reject with
- * `PublishBatchError` naming each entry some target did not accept. Batches to one target go one
+ * `PublishBatchError` naming each entry some target did not accept (a single entry: its own error). Batches to one target go one
  * after the other, so a key's messages are stored in publish order; targets are sent in parallel.
  */
 export async function publishAll(

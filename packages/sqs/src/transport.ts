@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { MessageTooLargeError, TransportError } from '@switchyard/core';
 import {
+  assertGroupName,
+  assertTopicName,
   type Capabilities,
   Lifecycle,
   type SubscribeOptions,
@@ -59,6 +61,9 @@ export class SqsTransport implements Transport {
       consumerGroups: options.fanOut !== 'none',
       // A FIFO queue hands out a message group's next message only after the previous one is deleted.
       keyOrderAcrossMembers: options.fifo,
+      // A standard queue's order is best effort: a key's messages can come back in any order
+      // (400 keyed events at concurrency 8 did), which no member can repair.
+      keyOrderWithinMember: options.fifo,
       nativeDelay: true,
       persistence: true,
       shared: true,
@@ -82,6 +87,11 @@ export class SqsTransport implements Transport {
 
   publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
     if (this.#life.closed) return Promise.reject(this.#life.closedError());
+    try {
+      assertTopicName(topic);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const publishing = this.#publish(topic, messages);
     this.#publishing.add(publishing);
     const forget = () => this.#publishing.delete(publishing);
@@ -110,6 +120,12 @@ export class SqsTransport implements Transport {
 
   provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
     if (this.#life.closed) return Promise.reject(this.#life.closedError());
+    try {
+      if (group === undefined) assertTopicName(topic);
+      else assertGroupName(topic, group);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#topology.provision(topic, group, from);
   }
 

@@ -4,6 +4,7 @@ import {
   InvalidUrlError,
   MessageTooLargeError,
   PublishBatchError,
+  TransportError,
   UnsupportedOptionError,
 } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
@@ -162,13 +163,18 @@ describe('options', () => {
     expect(standard.capabilities).toEqual({
       consumerGroups: true,
       keyOrderAcrossMembers: false,
+      keyOrderWithinMember: false,
       nativeDelay: true,
       persistence: true,
       shared: true,
       replay: false,
       maxMessageBytes: declaredMaxBytes(262_144),
     });
-    expect(fifo.capabilities).toMatchObject({ consumerGroups: false, keyOrderAcrossMembers: true });
+    expect(fifo.capabilities).toMatchObject({
+      consumerGroups: false,
+      keyOrderAcrossMembers: true,
+      keyOrderWithinMember: true,
+    });
     await Promise.all([standard.close(), fifo.close()]);
   });
 });
@@ -210,6 +216,28 @@ describe('publishing', () => {
     const failed = (failure as PublishBatchError).failures.map((f) => f.index);
     expect(failed).toEqual([3, ...Array.from({ length: 15 }, (_, i) => 10 + i)]);
     expect(sizes).toEqual([10, 10]);
+  });
+
+  it('rejects a single message with its own TransportError, as other transports do, not a batch of one', async () => {
+    const refusing = (reply: () => unknown) =>
+      ({ sqs: { send: async () => reply() }, sns: { send: async () => reply() } }) as unknown as Clients;
+    const entryFailed = refusing(() => ({
+      Failed: [{ Id: '0', Code: 'KMS.Throttled', Message: 'slow down' }],
+    }));
+    const requestFailed = refusing(() => {
+      throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    });
+    for (const clients of [entryFailed, requestFailed]) {
+      for (const targets of [
+        { kind: 'queues', urls: ['q'] } as const,
+        { kind: 'sns', arn: 'arn' } as const,
+      ]) {
+        const failure = await publishAll(clients, targets, [entry(0)], 262_144).catch((e) => e);
+        expect(failure).toBeInstanceOf(TransportError);
+        expect(failure).not.toBeInstanceOf(PublishBatchError);
+        expect((failure as Error).message).not.toMatch(/1 of 1/);
+      }
+    }
   });
 
   it('rejects an oversized message with MessageTooLargeError before any request', async () => {

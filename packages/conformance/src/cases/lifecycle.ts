@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createEvent, handle, MessageTooLargeError, type Outcome } from '@switchyard/core';
+import { createEvent, handle, MessageTooLargeError, type Outcome, TransportError } from '@switchyard/core';
 import { encode, encodedSize } from '@switchyard/core/transport';
 import { expect } from 'vitest';
 import { collect, sleep, until } from '../collect.ts';
 import { numbered } from '../events.ts';
 import { uniqueName } from '../names.ts';
+import { silentPeer } from '../silent-peer.ts';
 import { TcpProxy } from '../tcp-proxy.ts';
 import { type Case, requires } from './case.ts';
 
@@ -246,6 +247,38 @@ export const lifecycleCases: Case[] = [
     },
   },
   {
+    id: 'silent-peer',
+    title:
+      'silent-peer connect timeout: a port that accepts TCP and never answers → connecting (or the first provision) fails within connectTimeoutMs (default 10 s) with a TransportError naming the address, no credentials',
+    notApplicable: (_, target) =>
+      target.urlThroughProxy ? undefined : 'the target cannot be given another address (no network)',
+    timeoutMs: 90_000,
+    async run({ target, defer, note }) {
+      const peer = await silentPeer();
+      defer(() => peer.close());
+      const url = target.urlThroughProxy!(peer);
+      const started = performance.now();
+      const error = await (async () => {
+        // Some transports connect lazily: the first operation is what meets the silent peer.
+        const b = await target.connect({ url });
+        defer(() => withDeadline(b.close({ drainTimeoutMs: 0 }), 15_000, 'close after a silent peer'));
+        await b.provision(uniqueName('silent'), { groups: ['g'] });
+      })().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const elapsedMs = Math.round(performance.now() - started);
+      note('failedAfterMs', elapsedMs);
+      expect(error, 'connecting to a silent peer must fail').toBeInstanceOf(TransportError);
+      const message = (error as Error).message;
+      expect(message).toContain(`127.0.0.1:${peer.port}`);
+      const password = passwordOf(url);
+      if (password) expect(message).not.toContain(password);
+      // The default deadline plus the slack of a loaded machine: 30 s and more fails.
+      expect(elapsedMs).toBeLessThan(15_000);
+    },
+  },
+  {
     id: 'broker-restart',
     title: 'broker restart: 3 000 events with a restart at 1/3 → all delivered',
     notApplicable: (_, target) =>
@@ -298,3 +331,12 @@ export const lifecycleCases: Case[] = [
     },
   },
 ];
+
+/** The password in a URL's user info, if any (a URL like `kafka://a,b` may not parse: none then). */
+function passwordOf(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}

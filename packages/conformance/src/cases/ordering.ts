@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { sleep, until } from '../collect.ts';
 import { numbered, publishInBatches } from '../events.ts';
 import { uniqueName } from '../names.ts';
-import type { Case } from './case.ts';
+import { type Case, requires } from './case.ts';
 
 interface Handled {
   readonly key: string;
@@ -53,6 +53,7 @@ export const orderingCases: Case[] = [
   {
     id: 'key-order',
     title: 'per-key order: 1 000 events on 16 keys, concurrency 8 → each key handled in publish order',
+    notApplicable: requires('keyOrderWithinMember'),
     timeoutMs: 180_000,
     async run({ bus }) {
       const b = await bus();
@@ -97,6 +98,7 @@ export const orderingCases: Case[] = [
     id: 'retry-holds-key',
     title:
       'a failed-then-retried event on key K holds back later events on K, and other keys keep flowing meanwhile',
+    notApplicable: requires('keyOrderWithinMember'),
     async run({ bus }) {
       const b = await bus();
       const topic = uniqueName('hold');

@@ -151,6 +151,51 @@ export const settlementCases: Case[] = [
     },
   },
   {
+    id: 'unknown-specversion',
+    title:
+      'unknown specversion: an event with specversion 9.9 → 1 rejected outcome, dead-lettered with a reason naming it; the next 3 valid events are processed',
+    async run({ bus }) {
+      const b = await bus();
+      const topic = uniqueName('specversion');
+      const dlq = `${topic}.dlq`;
+      await b.provision(topic, { groups: ['g'] });
+      await b.provision(dlq, { groups: ['ops'] });
+      const outcomes: Outcome[] = [];
+      const handled: number[] = [];
+      const sub = b
+        .consume<{ n: number }>(topic, { group: 'g' })
+        .pipe(handle((event) => void handled.push(event.data.n), { deadLetter: { topic: dlq } }))
+        .subscribe((o) => outcomes.push(o));
+      // publishWire writes the attributes as given through the transport's binding, as a producer
+      // speaking a later CloudEvents version would put them on the wire: only specversion differs.
+      const body = new TextEncoder().encode('{"n":-1}');
+      await b.publishWire(topic, [
+        {
+          headers: {
+            specversion: '9.9',
+            id: 'future-1',
+            source: 'conformance',
+            type: 'future',
+            datacontenttype: 'application/json',
+          },
+          body,
+        },
+      ]);
+      await until(() => outcomes.length >= 1, 30_000, 'the 9.9 event was not seen');
+      await publishInBatches(b, topic, numbered(3));
+      await until(() => handled.length >= 3, 30_000, 'valid events after the 9.9 one were not handled');
+      sub.unsubscribe();
+      expect(outcomes.map((o) => o.kind).filter((kind) => kind !== 'acked')).toEqual(['rejected']);
+      expect(handled.sort((x, y) => x - y)).toEqual([0, 1, 2]);
+      const dead = await collect(b.consume(dlq, { group: 'ops' }), { count: 1 });
+      const letter: Delivery = dead.deliveries[0]!;
+      expect(letter.message.headers.specversion).toBe('9.9');
+      expect(letter.message.headers.id).toBe('future-1');
+      expect(Buffer.from(letter.message.body).equals(Buffer.from(body))).toBe(true);
+      expect(letter.message.headers.deadletterreason).toMatch(/rejected.*specversion '9\.9'/);
+    },
+  },
+  {
     id: 'idempotency',
     title:
       'idempotency: the same id published twice plus a forced redelivery → side effect once; a failed first attempt is processed on redelivery',

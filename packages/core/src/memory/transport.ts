@@ -1,5 +1,6 @@
 import { Observable } from 'rxjs';
 import { Lifecycle } from '../kit/lifecycle.ts';
+import { assertGroupName, assertTopicName } from '../names.ts';
 import type {
   Capabilities,
   SubscribeOptions,
@@ -35,6 +36,7 @@ export class MemoryTransport implements Transport {
     this.#broker = memoryBroker(name, options.retain ?? 10_000);
     this.capabilities = {
       consumerGroups: true,
+      keyOrderWithinMember: true,
       keyOrderAcrossMembers: true,
       nativeDelay: true,
       persistence: true,
@@ -46,6 +48,7 @@ export class MemoryTransport implements Transport {
 
   async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
     this.#life.assertOpen();
+    assertTopicName(topic);
     // Copy the bytes: a publisher that reuses its buffer must not change what consumers see.
     this.#broker.publish(
       topic,
@@ -54,14 +57,25 @@ export class MemoryTransport implements Transport {
   }
 
   async provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
-    if (group === undefined) this.#broker.topic(topic);
-    else this.#broker.group(topic, group, from);
+    if (group === undefined) {
+      assertTopicName(topic);
+      this.#broker.topic(topic);
+    } else {
+      assertGroupName(topic, group);
+      this.#broker.group(topic, group, from);
+    }
   }
 
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {
     return new Observable<TransportDelivery>((subscriber) => {
       if (this.#life.closed) {
         subscriber.error(this.#life.closedError());
+        return;
+      }
+      try {
+        assertGroupName(topic, options.group);
+      } catch (error) {
+        subscriber.error(error);
         return;
       }
       const group = this.#broker.group(topic, options.group, options.from);
