@@ -20,6 +20,11 @@ import { Publisher } from './publisher.ts';
 import { Retarder } from './retarder.ts';
 import { Topology } from './topology.ts';
 
+/** How long close() waits for leaving consumers' channels to close after their last settle. */
+const CHANNEL_CLOSE_BOUND_MS = 5_000;
+/** A consumer whose channel never closes (deliveries never settled) is forgotten after this. */
+const LEAVING_FORGOTTEN_MS = 600_000;
+
 /**
  * RabbitMQ through amqplib: a topic is a durable topic exchange, a group a durable quorum queue bound
  * to it with `#`, the event's key the routing key. See the package README for the whole mapping.
@@ -33,6 +38,8 @@ export class RabbitMqTransport implements Transport {
   readonly #publisher: Publisher;
   readonly #retarder: Retarder;
   readonly #consumers = new Set<Consumer>();
+  /** Unsubscribed consumers whose channel is still open for settling. */
+  readonly #leaving = new Set<Consumer>();
   #closed: Promise<void> | undefined;
 
   /** Use `RabbitMqTransport.connect` (or `connect()` from core): the constructor does not connect. */
@@ -135,8 +142,12 @@ export class RabbitMqTransport implements Transport {
       );
       return () => {
         this.#consumers.delete(consumer);
-        // Its channel stays open until what it handed out is settled; close() ends the connection under it.
-        void consumer.stop();
+        // Its channel stays open until what it handed out is settled; close() waits for that (bounded).
+        this.#leaving.add(consumer);
+        void consumer
+          .stop()
+          .then(() => consumer.whenClosed(LEAVING_FORGOTTEN_MS))
+          .finally(() => this.#leaving.delete(consumer));
       };
     });
   }
@@ -152,8 +163,13 @@ export class RabbitMqTransport implements Transport {
 
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      await Promise.allSettled([...this.#consumers].map((consumer) => consumer.stop()));
+      const consumers = [...this.#consumers, ...this.#leaving];
+      await Promise.allSettled(consumers.map((consumer) => consumer.stop()));
+      // Settled deliveries are only final once their channel closed cleanly (see Consumer#giveBack);
+      // what is still unsettled after the bound goes back to the queue with the connection.
+      await Promise.allSettled(consumers.map((consumer) => consumer.whenClosed(CHANNEL_CLOSE_BOUND_MS)));
       this.#consumers.clear();
+      this.#leaving.clear();
       await this.#publisher.close();
       // Closing the connection hands every delivery that was not settled back to its queue.
       await this.#connection.close();
