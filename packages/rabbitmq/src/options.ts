@@ -11,7 +11,9 @@ export interface RabbitMqOptions {
   readonly singleActiveConsumer?: boolean;
   /**
    * Largest `encodedSize()` of a message this transport accepts. Must not exceed the broker's
-   * `max_message_size` (128 MiB by default on 3.10). Default: 4 MiB.
+   * `max_message_size` (128 MiB by default on 3.10). Default: 4 MiB. Set above it, a body the broker
+   * refuses rejects with `MessageTooLargeError` (its `limit` the broker's) once the broker closes
+   * the channel over it; it is not sent again and other publishes carry on.
    */
   readonly maxMessageBytes?: number;
   /**
