@@ -34,6 +34,12 @@ export interface RabbitMqOptions {
     /** Largest delay. Default: 5 000 ms. */
     readonly maxDelayMs?: number;
   };
+  /**
+   * How long connecting may take, TCP and AMQP handshake included, before `connect()` (or a
+   * reconnect attempt) fails with `TransportError` naming the (redacted) address. Without it a
+   * peer that accepts TCP and never answers kept `connect()` pending for good. Default: 10 000 ms.
+   */
+  readonly connectTimeoutMs?: number;
   /** AMQP heartbeat interval; a silent dead peer is noticed after about two of them. Default: 10 s. */
   readonly heartbeatSeconds?: number;
   /**
@@ -58,6 +64,7 @@ export interface ResolvedOptions {
   readonly reconnectInitialMs: number;
   readonly reconnectMaxMs: number;
   readonly heartbeatSeconds: number;
+  readonly connectTimeoutMs: number;
   readonly delayTiersMs: readonly number[];
   readonly namespace: string;
   readonly connectionName: string;
@@ -81,6 +88,7 @@ export function resolveOptions(options: RabbitMqOptions | undefined): ResolvedOp
     reconnectInitialMs: options?.reconnect?.initialDelayMs ?? 100,
     reconnectMaxMs: options?.reconnect?.maxDelayMs ?? 5_000,
     heartbeatSeconds: options?.heartbeatSeconds ?? 10,
+    connectTimeoutMs: options?.connectTimeoutMs ?? 10_000,
     delayTiersMs: tiers,
     namespace: options?.namespace ?? 'switchyard',
     connectionName: options?.connectionName ?? 'switchyard',
