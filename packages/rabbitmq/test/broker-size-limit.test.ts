@@ -32,7 +32,7 @@ it('rejects a message above the broker’s max_message_size with MessageTooLarge
   const result = await refused;
   const otherMs = await other;
   expect(result?.error).toBeInstanceOf(MessageTooLargeError);
-  expect((result?.error as MessageTooLargeError).limit).toBe(BROKER_MAX);
+  expect((result!.error as MessageTooLargeError).limit).toBe(BROKER_MAX);
   // Well under publishTimeoutMs (20 s): refused, not timed out.
   expect(result!.ms).toBeLessThan(10_000);
   expect(otherMs).toBeLessThan(10_000);
