@@ -32,7 +32,10 @@ export class Connection {
     try {
       nc = await connect(connectOptions(url, options));
     } catch (error) {
-      throw new TransportError(`Cannot connect to NATS at ${redactUrl(url)}: ${(error as Error).message}`, {
+      const why = isTimeout(error)
+        ? `no answer within ${options.connectTimeoutMs} ms (connectTimeoutMs)`
+        : (error as Error).message;
+      throw new TransportError(`Cannot connect to NATS at ${redactUrl(url)}: ${why}`, {
         cause: error,
       });
     }
@@ -179,6 +182,8 @@ function connectOptions(url: URL, options: ResolvedOptions): NodeConnectionOptio
     // publish and each ack - to point a timeout at its caller; that was ~15 % of a consumer's CPU.
     // Our errors name the operation and topic instead. `connection: { noAsyncTraces: false }` restores them.
     noAsyncTraces: true,
+    // nats.js waits 20 s by default for a peer that accepts TCP and never sends INFO.
+    timeout: options.connectTimeoutMs,
     ...credentials,
     ...options.connection,
   };
@@ -196,4 +201,9 @@ async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+function isTimeout(error: unknown): boolean {
+  const { name, code, message } = error as { name?: string; code?: string; message?: string };
+  return name === 'TimeoutError' || code === 'TIMEOUT' || /timeout/i.test(String(message));
 }

@@ -22,6 +22,23 @@ export interface PullSubscriptionParams {
 const MAX_BACKOFF_MS = 5_000;
 
 /**
+ * End a pull so that nothing the server sent to it is lost. `close()` unsubscribes its inbox at once:
+ * messages already on the wire are then dropped by the client and stay leased to nobody until
+ * ack_wait (59 of ~1 000 in five leaves in leave.test.ts). Draining the inbox (UNSUB, then a PING
+ * round trip) lets them reach the loop in #runPull, which gives them back with a nak; nats.js ends
+ * the iterator once the drain is done. The subscription is not public API, hence the fallback.
+ */
+async function endPull(pull: ConsumerMessages): Promise<void> {
+  const sub = (pull as unknown as { sub?: { drain?: () => Promise<void>; isClosed?: () => boolean } }).sub;
+  try {
+    if (sub?.drain && !sub.isClosed?.()) await sub.drain();
+    else await pull.close();
+  } catch {
+    await pull.close().catch(() => {});
+  }
+}
+
+/**
  * One group member: pulls from the group's durable consumer in batches sized to the free part of
  * `prefetch`, so deliveries handed out and unsettled never exceed it. One pull request is open at a
  * time, which keeps the server's order on the way to the subscriber (per-key order within a member).
@@ -67,7 +84,7 @@ export class PullSubscription {
     clearInterval(this.#leaseTimer);
     clearTimeout(this.#retryTimer);
     this.#stopListening?.();
-    void this.#pull?.close().catch(() => {});
+    if (this.#pull) void endPull(this.#pull);
   }
 
   /** Stop and tell the subscriber the stream ended (transport closed). */
@@ -102,7 +119,7 @@ export class PullSubscription {
     try {
       const pull = await consumer.fetch({ max_messages: count, expires: this.#p.options.pullExpiresMs });
       this.#pull = pull;
-      if (this.#stopped) void pull.close().catch(() => {});
+      if (this.#stopped) void endPull(pull);
       for await (const msg of pull) {
         received++;
         // Past the bound (the client re-pulls after a reconnect) or after unsubscribe: give it back

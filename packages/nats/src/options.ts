@@ -44,6 +44,11 @@ export interface NatsOptions {
    */
   readonly requestTimeoutMs?: number;
   /**
+   * How long `connect()` waits for the server to answer (TCP connect and the NATS handshake)
+   * before it rejects with `TransportError` naming the (redacted) address. Default: 10 000.
+   */
+  readonly connectTimeoutMs?: number;
+  /**
    * Extra stream settings applied when a topic's stream is created (e.g. `max_age`, `max_bytes`,
    * `num_replicas`). `name` and `subjects` are always the transport's own. Existing streams are not
    * updated. Default: none (file storage, limits retention, no limits).
@@ -67,6 +72,7 @@ export interface ResolvedOptions {
   readonly maxAckPending: number;
   readonly pullExpiresMs: number;
   readonly requestTimeoutMs: number;
+  readonly connectTimeoutMs: number;
   readonly stream: Partial<Omit<StreamConfig, 'name' | 'subjects'>>;
   readonly connection: Partial<NodeConnectionOptions>;
 }
@@ -81,6 +87,7 @@ export function resolveOptions(options: NatsOptions = {}): ResolvedOptions {
     // The client refuses pull requests that expire sooner than a second.
     pullExpiresMs: Math.max(1_000, positive('pullExpiresMs', options.pullExpiresMs ?? 10_000)),
     requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs ?? 10_000),
+    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? 10_000),
     stream: options.stream ?? {},
     connection: options.connection ?? {},
   };

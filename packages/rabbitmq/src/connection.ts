@@ -91,11 +91,17 @@ export class ConnectionManager {
     try {
       return await connect(this.#url, {
         ...this.#options.socket,
+        // amqplib's socket idle timeout, cleared once the handshake is done: it covers both.
+        timeout: this.#options.connectTimeoutMs,
         heartbeat: this.#options.heartbeatSeconds,
         clientProperties: { connection_name: this.#options.connectionName, product: 'switchyard' },
       } as Parameters<typeof connect>[1]);
     } catch (error) {
-      throw new TransportError(`Cannot connect to RabbitMQ at ${redactUrl(this.#url)}: ${describe(error)}`, {
+      const why =
+        (error as Error)?.message === 'connect ETIMEDOUT'
+          ? `no answer within ${this.#options.connectTimeoutMs} ms (connectTimeoutMs)`
+          : describe(error);
+      throw new TransportError(`Cannot connect to RabbitMQ at ${redactUrl(this.#url)}: ${why}`, {
         cause: error,
       });
     }

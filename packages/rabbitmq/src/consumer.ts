@@ -46,6 +46,9 @@ export class Consumer {
   readonly #dead = new WeakSet<Channel>();
   #retry: NodeJS.Timeout | undefined;
   #failures = 0;
+  /** Channels between their last settle and close-ok: the transport keeps the connection until then. */
+  readonly #channelsClosing = new Set<Channel>();
+  readonly #closeWaiters = new Set<() => void>();
 
   constructor(deps: ConsumerDeps, topic: string, group: string, prefetch: number, target: ConsumerTarget) {
     this.#deps = deps;
@@ -75,6 +78,32 @@ export class Consumer {
       // The channel is already gone: the broker has taken back what it delivered.
     }
     this.#closeIfIdle(channel);
+  }
+
+  /**
+   * After stop(): resolves once the channel is closed (what it handed out all settled), or after
+   * `timeoutMs`. Closing the connection earlier would undo settlements the queue has not applied yet.
+   */
+  async whenClosed(timeoutMs: number): Promise<void> {
+    const open = () =>
+      this.#channelsClosing.size > 0 ||
+      [...this.#unsettled.keys()].some((channel) => !this.#dead.has(channel));
+    if (!open()) return;
+    let timer: NodeJS.Timeout | undefined;
+    let check: (() => void) | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        check = () => {
+          if (!open()) resolve();
+        };
+        this.#closeWaiters.add(check);
+      }),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs).unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    this.#closeWaiters.delete(check!);
   }
 
   async #attach(): Promise<void> {
@@ -142,6 +171,8 @@ export class Consumer {
   #lost(channel: Channel): void {
     this.#dead.add(channel);
     this.#unsettled.delete(channel);
+    this.#channelsClosing.delete(channel);
+    for (const check of this.#closeWaiters) check();
     if (this.#channel !== channel) return;
     this.#channel = undefined;
     this.#consumerTag = undefined;
@@ -156,8 +187,9 @@ export class Consumer {
       return;
     }
     if (!this.#active || this.#channel !== channel) {
-      // Arrived between our basic.cancel and its cancel-ok: never handed out, so give it straight back.
-      this.#tryNack(channel, message);
+      // Arrived between our basic.cancel and its cancel-ok: never handed out. Left unacked, it goes
+      // back to the queue when the channel closes (see #giveBack).
+      if (this.#active) this.#tryNack(channel, message);
       return;
     }
     const due = notBefore(message.properties);
@@ -199,8 +231,21 @@ export class Consumer {
         retarder: this.#deps.retarder,
         dead: () => this.#dead.has(channel),
         settled: () => this.#settled(channel),
+        giveBack: () => this.#giveBack(channel, message),
       }),
     );
+  }
+
+  /**
+   * Requeue at once while consuming. Once stopped, send nothing: the channel closes as soon as the
+   * last delivery is settled and the broker requeues everything left unacked on it. Why: a quorum
+   * queue's channel holds back settlements while more than 32 of its commands are pending in Raft
+   * (`quorum_commands_soft_limit`) and drops what it held back when the channel closes, so the acks of
+   * handlers still running would be undone by the ~prefetch give-backs sent before them
+   * (rabbitmq-server#10327; an `acked` outcome came back as a redelivery).
+   */
+  #giveBack(channel: Channel, message: ConsumeMessage): void {
+    if (this.#active) channel.nack(message, false, true);
   }
 
   #settled(channel: Channel): void {
@@ -217,7 +262,23 @@ export class Consumer {
       this.#consumerTag = undefined;
     }
     this.#dead.add(channel);
-    void channel.close().catch(() => {});
+    this.#channelsClosing.add(channel);
+    void this.#close(channel);
+  }
+
+  /**
+   * A synchronous round trip (basic.qos) first: its reply comes after the broker has processed every
+   * ack written before it, and gives the queue time to apply them before the channel goes.
+   */
+  async #close(channel: Channel): Promise<void> {
+    try {
+      await channel.prefetch(this.#prefetch, false);
+    } catch {
+      // The channel is gone already: nothing is left to settle on it.
+    }
+    await channel.close().catch(() => {});
+    this.#channelsClosing.delete(channel);
+    for (const check of this.#closeWaiters) check();
   }
 
   #tryAck(channel: Channel, message: ConsumeMessage): void {

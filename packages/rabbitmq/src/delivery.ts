@@ -16,6 +16,8 @@ export interface DeliveryContext {
   readonly dead: () => boolean;
   /** Called once the settle is done, either way. */
   readonly settled: () => void;
+  /** Give the message back without delay (the consumer decides how: see Consumer#giveBack). */
+  readonly giveBack: () => void;
 }
 
 /**
@@ -46,7 +48,7 @@ export function createDelivery(
     nack: (delayMs) =>
       settle(async () => {
         if (delayMs <= 0) {
-          channel.nack(message, false, true);
+          context.giveBack();
           return;
         }
         // The copy goes through a delay queue and comes back as a new message; the original is

@@ -11,7 +11,9 @@ export interface RabbitMqOptions {
   readonly singleActiveConsumer?: boolean;
   /**
    * Largest `encodedSize()` of a message this transport accepts. Must not exceed the broker's
-   * `max_message_size` (128 MiB by default on 3.10). Default: 4 MiB.
+   * `max_message_size` (128 MiB by default on 3.10). Default: 4 MiB. Set above it, a body the broker
+   * refuses rejects with `MessageTooLargeError` (its `limit` the broker's) once the broker closes
+   * the channel over it; it is not sent again and other publishes carry on.
    */
   readonly maxMessageBytes?: number;
   /**
@@ -32,6 +34,12 @@ export interface RabbitMqOptions {
     /** Largest delay. Default: 5 000 ms. */
     readonly maxDelayMs?: number;
   };
+  /**
+   * How long connecting may take, TCP and AMQP handshake included, before `connect()` (or a
+   * reconnect attempt) fails with `TransportError` naming the (redacted) address. Without it a
+   * peer that accepts TCP and never answers kept `connect()` pending for good. Default: 10 000 ms.
+   */
+  readonly connectTimeoutMs?: number;
   /** AMQP heartbeat interval; a silent dead peer is noticed after about two of them. Default: 10 s. */
   readonly heartbeatSeconds?: number;
   /**
@@ -56,6 +64,7 @@ export interface ResolvedOptions {
   readonly reconnectInitialMs: number;
   readonly reconnectMaxMs: number;
   readonly heartbeatSeconds: number;
+  readonly connectTimeoutMs: number;
   readonly delayTiersMs: readonly number[];
   readonly namespace: string;
   readonly connectionName: string;
@@ -79,6 +88,7 @@ export function resolveOptions(options: RabbitMqOptions | undefined): ResolvedOp
     reconnectInitialMs: options?.reconnect?.initialDelayMs ?? 100,
     reconnectMaxMs: options?.reconnect?.maxDelayMs ?? 5_000,
     heartbeatSeconds: options?.heartbeatSeconds ?? 10,
+    connectTimeoutMs: options?.connectTimeoutMs ?? 10_000,
     delayTiersMs: tiers,
     namespace: options?.namespace ?? 'switchyard',
     connectionName: options?.connectionName ?? 'switchyard',

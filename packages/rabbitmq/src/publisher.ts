@@ -1,4 +1,4 @@
-import { ClosedError, TransportError } from '@switchyard/core';
+import { ClosedError, MessageTooLargeError, TransportError } from '@switchyard/core';
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import type { ConnectionManager } from './connection.ts';
 import { describe } from './errors.ts';
@@ -6,6 +6,8 @@ import { describe } from './errors.ts';
 const SEQ_HEADER = 'x-switchyard-seq';
 /** Reply codes that mean the broker refused (access, not found, precondition, not allowed), not a lost link. */
 const REFUSED = new Set([403, 404, 406, 530]);
+/** How RabbitMQ words a channel closed over a message above `max_message_size` (406 PRECONDITION_FAILED). */
+const TOO_LARGE = /message size (\d+) is larger than (?:configured )?max size (\d+)/;
 
 /** One message to put on the broker, with what must exist before it is sent. */
 export interface Outgoing {
@@ -234,8 +236,10 @@ export class Publisher {
           this.#opening = undefined;
           // 404 closes the channel when an exchange was deleted behind our back: the topology's
           // declaration is stale, so the resend declares it again instead of failing until timeout.
-          channel.on('error', (error: { code?: number }) => {
+          channel.on('error', (error: { code?: number; message?: string }) => {
             if (error?.code === 404) this.#forgetTargetsOf(channel);
+            const tooLarge = error?.code === 406 ? TOO_LARGE.exec(String(error.message)) : null;
+            if (tooLarge) this.#refuseTooLarge(channel, Number(tooLarge[1]), Number(tooLarge[2]));
           });
           channel.on('return', (returned: Message) => this.#onReturn(returned));
           channel.on('close', () => this.#onClose(channel));
@@ -254,6 +258,22 @@ export class Publisher {
         },
       );
     return this.#opening;
+  }
+
+  /**
+   * The broker closed the channel over one message above its max_message_size. 'error' comes before
+   * 'close', so that message is finished here with a typed error and the close sends again only the
+   * others: resent, it would close every new channel until publishTimeoutMs (and hold the rest).
+   */
+  #refuseTooLarge(channel: ConfirmChannel, size: number, limit: number): void {
+    const sent = [...this.#unconfirmed.values()].filter((p) => p.sentOn === channel);
+    // The broker counts the body only; the largest over its limit if none has exactly that size.
+    const culprit =
+      sent.find((p) => p.message.content.length === size) ??
+      sent
+        .filter((p) => p.message.content.length > limit)
+        .sort((a, b) => b.message.content.length - a.message.content.length)[0];
+    if (culprit) this.#finish(culprit, new MessageTooLargeError(size, limit));
   }
 
   #forgetTargetsOf(channel: ConfirmChannel): void {

@@ -21,6 +21,11 @@ import { Publisher } from './publisher.ts';
 import { Retarder } from './retarder.ts';
 import { Topology } from './topology.ts';
 
+/** How long close() waits for leaving consumers' channels to close after their last settle. */
+const CHANNEL_CLOSE_BOUND_MS = 5_000;
+/** A consumer whose channel never closes (deliveries never settled) is forgotten after this. */
+const LEAVING_FORGOTTEN_MS = 600_000;
+
 /**
  * RabbitMQ through amqplib: a topic is a durable topic exchange, a group a durable quorum queue bound
  * to it with `#`, the event's key the routing key. See the package README for the whole mapping.
@@ -34,6 +39,8 @@ export class RabbitMqTransport implements Transport {
   readonly #publisher: Publisher;
   readonly #retarder: Retarder;
   readonly #life = new Lifecycle<Consumer>('RabbitMQ transport');
+  /** Unsubscribed consumers whose channel is still open for settling. */
+  readonly #leaving = new Set<Consumer>();
 
   /** Use `RabbitMqTransport.create` (or `connect()` from core): the constructor does not connect. */
   constructor(url: string, options?: RabbitMqOptions) {
@@ -132,8 +139,12 @@ export class RabbitMqTransport implements Transport {
       );
       return () => {
         this.#life.members.delete(consumer);
-        // Its channel stays open until what it handed out is settled; close() ends the connection under it.
-        void consumer.stop();
+        // Its channel stays open until what it handed out is settled; close() waits for that (bounded).
+        this.#leaving.add(consumer);
+        void consumer
+          .stop()
+          .then(() => consumer.whenClosed(LEAVING_FORGOTTEN_MS))
+          .finally(() => this.#leaving.delete(consumer));
       };
     });
   }
@@ -149,8 +160,16 @@ export class RabbitMqTransport implements Transport {
 
   close(): Promise<void> {
     return this.#life.close(
-      (consumer) => consumer.stop(),
+      (consumer) => {
+        this.#leaving.add(consumer);
+        return consumer.stop();
+      },
       async () => {
+        // Settled deliveries are only final once their channel closed cleanly (see Consumer#giveBack);
+        // what is still unsettled after the bound goes back to the queue with the connection.
+        const leaving = [...this.#leaving];
+        await Promise.allSettled(leaving.map((consumer) => consumer.whenClosed(CHANNEL_CLOSE_BOUND_MS)));
+        this.#leaving.clear();
         await this.#publisher.close();
         // Closing the connection hands every delivery that was not settled back to its queue.
         await this.#connection.close();

@@ -1,4 +1,5 @@
 import type { Case } from './case.ts';
+import { churnCases } from './churn.ts';
 import { deliveryCases } from './delivery.ts';
 import { groupCases } from './groups.ts';
 import { lifecycleCases } from './lifecycle.ts';
@@ -14,4 +15,5 @@ export const cases: readonly Case[] = [
   ...settlementCases,
   ...orderingCases,
   ...lifecycleCases,
+  ...churnCases,
 ];
