@@ -1,10 +1,23 @@
-/**
- * What `connect()` takes. Each transport package adds its own key by declaration merging:
- * `declare module '@switchyard/core' { interface ConnectOptions { kafka?: KafkaOptions } }`.
- */
+import type {
+  KafkaConnectOptions,
+  NatsConnectOptions,
+  RabbitMqConnectOptions,
+  SqsConnectOptions,
+  TransportOptionsFor,
+} from './transport-options.ts';
+
+/** What `connect()` takes. */
 export interface ConnectOptions {
   /** Broker URL; its scheme picks the transport: memory:// kafka:// amqp(s):// sqs:// nats:// */
   url: string;
   /** CloudEvents `source` for what this bus publishes (a URI-reference, e.g. `billing-service`). */
   source: string;
+  /** Options of the Kafka transport, used when `url` is `kafka://…` (see @switchyard/kafka). */
+  kafka?: TransportOptionsFor<'kafka', KafkaConnectOptions>;
+  /** Options of the RabbitMQ transport, used for `amqp://` and `amqps://` URLs (see @switchyard/rabbitmq). */
+  amqp?: TransportOptionsFor<'amqp', RabbitMqConnectOptions>;
+  /** Options of the `sqs://` transport (see @switchyard/sqs). */
+  sqs?: TransportOptionsFor<'sqs', SqsConnectOptions>;
+  /** Options of the NATS JetStream transport, used when the URL is `nats://` (see @switchyard/nats). */
+  nats?: TransportOptionsFor<'nats', NatsConnectOptions>;
 }

@@ -45,3 +45,11 @@ export {
   type TransportFactoryOptions,
   type WireMessage,
 } from './transport.ts';
+export type {
+  KafkaConnectOptions,
+  NatsConnectOptions,
+  RabbitMqConnectOptions,
+  SqsConnectOptions,
+  TransportOptionsFor,
+  TransportOptionsRegistry,
+} from './transport-options.ts';
