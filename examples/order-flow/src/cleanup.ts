@@ -1,5 +1,5 @@
 import { describeCount, sweepBroker } from '@switchyard/conformance';
-import { topicPrefixFor } from './events.ts';
+import { topicPrefixFor, topicsFor } from './events.ts';
 
 /**
  * Remove the topics of one run (and the queues, streams and groups that follow them) from the
@@ -12,7 +12,10 @@ export async function removeRunTopics(url: string, runId: string): Promise<strin
   if (!target) return url.startsWith('memory:') ? '' : `left the topics in place on ${new URL(url).protocol}`;
   const prefix = topicPrefixFor(runId);
   try {
-    const count = await sweepBroker(target.name, target.url, { match: (topic) => topic.startsWith(prefix) });
+    const count = await sweepBroker(target.name, target.url, {
+      match: (topic) => topic.startsWith(prefix),
+      topics: Object.values(topicsFor(runId)),
+    });
     return `removed ${describeCount(count)} of ${prefix}*`;
   } catch (error) {
     return `could not remove ${prefix}* (${(error as Error).message}); pnpm brokers sweep removes them later`;

@@ -11,4 +11,9 @@ export interface SweepOptions {
   readonly dryRun?: boolean;
   /** Which Switchyard topics to remove (queues, groups and streams follow their topic); default: every test and demo prefix. */
   readonly match?: (topic: string) => boolean;
+  /**
+   * Exactly these topics (with `match` for the brokers that name things after the whole topic).
+   * SQS and SNS cut long names and end them in a hash of the topic, which a prefix cannot match.
+   */
+  readonly topics?: readonly string[];
 }
