@@ -8,13 +8,21 @@ import { connect as tcpConnect } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type ChartRow, ratioChart } from './chart.ts';
+import { resultsChart } from './chart.ts';
+import { chartInput } from './chart-input.ts';
 import type { Side } from './driver.ts';
+import {
+  FIGURES,
+  MEMORY_FIGURE,
+  meets,
+  type RoundResult,
+  type Row,
+  THROUGHPUT_TARGET,
+  verdict,
+} from './figures.ts';
 import { median } from './measure.ts';
 import { BROKERS, type Broker } from './pairs.ts';
 import type { ScenarioResult, ScenarioSettings, SlowResult } from './scenarios.ts';
-
-type RoundResult = ScenarioResult & SlowResult;
 
 import type { WorkerInput } from './worker.ts';
 
@@ -301,53 +309,6 @@ for (const broker of brokers) {
 const memory = withMemory ? await runMemory().catch((error: Error) => ({ error: error.message })) : undefined;
 
 // ---- report ----
-const MiB = 2 ** 20;
-interface Figure {
-  label: string;
-  unit: string;
-  higherIsBetter: boolean;
-  value: (r: RoundResult) => number;
-  /** met / not met from the two medians, or undefined when the figure has no target. */
-  target?: { text: string; met: (raw: number, sw: number, s: ScenarioSettings) => boolean };
-}
-const throughputTarget = { text: 'ratio ≥ 0.95', met: (raw: number, sw: number) => sw / raw >= 0.95 };
-// NaN (a side that failed every round) compares false, so a missing figure is never 'met'.
-const FIGURES: Figure[] = [
-  {
-    label: 'publish single',
-    unit: 'ev/s',
-    higherIsBetter: true,
-    value: (r) => r.publishSingle,
-    target: throughputTarget,
-  },
-  {
-    label: 'publish batched',
-    unit: 'ev/s',
-    higherIsBetter: true,
-    value: (r) => r.publishBatch,
-    target: throughputTarget,
-  },
-  { label: 'end to end', unit: 'ev/s', higherIsBetter: true, value: (r) => r.e2e, target: throughputTarget },
-  { label: 'latency p50', unit: 'ms', higherIsBetter: false, value: (r) => r.latencyP50 },
-  {
-    label: 'latency p99',
-    unit: 'ms',
-    higherIsBetter: false,
-    value: (r) => r.latencyP99,
-    target: { text: 'added ≤ 1 ms', met: (raw, sw) => sw - raw <= 1 },
-  },
-  { label: 'peak RSS', unit: 'MiB', higherIsBetter: false, value: (r) => r.peakRss / MiB },
-  {
-    label: 'backlog held over control',
-    unit: 'MiB',
-    higherIsBetter: false,
-    value: (r) => Math.max(0, r.backlogHeld - r.controlHeld) / MiB,
-    // Bounded: on the backlog, the slow consumer holds less than a quarter of the backlog's bytes
-    // more than on a control of 2 × prefetch events (a consumer that buffers it holds all of them).
-    target: { text: '< backlog bytes / 4', met: (_raw, sw, s) => sw < (s.backlog * s.size) / 4 / MiB },
-  },
-];
-
 const fmt = (n: number, unit: string) =>
   !Number.isFinite(n)
     ? 'n/a'
@@ -355,17 +316,6 @@ const fmt = (n: number, unit: string) =>
       ? Math.round(n).toLocaleString('en')
       : n.toFixed(unit === 'ms' ? 2 : 1);
 
-interface Row {
-  broker: string;
-  figure: string;
-  unit: string;
-  raw: number;
-  switchyard: number;
-  ratio: number;
-  target?: string;
-  met?: boolean;
-  rounds?: { raw: number[]; switchyard: number[] };
-}
 const rows: Row[] = [];
 for (const entry of results) {
   if (entry.skipped) continue;
@@ -383,9 +333,11 @@ for (const entry of results) {
       ratio: sw / raw,
       rounds: { raw: per('raw'), switchyard: per('switchyard') },
     };
+    row.higherIsBetter = figure.higherIsBetter;
     if (figure.target) {
       row.target = figure.target.text;
-      row.met = figure.target.met(raw, sw, entry.settings);
+      row.limit = figure.target.limit(raw, entry.settings);
+      row.met = meets(sw, row.limit, figure.higherIsBetter);
     }
     rows.push(row);
   }
@@ -396,14 +348,16 @@ for (const entry of results) {
 }
 if (memory && 'median' in memory) {
   rows.push({
-    broker: 'memory://',
-    figure: 'handle(), all policies',
-    unit: 'ev/s',
+    broker: MEMORY_FIGURE.broker,
+    figure: MEMORY_FIGURE.label,
+    unit: MEMORY_FIGURE.unit,
     raw: Number.NaN,
     switchyard: memory.median,
     ratio: Number.NaN,
-    target: '≥ 300 000 ev/s (1 core)',
-    met: memory.median >= 300_000,
+    higherIsBetter: true,
+    target: MEMORY_FIGURE.target,
+    limit: MEMORY_FIGURE.limit,
+    met: meets(memory.median, MEMORY_FIGURE.limit, true),
   });
 }
 
@@ -444,38 +398,26 @@ const report = {
   brokers: results,
   memory,
   table: rows,
+  // Over the brokers that were run: undefined (n/a) when none was, never 'met' for nothing.
   targets: {
-    throughputRatio: rows.filter((r) => r.target === throughputTarget.text).every((r) => r.met),
-    addedP99: rows.filter((r) => r.figure === 'latency p99').every((r) => r.met),
-    backlogBounded: rows.filter((r) => r.figure === 'backlog held over control').every((r) => r.met),
-    memoryPipeline: rows.find((r) => r.broker === 'memory://')?.met,
+    throughputRatio: verdict(rows.filter((r) => r.target === THROUGHPUT_TARGET.text)),
+    addedP99: verdict(rows.filter((r) => r.figure === 'latency p99')),
+    backlogBounded: verdict(rows.filter((r) => r.figure === 'backlog held over control')),
+    memoryPipeline: verdict(rows.filter((r) => r.broker === MEMORY_FIGURE.broker)),
   },
 };
+const ran = [...new Set(rows.map((r) => r.broker))];
+const notRun = results.filter((entry) => entry.skipped).map((entry) => entry.broker);
 const jsonPath = `${args.out}/${date}.json`;
 const svgPath = `${args.out}/${date}.svg`;
 await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
-await writeFile(
-  svgPath,
-  ratioChart(
-    `Switchyard / raw client, ${date}`,
-    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadavgAtStart.join(' ')} at start; ${size} B events`,
-    rows
-      .filter((r) => Number.isFinite(r.ratio))
-      .map(
-        (r): ChartRow => ({
-          group: r.broker,
-          label: r.figure,
-          ratio: r.ratio,
-          higherIsBetter: r.unit === 'ev/s',
-          met: r.met,
-        }),
-      ),
-  ),
-);
+await writeFile(svgPath, resultsChart(chartInput(report)));
 console.log(
   `\ntargets: ${Object.entries(report.targets)
     .map(([k, v]) => `${k} ${v === undefined ? 'n/a' : v ? 'met' : 'NOT MET'}`)
-    .join(', ')}`,
+    .join(
+      ', ',
+    )} (over ${ran.join(', ') || 'nothing'}${notRun.length ? `; not run: ${notRun.join(', ')}` : ''})`,
 );
 console.log(`results: ${jsonPath}\nchart:   ${svgPath}`);
 say(`done in ${report.durationSeconds} s`);

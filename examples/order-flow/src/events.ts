@@ -83,11 +83,15 @@ export interface Topics {
   readonly deadLetters: string;
 }
 
+/** Every topic of one run starts with this; `pnpm brokers sweep` knows the `sy-demo-` prefix. */
+export const topicPrefixFor = (runId: string): string => `sy-demo-${runId}-`;
+
 export function topicsFor(runId: string): Topics {
+  const prefix = topicPrefixFor(runId);
   return {
-    orders: `orders-${runId}`,
-    inventory: `inventory-${runId}`,
-    payments: `payments-${runId}`,
-    deadLetters: `deadletters-${runId}`,
+    orders: `${prefix}orders`,
+    inventory: `${prefix}inventory`,
+    payments: `${prefix}payments`,
+    deadLetters: `${prefix}deadletters`,
   };
 }

@@ -2,7 +2,7 @@
 // deadline) until every order has ended, stop everything, and compare with what should happen.
 import { randomBytes } from 'node:crypto';
 import { type Bus, connect, redactUrl } from '@switchyard/core';
-import { EventTypes, type OrderPlaced, type Topics, topicsFor } from './events.ts';
+import { EventTypes, type OrderPlaced, type Topics, topicPrefixFor, topicsFor } from './events.ts';
 import { type InventoryService, startInventory } from './inventory.ts';
 import { startOrders } from './orders.ts';
 import { startPayments } from './payments.ts';
@@ -120,7 +120,7 @@ export async function runOrderFlow(options: OrderFlowOptions = {}): Promise<Orde
   const extraBuses: Bus[] = [];
   let timeline: Timeline | undefined;
   try {
-    log(`connecting to ${redactUrl(url)} (topics *-${runId})`);
+    log(`connecting to ${redactUrl(url)} (topics ${topicPrefixFor(runId)}*)`);
     timeline = await startTimeline({
       url,
       topics,

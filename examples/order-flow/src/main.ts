@@ -1,10 +1,14 @@
 // `pnpm demo`: run the order flow on $BROKER_URL (default memory://) and print what happened.
 // Exits 0 only when every order ended as it should.
+import { randomBytes } from 'node:crypto';
 import { styleText } from 'node:util';
+import { removeRunTopics } from './cleanup.ts';
 import { runOrderFlow, SCENARIO } from './flow.ts';
 import { paintStatus, renderTimeline } from './timeline.ts';
 
 const url = process.env.BROKER_URL ?? 'memory://';
+// Named here, so a run that fails still removes its topics.
+const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const dim = (text: string) => styleText('dim', text);
 const timeoutMs = process.env.ORDER_FLOW_TIMEOUT_MS ? Number(process.env.ORDER_FLOW_TIMEOUT_MS) : undefined;
 
@@ -17,6 +21,7 @@ console.log('');
 try {
   const result = await runOrderFlow({
     url,
+    runId,
     ...(timeoutMs ? { timeoutMs } : {}),
     log: (message) => console.log(dim(`- ${message}`)),
   });
@@ -61,6 +66,8 @@ try {
   if (cause) console.error(`  cause: ${(cause as Error).message ?? String(cause)}`);
   process.exitCode = 1;
 }
+const removed = await removeRunTopics(url, runId);
+if (removed) console.log(dim(`- ${removed}`));
 
 // Every bus is closed by now, so the process ends by itself. If a transport leaves a handle open,
 // say so and exit rather than hang (unref: this timer alone never keeps the process alive).

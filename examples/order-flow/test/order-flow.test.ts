@@ -1,10 +1,8 @@
 // End to end: the whole order flow, on memory:// and on each real broker, asserting how every
 // order ends, the causation chain behind it, the retries, duplicates and dead letters on the way.
 import { afterAll, describe, expect, it } from 'vitest';
-import { sweep as sweepKafka } from '../../../packages/kafka/test/sweep.ts';
-import { sweep as sweepNats } from '../../../packages/nats/test/sweep.ts';
-import { sweep as sweepRabbitMq } from '../../../packages/rabbitmq/test/sweep.ts';
-import { EventTypes, shortType, topicsFor } from '../src/events.ts';
+import { removeRunTopics } from '../src/cleanup.ts';
+import { EventTypes, shortType } from '../src/events.ts';
 import { type OrderFlowResult, runOrderFlow } from '../src/flow.ts';
 import { renderTimeline, type TimelineEntry } from '../src/timeline.ts';
 
@@ -40,11 +38,9 @@ function chain(result: OrderFlowResult, orderId: string): string[] {
 
 describe.each(BROKERS)('order flow on %s', (name, url) => {
   const runs: string[] = [];
-  // Each run's queues, streams and topics stay on the broker otherwise (see each sweep.ts).
-  const sweep = { kafka: sweepKafka, rabbitmq: sweepRabbitMq, nats: sweepNats }[name];
+  // Each run's queues, streams and topics stay on the broker otherwise: remove them as the demo does.
   afterAll(async () => {
-    if (!sweep) return;
-    for (const runId of runs) for (const topic of Object.values(topicsFor(runId))) await sweep(topic);
+    for (const runId of runs) await removeRunTopics(url, runId);
   });
 
   it('ends every order as expected, with the whole causation chain', { timeout: 180_000 }, async () => {

@@ -8,5 +8,12 @@ export * from './provision/index.ts';
 export { type CaseResult, type RunResult, readResults } from './results.ts';
 export { silentPeer } from './silent-peer.ts';
 export { runConformance } from './suite.ts';
+export {
+  describeCount,
+  isLeftoverTopic,
+  type SweepCount,
+  type SweepOptions,
+  sweepBroker,
+} from './sweep/index.ts';
 export type { ConformanceTarget } from './target.ts';
 export { TcpProxy } from './tcp-proxy.ts';

@@ -56,3 +56,11 @@ export {
 } from './schemas.ts';
 // Types the Bus API shows (bus.transport, publishWire); the rest of the contract is in /transport.
 export type { Capabilities, Transport, WireMessage } from './transport.ts';
+export type {
+  KafkaConnectOptions,
+  NatsConnectOptions,
+  RabbitMqConnectOptions,
+  SqsConnectOptions,
+  TransportOptionsFor,
+  TransportOptionsRegistry,
+} from './transport-options.ts';

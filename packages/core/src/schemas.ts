@@ -11,9 +11,16 @@ export interface StandardSchemaV1<Output = unknown> {
     readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
   };
 }
+// Optional fields carry `| undefined` as in the Standard Schema spec, so that a library's schema
+// (zod, valibot, arktype) is assignable under `exactOptionalPropertyTypes`.
 type StandardResult<Output> =
   | { readonly value: Output; readonly issues?: undefined }
-  | { readonly issues: ReadonlyArray<{ readonly message: string; readonly path?: ReadonlyArray<unknown> }> };
+  | {
+      readonly issues: ReadonlyArray<{
+        readonly message: string;
+        readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+      }>;
+    };
 
 /** A JSON Schema document (draft-07 / 2019-09 keywords as Ajv supports them). */
 export type JsonSchema = Readonly<Record<string, unknown>>;

@@ -9,9 +9,10 @@ export type { PartitionLag } from './topology.ts';
 export { KafkaTransport } from './transport.ts';
 
 declare module '@switchyard/core' {
-  interface ConnectOptions {
-    /** Options of the Kafka transport, used when `url` is `kafka://…`. */
-    kafka?: KafkaOptions;
+  // connect() checks `kafka: {...}` against core's shape of these options even without this
+  // package in the program; with it, against this precise type (the client's own types).
+  interface TransportOptionsRegistry {
+    kafka: KafkaOptions;
   }
 }
 

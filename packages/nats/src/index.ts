@@ -10,8 +10,9 @@ export const create: TransportFactory = ({ url, options }) =>
   NatsTransport.create(url, options as NatsOptions | undefined);
 
 declare module '@switchyard/core' {
-  interface ConnectOptions {
-    /** Options of the NATS JetStream transport, used when the URL is `nats://`. */
-    nats?: NatsOptions;
+  // connect() checks `nats: {...}` against core's shape of these options even without this
+  // package in the program; with it, against this precise type (the client's own types).
+  interface TransportOptionsRegistry {
+    nats: NatsOptions;
   }
 }

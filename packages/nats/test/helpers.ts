@@ -13,8 +13,9 @@ export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 /** Short leases so redelivery after a lost lease is observable within a test. */
 export const TEST_OPTIONS: NatsOptions = { ackWaitMs: 2_000, pullExpiresMs: 2_000 };
 
+/** Every name starts with `nats-test.`, so `pnpm brokers sweep` finds what an interrupted run left. */
 export function unique(prefix: string): string {
-  return `${prefix}-${randomUUID().slice(0, 8)}`;
+  return `nats-test.${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
 /** Opens transports and raw connections, and removes every stream a test created. */
@@ -30,7 +31,7 @@ export class Fixture {
   }
 
   topic(): string {
-    const topic = unique('nats-test');
+    const topic = unique('t');
     this.#topics.add(topic);
     return topic;
   }

@@ -6,9 +6,10 @@ export type { RabbitMqOptions } from './options.ts';
 export { RabbitMqTransport } from './transport.ts';
 
 declare module '@switchyard/core' {
-  interface ConnectOptions {
-    /** Options of the RabbitMQ transport, used for `amqp://` and `amqps://` URLs. */
-    amqp?: RabbitMqOptions;
+  // connect() checks `amqp: {...}` against core's shape of these options even without this
+  // package in the program; with it, against this precise type (the client's own types).
+  interface TransportOptionsRegistry {
+    amqp: RabbitMqOptions;
   }
 }
 

@@ -6,9 +6,10 @@ export type { FanOut, SqsOptions } from './options.ts';
 export { ENVELOPE_RESERVE, SqsTransport } from './transport.ts';
 
 declare module '@switchyard/core' {
-  interface ConnectOptions {
-    /** Settings of the `sqs://` transport (`@switchyard/sqs`). */
-    sqs?: SqsOptions;
+  // connect() checks `sqs: {...}` against core's shape of these options even without this
+  // package in the program; with it, against this precise type (the client's own types).
+  interface TransportOptionsRegistry {
+    sqs: SqsOptions;
   }
 }
 

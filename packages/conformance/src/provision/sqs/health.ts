@@ -1,83 +1,123 @@
 import { randomUUID } from 'node:crypto';
+import {
+  CreateTopicCommand,
+  DeleteTopicCommand,
+  PublishCommand,
+  SNSClient,
+  SubscribeCommand,
+} from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  ListQueuesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { ProbeResult } from '../types.ts';
 import { retryUntil } from '../wait.ts';
-import { sns, sqs, xmlValue } from './aws-http.ts';
 
-interface Message {
-  readonly Body: string;
-  readonly ReceiptHandle: string;
-}
+// Emulators accept any credential; a fixed one keeps the SDK from searching the machine for AWS's.
+const config = (endpoint: string) => ({
+  endpoint,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  maxAttempts: 1,
+  requestHandler: { requestTimeout: 5_000, connectionTimeout: 2_000 },
+});
 
-async function receiveOne(endpoint: string, queueUrl: string): Promise<Message> {
+async function receiveOne(client: SQSClient, queueUrl: string): Promise<string> {
   return retryUntil(
     async () => {
-      const { body } = await sqs<{ Messages?: Message[] }>(endpoint, 'ReceiveMessage', {
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 1,
-        WaitTimeSeconds: 1,
-      });
-      const message = body.Messages?.[0];
+      const { Messages } = await client.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1 }),
+      );
+      const message = Messages?.[0];
       if (!message) throw new Error('the sent message was not received');
-      await sqs(endpoint, 'DeleteMessage', { QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle });
-      return message;
+      await client.send(
+        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+      );
+      return message.Body ?? '';
     },
     { timeoutMs: 10_000, intervalMs: 0 },
   );
 }
 
 /**
- * A real round trip: create a queue, send, receive, delete. Then SNS fan-out on the same
- * endpoint (topic -> SQS subscription -> publish -> receive): `sns` says whether it works.
+ * A real round trip with the AWS SDK: list queues, create one, send, receive, delete. Then SNS
+ * fan-out on the same endpoint (topic -> SQS subscription -> publish -> receive): `sns` says
+ * whether it works.
  */
 export async function probeSqs(endpoint: string): Promise<ProbeResult> {
-  const id = randomUUID().slice(0, 8);
-  const created = await sqs<{ QueueUrl: string }>(endpoint, 'CreateQueue', {
-    QueueName: `switchyard-health-${id}`,
-  });
-  const queueUrl = created.body.QueueUrl;
-  try {
-    const body = `switchyard health ${id}`;
-    await sqs(endpoint, 'SendMessage', { QueueUrl: queueUrl, MessageBody: body });
-    const got = await receiveOne(endpoint, queueUrl);
-    if (got.Body !== body) throw new Error(`received "${got.Body}" instead of the sent message`);
-    const fanOut = await snsFanOut(endpoint, queueUrl, id).then(
-      () => true,
-      () => false,
-    );
-    return { version: await identify(endpoint, created.server), sns: fanOut };
-  } finally {
-    await sqs(endpoint, 'DeleteQueue', { QueueUrl: queueUrl }).catch(() => {});
-  }
-}
-
-async function snsFanOut(endpoint: string, queueUrl: string, id: string): Promise<void> {
-  const attributes = await sqs<{ Attributes: { QueueArn: string } }>(endpoint, 'GetQueueAttributes', {
-    QueueUrl: queueUrl,
-    AttributeNames: ['QueueArn'],
-  });
-  const topicArn = xmlValue(
-    await sns(endpoint, 'CreateTopic', { Name: `switchyard-health-${id}` }),
-    'TopicArn',
+  const client = new SQSClient(config(endpoint));
+  let server = '';
+  // The HTTP Server header tells emulators apart; SQS itself has no version call.
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args);
+      const headers = (result.response as { headers?: Record<string, string> }).headers;
+      server ||= headers?.server ?? '';
+      return result;
+    },
+    { step: 'deserialize', name: 'switchyardServerHeader' },
   );
-  if (!topicArn) throw new Error('CreateTopic returned no TopicArn');
   try {
-    await sns(endpoint, 'Subscribe', {
-      TopicArn: topicArn,
-      Protocol: 'sqs',
-      Endpoint: attributes.body.Attributes.QueueArn,
-      'Attributes.entry.1.key': 'RawMessageDelivery',
-      'Attributes.entry.1.value': 'true',
-    });
-    const message = `switchyard fan-out ${id}`;
-    await sns(endpoint, 'Publish', { TopicArn: topicArn, Message: message });
-    const got = await receiveOne(endpoint, queueUrl);
-    if (got.Body !== message) throw new Error('the SNS message did not arrive raw on the queue');
+    await client.send(new ListQueuesCommand({ MaxResults: 1 }));
+    const id = randomUUID().slice(0, 8);
+    const { QueueUrl: queueUrl } = await client.send(
+      new CreateQueueCommand({ QueueName: `switchyard-health-${id}` }),
+    );
+    if (!queueUrl) throw new Error('CreateQueue returned no QueueUrl');
+    try {
+      const body = `switchyard health ${id}`;
+      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+      const got = await receiveOne(client, queueUrl);
+      if (got !== body) throw new Error(`received "${got}" instead of the sent message`);
+      const fanOut = await snsFanOut(endpoint, client, queueUrl, id).then(
+        () => true,
+        () => false,
+      );
+      return { version: await identify(endpoint, server), sns: fanOut };
+    } finally {
+      await client.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch(() => {});
+    }
   } finally {
-    await sns(endpoint, 'DeleteTopic', { TopicArn: topicArn }).catch(() => {});
+    client.destroy();
   }
 }
 
-/** Which emulator answers: SQS has no version call, so name the product where it shows. */
+async function snsFanOut(endpoint: string, client: SQSClient, queueUrl: string, id: string): Promise<void> {
+  const { Attributes } = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const sns = new SNSClient(config(endpoint));
+  try {
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: `switchyard-health-${id}` }));
+    if (!TopicArn) throw new Error('CreateTopic returned no TopicArn');
+    try {
+      await sns.send(
+        new SubscribeCommand({
+          TopicArn,
+          Protocol: 'sqs',
+          Endpoint: Attributes?.QueueArn,
+          Attributes: { RawMessageDelivery: 'true' },
+        }),
+      );
+      const message = `switchyard fan-out ${id}`;
+      await sns.send(new PublishCommand({ TopicArn, Message: message }));
+      const got = await receiveOne(client, queueUrl);
+      if (got !== message) throw new Error('the SNS message did not arrive raw on the queue');
+    } finally {
+      await sns.send(new DeleteTopicCommand({ TopicArn })).catch(() => {});
+    }
+  } finally {
+    sns.destroy();
+  }
+}
+
+/** Which emulator answers: name the product where it shows. */
 async function identify(endpoint: string, server: string): Promise<string> {
   if (/pekko-http|akka-http/i.test(server)) return `ElasticMQ (${server})`;
   const health = await fetch(new URL('/health', endpoint), { signal: AbortSignal.timeout(2_000) })

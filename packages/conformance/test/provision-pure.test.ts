@@ -1,34 +1,11 @@
-// The pure parts of the provisioning: encodings the health checks put on the wire, env parsing, masking.
+// The pure parts of the provisioning: bootstrap and env parsing, masking.
 import { describe, expect, test } from 'vitest';
 import { parseBootstrap } from '../src/provision/kafka/health.ts';
-import { crc32c, decodeRecordValues, encodeRecordBatch } from '../src/provision/kafka/record-batch.ts';
-import { Reader, Writer } from '../src/provision/kafka/wire.ts';
 import { brokersFromEnv, sqsEmulatorFromEnv } from '../src/provision/options.ts';
 import { maskUrl } from '../src/provision/redact.ts';
 import { formatTable } from '../src/provision/table.ts';
 
-describe('kafka encoding', () => {
-  test('crc32c matches the standard check value', () => {
-    expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
-  });
-
-  test('a record batch decodes back to its value', () => {
-    const value = Buffer.from('hello kafka');
-    expect(decodeRecordValues(encodeRecordBatch(value, 1_700_000_000_000))).toEqual([value]);
-  });
-
-  test('a corrupted batch is rejected', () => {
-    const batch = encodeRecordBatch(Buffer.from('x'));
-    batch[batch.length - 3]! ^= 0xff;
-    expect(() => decodeRecordValues(batch)).toThrow(/CRC/);
-  });
-
-  test('varints round-trip, zigzag and unsigned', () => {
-    const bytes = new Writer().varint(-1).varint(300).uvarint(16_384).build();
-    const reader = new Reader(bytes);
-    expect([reader.varint(), reader.varint(), reader.uvarint()]).toEqual([-1, 300, 16_384]);
-  });
-
+describe('kafka bootstrap', () => {
   test('bootstrap lists parse', () => {
     expect(parseBootstrap('127.0.0.1:9092, kafka://b:9093')).toEqual([
       { host: '127.0.0.1', port: 9092 },
