@@ -6,6 +6,8 @@ export { renderMatrix } from './matrix.ts';
 export { runPrefix, uniqueName } from './names.ts';
 export * from './provision/index.ts';
 export { type CaseResult, type RunResult, readResults } from './results.ts';
+export { type PgTestSchema, pgTestSchema } from './stores/pg-schema.ts';
+export { type RedisTestPrefix, redisTestPrefix } from './stores/redis-prefix.ts';
 export { runConformance } from './suite.ts';
 export type { ConformanceTarget } from './target.ts';
 export { TcpProxy } from './tcp-proxy.ts';
