@@ -11,7 +11,7 @@ export type {} from './provided.ts';
 export { requireBroker } from './provided.ts';
 export { type Resolution, resolveBrokers } from './resolve.ts';
 export type {} from './stores/provided.ts';
-export { requireStore } from './stores/provided.ts';
+export { requireStore, storeUrl } from './stores/provided.ts';
 export { resolveStores, type StoreResolution, storesFromEnv } from './stores/resolve.ts';
 export {
   type ProvidedStores,
