@@ -87,9 +87,28 @@ export class HandlerTimeoutError extends SwitchyardError {
   }
 }
 
-/** A combination of options the transport cannot honour (checked at subscribe time). */
+/**
+ * A combination of options that cannot be honoured: the transport's (checked at subscribe time) or
+ * handle()'s (checked when handle() is called, e.g. `transactional: true` with a store that has no
+ * `transaction`).
+ */
 export class UnsupportedOptionError extends SwitchyardError {
   override name = 'UnsupportedOptionError';
+}
+
+/**
+ * The idempotency claim of an attempt was lost while its handler ran: another member took the key
+ * after the lease expired, a renewal failed, or the store fenced out the completion. The attempt's
+ * `ctx.signal` aborts with this error and it is never reported `acked`: the delivery is given back
+ * (outcome `retrying` with this error) and its redelivery finds the event done, busy or free.
+ */
+export class LeaseLostError extends SwitchyardError {
+  override name = 'LeaseLostError';
+  readonly key: string;
+  constructor(key: string, cause?: unknown) {
+    super(`The idempotency claim on '${key}' was lost`, cause === undefined ? undefined : { cause });
+    this.key = key;
+  }
 }
 
 /** The bus or transport was closed. */

@@ -15,8 +15,20 @@ export { parseBrokerUrl, redactUrl, TRANSPORT_PACKAGES } from './connect-url.ts'
 export type { Delivery, DeliveryOrigin, EventDelivery, InvalidDelivery } from './delivery.ts';
 export * from './errors.ts';
 export { createEvent, type EventInput, type SwitchyardEvent, validateEvent } from './event.ts';
-export { type MemoryIdempotencyStoreOptions, memoryIdempotencyStore } from './idempotency/memory-store.ts';
-export type { ClaimResult, IdempotencyStore, SyncIdempotencyStore } from './idempotency/store.ts';
+export {
+  type MemoryIdempotencyStore,
+  type MemoryIdempotencyStoreOptions,
+  memoryIdempotencyStore,
+} from './idempotency/memory-store.ts';
+export {
+  type ClaimEntry,
+  type ClaimResult,
+  type IdempotencyStore,
+  isTransactional,
+  type SyncIdempotencyStore,
+  type TransactionalIdempotencyStore,
+  type TransactionResult,
+} from './idempotency/store.ts';
 export { type MemoryOptions, MemoryTransport } from './memory/transport.ts';
 export { type DeadLetterOptions, deadLetter, deadLetterTopic } from './policies/dead-letter.ts';
 export { type HandleOptions, type Handler, type HandlerContext, handle } from './policies/handle.ts';

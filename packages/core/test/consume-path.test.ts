@@ -273,9 +273,13 @@ describe('the consume path', () => {
   it('de-duplicates with a store that answers only asynchronously, as with one that answers at once', async () => {
     const memory = memoryIdempotencyStore();
     const asyncOnly: IdempotencyStore = {
-      claim: (key, leaseMs) => new Promise((r) => setImmediate(() => r(memory.sync.claim(key, leaseMs)))),
-      complete: (key, ttlMs) => new Promise((r) => setImmediate(() => r(memory.sync.complete(key, ttlMs)))),
-      release: (key) => new Promise((r) => setImmediate(() => r(memory.sync.release(key)))),
+      claim: (key, token, leaseMs) =>
+        new Promise((r) => setImmediate(() => r(memory.sync.claim(key, token, leaseMs)))),
+      renew: (key, token, leaseMs) =>
+        new Promise((r) => setImmediate(() => r(memory.sync.renew(key, token, leaseMs)))),
+      complete: (key, token, ttlMs) =>
+        new Promise((r) => setImmediate(() => r(memory.sync.complete(key, token, ttlMs)))),
+      release: (key, token) => new Promise((r) => setImmediate(() => r(memory.sync.release(key, token)))),
     };
     for (const store of [asyncOnly, memoryIdempotencyStore()]) {
       const bus = wrappedTransportBus((raw) => raw);

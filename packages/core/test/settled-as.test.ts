@@ -41,6 +41,7 @@ describe('outcomes tell what really happened', () => {
     const released: string[] = [];
     const store: IdempotencyStore = {
       claim: async () => 'claimed',
+      renew: async () => true,
       complete: async () => {
         throw new Error('store down');
       },

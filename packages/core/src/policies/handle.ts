@@ -1,8 +1,9 @@
 import { defer, type OperatorFunction } from 'rxjs';
 import { BusDelivery, type Delivery, type EventDelivery } from '../delivery.ts';
-import { HandlerTimeoutError } from '../errors.ts';
+import { HandlerTimeoutError, LeaseLostError } from '../errors.ts';
 import type { EventInput, SwitchyardEvent } from '../event.ts';
 import type { ClaimResult } from '../idempotency/store.ts';
+import { ownerToken } from '../idempotency/token.ts';
 import { isPromiseLike } from '../promise.ts';
 import { type DeadLetterOptions, deadLetter } from './dead-letter.ts';
 import { deadline, hasTimeout } from './deadlines.ts';
@@ -232,16 +233,25 @@ export function handle<T>(
         attempt: number,
         startedAt: number,
         claim: string,
+        token: string,
       ): Result<T> => {
         if (store === undefined) return ack(delivery, 'acked', attempt, startedAt);
-        const recorded = storeCall(() => store.complete(claim, ttlMs));
-        if (recorded === undefined) return ack(delivery, 'acked', attempt, startedAt);
+        // Fenced out: another member took the claim, so this attempt is not the one that counts.
+        const lost = () => comeBackLater(delivery, attempt, startedAt, new LeaseLostError(claim));
+        let recorded: boolean | Promise<boolean>;
+        try {
+          recorded = store.complete(claim, token, ttlMs);
+        } catch (error) {
+          recorded = Promise.reject(error);
+        }
+        if (!isPromiseLike<boolean>(recorded))
+          return recorded ? ack(delivery, 'acked', attempt, startedAt) : lost();
         return recorded.then(
-          () => ack(delivery, 'acked', attempt, startedAt),
+          (done) => (done ? ack(delivery, 'acked', attempt, startedAt) : lost()),
           // The work is done and must be acked; an unrecorded id only weakens de-duplication of a
           // later copy. Dropping the claim keeps that copy from waiting out the lease.
           () =>
-            (storeCall(() => store.release(claim)) ?? Promise.resolve()).then(
+            (storeCall(() => store.release(claim, token)) ?? Promise.resolve()).then(
               () => ack(delivery, 'acked', attempt, startedAt),
               () => ack(delivery, 'acked', attempt, startedAt),
             ),
@@ -254,10 +264,11 @@ export function handle<T>(
         attempt: number,
         startedAt: number,
         claim: string,
+        token: string,
         thrown: unknown,
       ): Result<T> => {
         if (store === undefined) return failed(delivery, attempt, startedAt, thrown);
-        const released = storeCall(() => store.release(claim));
+        const released = storeCall(() => store.release(claim, token));
         if (released === undefined) return failed(delivery, attempt, startedAt, thrown);
         // A release that fails is what the attempt failed with, as when it ran through idempotent().
         return released.then(
@@ -272,6 +283,7 @@ export function handle<T>(
         attempt: number,
         startedAt: number,
         claim: string,
+        token: string,
       ): Result<T> => {
         const context = new Context(delivery, attempt);
         // The deadline counts from the call: a handler that blocks before it awaits used that time.
@@ -280,10 +292,10 @@ export function handle<T>(
         try {
           returned = handler(delivery.event, context);
         } catch (thrown) {
-          return failedClaimed(delivery, attempt, startedAt, claim, thrown);
+          return failedClaimed(delivery, attempt, startedAt, claim, token, thrown);
         }
         // A handler that returned cannot have overrun: no timer could fire while it ran.
-        if (!isPromiseLike(returned)) return succeeded(delivery, attempt, startedAt, claim);
+        if (!isPromiseLike(returned)) return succeeded(delivery, attempt, startedAt, claim, token);
         const pending = returned;
         return new Promise<Step<Outcome<T>>>((resolve, reject) => {
           const next = (step: () => Result<T>) => {
@@ -304,7 +316,8 @@ export function handle<T>(
                     // signal): its claim is held until it stops, so a retry finds the id busy
                     // rather than running beside it. Whatever it ended with, the retry runs it
                     // again: a late success is not trusted to have finished its work.
-                    const releaseLate = () => void storeCall(() => store.release(claim))?.catch(() => {});
+                    const releaseLate = () =>
+                      void storeCall(() => store.release(claim, token))?.catch(() => {});
                     pending.then(releaseLate, releaseLate);
                   }
                   next(() => failed(delivery, attempt, startedAt, error));
@@ -315,11 +328,11 @@ export function handle<T>(
           pending.then(
             () => {
               if (timer === undefined || timer.cancel())
-                next(() => succeeded(delivery, attempt, startedAt, claim));
+                next(() => succeeded(delivery, attempt, startedAt, claim, token));
             },
             (thrown: unknown) => {
               if (timer === undefined || timer.cancel())
-                next(() => failedClaimed(delivery, attempt, startedAt, claim, thrown));
+                next(() => failedClaimed(delivery, attempt, startedAt, claim, token, thrown));
             },
           );
         });
@@ -330,11 +343,12 @@ export function handle<T>(
         attempt: number,
         startedAt: number,
         claim: string,
+        token: string,
         result: ClaimResult,
       ): Result<T> => {
         if (result === 'done') return ack(delivery, 'duplicate', attempt, startedAt);
         if (result === 'busy') return comeBackLater(delivery, attempt, startedAt);
-        return invoke(delivery, attempt, startedAt, claim);
+        return invoke(delivery, attempt, startedAt, claim, token);
       };
 
       const run = (delivery: Delivery<T>, attempt: number): Result<T> => {
@@ -349,17 +363,19 @@ export function handle<T>(
             delivery.invalid,
           );
         }
-        if (store === undefined) return invoke(delivery, attempt, startedAt, '');
+        if (store === undefined) return invoke(delivery, attempt, startedAt, '', '');
         const claim = `${delivery.group}:${delivery.event.id}`;
+        const token = ownerToken();
         let result: ClaimResult | Promise<ClaimResult>;
         try {
-          result = store.claim(claim, leaseMs);
+          result = store.claim(claim, token, leaseMs);
         } catch (thrown) {
           return failed(delivery, attempt, startedAt, thrown);
         }
-        if (!isPromiseLike<ClaimResult>(result)) return claimed(delivery, attempt, startedAt, claim, result);
+        if (!isPromiseLike<ClaimResult>(result))
+          return claimed(delivery, attempt, startedAt, claim, token, result);
         return Promise.resolve(result).then(
-          (answer) => claimed(delivery, attempt, startedAt, claim, answer),
+          (answer) => claimed(delivery, attempt, startedAt, claim, token, answer),
           (thrown: unknown) => failed(delivery, attempt, startedAt, thrown),
         );
       };

@@ -1,4 +1,6 @@
+import { LeaseLostError } from '../errors.ts';
 import type { IdempotencyStore } from '../idempotency/store.ts';
+import { ownerToken } from '../idempotency/token.ts';
 
 export interface IdempotencyOptions {
   readonly store: IdempotencyStore;
@@ -22,24 +24,28 @@ export async function idempotent<R>(
   leaseMs: number,
   work: () => R | PromiseLike<R>,
 ): Promise<{ status: 'done'; value: R } | { status: 'duplicate' | 'busy' }> {
-  const claim = await options.store.claim(key, leaseMs);
+  const token = ownerToken();
+  const claim = await options.store.claim(key, token, leaseMs);
   if (claim === 'done') return { status: 'duplicate' };
   if (claim === 'busy') return { status: 'busy' };
   let value: R;
   try {
     value = await work();
   } catch (error) {
-    await options.store.release(key);
+    await options.store.release(key, token);
     throw error;
   }
   const ttl = completionTtl(options);
+  let recorded: boolean;
   try {
-    await options.store.complete(key, ttl);
+    recorded = await options.store.complete(key, token, ttl);
   } catch {
     // The work is done and must be acked; an unrecorded id only weakens de-duplication of a later
     // copy. Dropping the claim keeps that copy from waiting out the lease.
-    await options.store.release(key).catch(() => {});
+    await options.store.release(key, token).catch(() => {});
+    recorded = true;
   }
+  if (!recorded) throw new LeaseLostError(key);
   return { status: 'done', value };
 }
 
