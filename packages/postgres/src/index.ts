@@ -1,4 +1,10 @@
-export type { ClaimResult, IdempotencyStoreV2, TransactionalStoreV2 } from './contract.ts';
+export type {
+  ClaimEntry,
+  ClaimResult,
+  IdempotencyStore,
+  TransactionalIdempotencyStore,
+  TransactionResult,
+} from './contract.ts';
 export {
   type PgIdempotencyStore,
   type PgIdempotencyStoreOptions,

@@ -1,4 +1,4 @@
-export type { ClaimResult, IdempotencyStoreV2 } from './contract.ts';
+export type { ClaimEntry, ClaimResult, IdempotencyStore } from './contract.ts';
 export {
   type RedisIdempotencyStore,
   type RedisIdempotencyStoreOptions,

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { ClaimResult, IdempotencyStoreV2 } from './contract.ts';
+import type { ClaimResult, IdempotencyStore } from './contract.ts';
 import { CLAIM, COMPLETE, RELEASE, RENEW } from './scripts.ts';
 
 export interface RedisIdempotencyStoreOptions {
@@ -9,7 +9,7 @@ export interface RedisIdempotencyStoreOptions {
   readonly ttlMs?: number;
 }
 
-export interface RedisIdempotencyStore extends IdempotencyStoreV2 {
+export interface RedisIdempotencyStore extends IdempotencyStore {
   readonly ttlMs: number;
 }
 

@@ -77,6 +77,21 @@ export const storeCases: readonly StoreCase[] = [
     },
   },
   {
+    id: 'store-expired-untaken',
+    title: 'a claim that expired and that nobody took since is still its owner’s to renew and complete',
+    async run(target) {
+      const store = await target.store();
+      const k = key('untaken');
+      const owner = token();
+      expect(await store.claim(k, owner, 200)).toBe('claimed');
+      await sleep(400);
+      expect(await store.renew(k, owner, 30_000)).toBe(true);
+      expect(await store.claim(k, token(), 30_000)).toBe('busy');
+      expect(await store.complete(k, owner, 60_000)).toBe(true);
+      expect(await store.claim(k, token(), 30_000)).toBe('done');
+    },
+  },
+  {
     id: 'store-renew',
     title: 'renew keeps a claim past its first lease; a renewed claim is not taken by another member',
     async run(target) {

@@ -1,4 +1,4 @@
-import type { ClaimResult, IdempotencyStoreV2 } from '../contract.ts';
+import type { ClaimResult, IdempotencyStore } from '../contract.ts';
 import { migrator } from '../migrate.ts';
 import type { SqlPool } from '../sql.ts';
 import { idempotencyTable } from './schema.ts';
@@ -19,7 +19,7 @@ export interface PgIdempotencyStoreOptions {
   readonly autoMigrate?: boolean;
 }
 
-export interface PgIdempotencyStore extends IdempotencyStoreV2 {
+export interface PgIdempotencyStore extends IdempotencyStore {
   readonly ttlMs: number;
   /** Create the table and index if missing (idempotent, safe from several processes at once). */
   migrate(): Promise<void>;

@@ -1,5 +1,5 @@
 import type { SwitchyardEvent } from '@switchyard/core';
-import type { TransactionalStoreV2 } from '../contract.ts';
+import type { TransactionalIdempotencyStore } from '../contract.ts';
 import {
   type PgIdempotencyStore,
   type PgIdempotencyStoreOptions,
@@ -16,7 +16,7 @@ export interface PgInboxOptions extends PgIdempotencyStoreOptions {
   readonly outboxTable?: string;
 }
 
-export interface PgInbox extends PgIdempotencyStore, TransactionalStoreV2<SqlClient> {
+export interface PgInbox extends PgIdempotencyStore, TransactionalIdempotencyStore<SqlClient> {
   readonly ttlMs: number;
   publishInTransaction(tx: SqlClient, topic: string, event: SwitchyardEvent): Promise<void>;
 }
