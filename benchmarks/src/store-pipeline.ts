@@ -6,8 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { pgIdempotencyStore } from '@switchyard/postgres';
 import { redisIdempotencyStore } from '@switchyard/redis';
-import { connect, handle, memoryIdempotencyStore } from '../../packages/core/src/index.ts';
-import { asV1 } from './store-adapter.ts';
+import { connect, handle, type IdempotencyStore } from '../../packages/core/src/index.ts';
 
 const kind = process.argv[2] === 'pg' ? 'pg' : 'redis';
 const events = Number(process.argv[3] ?? (kind === 'pg' ? 30_000 : 100_000));
@@ -16,7 +15,7 @@ const run = randomBytes(4).toString('hex');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 interface Backend {
-  store: Parameters<typeof asV1>[0];
+  store: IdempotencyStore;
   raw(ops: number): Promise<number>;
   cleanup(): Promise<void>;
 }
@@ -105,9 +104,6 @@ async function throughHandle(store: Backend['store']): Promise<number> {
       batch.push({ type: 'bench', data: { n: j }, key: `k-${j % 64}` });
     await bus.publishBatch('bench', batch);
   }
-  // handle() speaks v2 once core's memory store has renew (policies' contract); else the adapter.
-  const v2 = 'renew' in memoryIdempotencyStore();
-  const idempotencyStore = (v2 ? store : asV1(store)) as never;
   let acked = 0;
   let others = 0;
   let done!: () => void;
@@ -120,7 +116,7 @@ async function throughHandle(store: Backend['store']): Promise<number> {
     .pipe(
       handle(() => {}, {
         concurrency: CONCURRENCY,
-        idempotency: { store: idempotencyStore, ttlMs: 600_000 },
+        idempotency: { store, ttlMs: 600_000 },
       }),
     )
     .subscribe((o) => {
@@ -133,7 +129,7 @@ async function throughHandle(store: Backend['store']): Promise<number> {
   sub.unsubscribe();
   await bus.close({ drainTimeoutMs: 1_000 });
   if (others > 0) throw new Error(`${others} of ${events} events not acked`);
-  say(`handle() ${v2 ? 'v2 (core batches)' : 'via the v1 adapter (tick batches)'}: ${Math.round(rate)} ev/s`);
+  say(`handle(): ${Math.round(rate)} ev/s`);
   return rate;
 }
 
