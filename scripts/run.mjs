@@ -20,6 +20,7 @@ const TASKS = {
   bench: ['node', 'benchmarks/src/main.ts'],
   brokers: ['node', 'packages/conformance/src/provision/cli.ts'],
   'conformance:matrix': ['node', 'packages/conformance/src/matrix-cli.ts'],
+  'soak:inbox': ['node', 'benchmarks/src/soak-inbox.ts'],
 };
 
 function fail(message) {

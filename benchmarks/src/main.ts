@@ -42,6 +42,8 @@ const { values: args } = parseArgs({
     'slow-seconds': { type: 'string', default: '3' },
     'memory-events': { type: 'string', default: '200000' },
     'memory-rounds': { type: 'string', default: '3' },
+    'store-events-redis': { type: 'string', default: '100000' },
+    'store-events-pg': { type: 'string', default: '30000' },
     out: { type: 'string', default: here('../results') },
     'raw-envelope': { type: 'string', default: 'cloudevents' },
     help: { type: 'boolean', short: 'h' },
@@ -51,7 +53,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   process.stdout.write(`pnpm bench [options]: Switchyard against the raw client on each broker, then memory://.
-  --broker LIST        kafka,rabbitmq,sqs,nats,memory or all (default all; repeatable)
+  --broker LIST        kafka,rabbitmq,sqs,nats,memory,stores or all (default all; repeatable)
   --events N           batched publish and end-to-end events (default per broker)
   --single N           single publishes (default per broker)
   --size B             bytes per event (default 1024)
@@ -62,6 +64,8 @@ if (args.help) {
   --slow-seconds S     slow consumer on control and backlog, each (default 3)
   --memory-events N    memory:// events per round (default 200000)
   --memory-rounds R    memory:// rounds (default 3)
+  --store-events-redis N  handle() with the Redis idempotency store (default 100000; REDIS_URL)
+  --store-events-pg N     handle() with the PostgreSQL idempotency store (default 30000; DATABASE_URL)
   --out DIR            where <date>.json and <date>.svg go (default benchmarks/results)
   --raw-envelope cloudevents|bare  what the raw side sends besides the body (default cloudevents)
 Brokers: KAFKA_BROKERS, AMQP_URL, SQS_ENDPOINT, NATS_URL. See benchmarks/README.md.
@@ -83,9 +87,15 @@ const DEFAULTS: Record<Broker, { events: number; single: number; backlog: number
 const wanted = (args.broker ?? ['all']).flatMap((b) => b.split(',')).map((b) => b.trim());
 const brokers = BROKERS.filter((b) => wanted.includes('all') || wanted.includes(b));
 const withMemory = wanted.includes('all') || wanted.includes('memory');
+const withStores = wanted.includes('all') || wanted.includes('stores');
 for (const name of wanted) {
-  if (name !== 'all' && name !== 'memory' && !(BROKERS as readonly string[]).includes(name))
-    throw new Error(`Unknown broker '${name}': use ${[...BROKERS, 'memory', 'all'].join(', ')}`);
+  if (
+    name !== 'all' &&
+    name !== 'memory' &&
+    name !== 'stores' &&
+    !(BROKERS as readonly string[]).includes(name)
+  )
+    throw new Error(`Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'all'].join(', ')}`);
 }
 const rounds = Math.max(1, Number(args.rounds));
 if (args['raw-envelope'] !== 'cloudevents' && args['raw-envelope'] !== 'bare')
@@ -308,6 +318,31 @@ for (const broker of brokers) {
 }
 const memory = withMemory ? await runMemory().catch((error: Error) => ({ error: error.message })) : undefined;
 
+interface StoreRun {
+  store: string;
+  events: number;
+  raw: number;
+  rawLabel: string;
+  handle: number;
+}
+/** handle() on memory:// with the Redis and the PostgreSQL idempotency store, each beside its raw primitive. */
+async function runStores(): Promise<(StoreRun | { store: string; error: string })[]> {
+  const out: (StoreRun | { store: string; error: string })[] = [];
+  for (const [store, events] of [
+    ['redis', args['store-events-redis']!],
+    ['pg', args['store-events-pg']!],
+  ] as const) {
+    try {
+      const text = await child(here('./store-pipeline.ts'), [store, events], `store ${store}`);
+      out.push(JSON.parse(text.trim().split('\n').pop()!) as StoreRun);
+    } catch (error) {
+      out.push({ store, error: (error as Error).message });
+    }
+  }
+  return out;
+}
+const stores = withStores ? await runStores() : [];
+
 // ---- report ----
 const fmt = (n: number, unit: string) =>
   !Number.isFinite(n)
@@ -361,6 +396,22 @@ if (memory && 'median' in memory) {
   });
 }
 
+const STORE_TARGETS: Record<string, number> = { redis: 27_000, pg: 5_000 };
+for (const run of stores) {
+  if ('error' in run) continue;
+  const target = STORE_TARGETS[run.store]!;
+  rows.push({
+    broker: `memory:// + ${run.store} store`,
+    figure: `handle() c16; raw = ${run.rawLabel}`,
+    unit: 'ev/s',
+    raw: run.raw,
+    switchyard: run.handle,
+    ratio: run.handle / run.raw,
+    target: `≥ ${target.toLocaleString('en')} ev/s`,
+    met: run.handle >= target,
+  });
+}
+
 const header = ['broker', 'figure', 'raw', 'switchyard', 'sw/raw', 'target', ''];
 const table = rows.map((r) => [
   r.broker,
@@ -386,6 +437,7 @@ for (const entry of results) {
     if (r.error) console.log(`${entry.broker} round ${r.round} ${r.side}: ${r.error}`);
 }
 if (memory && 'error' in memory) console.log(`memory://: ${memory.error}`);
+for (const run of stores) if ('error' in run) console.log(`${run.store} store: ${run.error}`);
 
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(args.out!, { recursive: true });
@@ -397,6 +449,7 @@ const report = {
   clients,
   brokers: results,
   memory,
+  stores,
   table: rows,
   // Over the brokers that were run: undefined (n/a) when none was, never 'met' for nothing.
   targets: {
@@ -404,6 +457,7 @@ const report = {
     addedP99: verdict(rows.filter((r) => r.figure === 'latency p99')),
     backlogBounded: verdict(rows.filter((r) => r.figure === 'backlog held over control')),
     memoryPipeline: verdict(rows.filter((r) => r.broker === MEMORY_FIGURE.broker)),
+    stores: verdict(rows.filter((r) => r.broker.endsWith(' store'))),
   },
 };
 const ran = [...new Set(rows.map((r) => r.broker))];
@@ -422,7 +476,10 @@ console.log(
 console.log(`results: ${jsonPath}\nchart:   ${svgPath}`);
 say(`done in ${report.durationSeconds} s`);
 // A side that failed leaves its figures empty: the run is incomplete, whatever the targets say.
-const failed = results.some((entry) => entry.rounds.some((r) => r.error)) || (memory && 'error' in memory);
+const failed =
+  results.some((entry) => entry.rounds.some((r) => r.error)) ||
+  (memory && 'error' in memory) ||
+  stores.some((run) => 'error' in run);
 if (failed) {
   say('some runs failed (listed above): the figures are incomplete');
   process.exitCode = 1;

@@ -1,1 +1,6 @@
-export {};
+export type { ClaimEntry, ClaimResult, IdempotencyStore } from './contract.ts';
+export {
+  type RedisIdempotencyStore,
+  type RedisIdempotencyStoreOptions,
+  redisIdempotencyStore,
+} from './redis-store.ts';

@@ -4,6 +4,7 @@ import { brokersFromEnv } from './options.ts';
 import { maskUrl } from './redact.ts';
 import { resolveBrokers } from './resolve.ts';
 import { stopLaunched } from './stop.ts';
+import { resolveStores } from './stores/resolve.ts';
 import { formatTable } from './table.ts';
 import type { BrokerName } from './types.ts';
 
@@ -15,7 +16,8 @@ const USAGE = `usage: pnpm brokers up|down|status|sweep
           (by their name prefixes, packages/conformance/src/sweep/prefixes.ts); --dry-run counts only.
           Not while tests run: a name a running test uses looks like a leftover
 env: BROKERS=kafka,nats (subset)  SQS_EMULATOR=fauxqs|elasticmq  KAFKA_VERSION=3.9.2
-     KAFKA_BROKERS AMQP_URL SQS_ENDPOINT NATS_URL (use these instead)`;
+     KAFKA_BROKERS AMQP_URL SQS_ENDPOINT NATS_URL (use these instead)
+     status also shows PostgreSQL and Redis (DATABASE_URL, REDIS_URL; STORES=postgres,redis|none)`;
 
 async function main(command: string | undefined): Promise<number> {
   const brokers = brokersFromEnv();
@@ -26,8 +28,12 @@ async function main(command: string | undefined): Promise<number> {
       return result.brokers.every((b) => b.available) ? 0 : 1;
     }
     case 'status': {
-      const result = await resolveBrokers({ brokers, launch: false });
-      console.log(formatTable(result.brokers, { timing: false }));
+      // The state packages' databases are never launched here: status shows what their tests would find.
+      const [result, stores] = await Promise.all([
+        resolveBrokers({ brokers, launch: false }),
+        resolveStores(undefined, { launch: false }),
+      ]);
+      console.log(formatTable([...result.brokers, ...stores.stores], { timing: false }));
       return 0;
     }
     case 'down': {

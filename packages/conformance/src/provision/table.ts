@@ -1,6 +1,9 @@
 import { maskUrl } from './redact.ts';
 import type { BrokerEndpoint } from './types.ts';
 
+/** A broker's row, or a store's (PostgreSQL, Redis): the same columns. */
+type Row = Omit<BrokerEndpoint, 'name'> & { readonly name: string };
+
 const HOW: Record<BrokerEndpoint['provisioned'], string> = {
   env: 'env var',
   'previous-run': 'previous run (.brokers)',
@@ -11,7 +14,7 @@ const HOW: Record<BrokerEndpoint['provisioned'], string> = {
 };
 
 /** The readiness table: one row per broker, credentials masked, reasons under the table. */
-export function formatTable(brokers: readonly BrokerEndpoint[], options: { timing?: boolean } = {}): string {
+export function formatTable(brokers: readonly Row[], options: { timing?: boolean } = {}): string {
   const header = [
     'broker',
     'address',

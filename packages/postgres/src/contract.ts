@@ -1,0 +1,8 @@
+// The store contract lives in @switchyard/core; re-exported so a user needs only this package.
+export type {
+  ClaimEntry,
+  ClaimResult,
+  IdempotencyStore,
+  TransactionalIdempotencyStore,
+  TransactionResult,
+} from '@switchyard/core';

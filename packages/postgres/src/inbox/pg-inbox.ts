@@ -1,0 +1,97 @@
+import type { SwitchyardEvent } from '@switchyard/core';
+import type { TransactionalIdempotencyStore } from '../contract.ts';
+import {
+  type PgIdempotencyStore,
+  type PgIdempotencyStoreOptions,
+  pgIdempotencyStore,
+} from '../idempotency/pg-store.ts';
+import { idempotencyTable } from '../idempotency/schema.ts';
+import { migrator } from '../migrate.ts';
+import { outboxTable } from '../outbox/schema.ts';
+import { insertOutbox } from '../outbox/write.ts';
+import type { SqlClient, SqlConnection, SqlPool } from '../sql.ts';
+
+export interface PgInboxOptions extends PgIdempotencyStoreOptions {
+  /** Outbox table that ctx.publish writes to inside the transaction. Default: `sy_outbox`. */
+  readonly outboxTable?: string;
+}
+
+export interface PgInbox extends PgIdempotencyStore, TransactionalIdempotencyStore<SqlClient> {
+  readonly ttlMs: number;
+  publishInTransaction(tx: SqlClient, topic: string, event: SwitchyardEvent): Promise<void>;
+}
+
+/** The transaction was rolled back because the attempt's signal aborted (timeout, lost lease, shutdown). */
+export class TransactionAbortedError extends Error {
+  override name = 'TransactionAbortedError';
+}
+
+/**
+ * The transactional inbox: the PostgreSQL idempotency store, plus `transaction()` for
+ * `handle(h, { idempotency: { store: pgInbox(pool), transactional: true } })`. Each attempt is
+ *   BEGIN; insert the done mark (a concurrent attempt on the same id blocks on this uncommitted
+ *   row, then sees it done); the handler's writes on ctx.tx; COMMIT
+ * so the writes and the mark commit together: an exactly-once effect for work done in PostgreSQL.
+ * The row lock is the lease: if this process dies, PostgreSQL rolls back and the id is free again.
+ */
+export function pgInbox(pool: SqlPool, options: PgInboxOptions = {}): PgInbox {
+  const store = pgIdempotencyStore(pool, options);
+  const { table } = idempotencyTable(options.table ?? 'sy_idempotency');
+  const outbox = outboxTable(options.outboxTable ?? 'sy_outbox');
+  const migrateOutbox = migrator(pool, `switchyard:${outbox.table.sql}`, outbox.ddl);
+  const markSql = `
+    insert into ${table.sql} as t (key, state, owner, expires_at)
+    values ($1, 'done', null, now() + make_interval(secs => $2::double precision / 1000))
+    on conflict (key) do update set state = 'done', owner = null, expires_at = excluded.expires_at
+      where t.state <> 'done' or t.expires_at <= now()
+    returning 1`;
+
+  return {
+    ...store,
+    async migrate() {
+      await store.migrate();
+      await migrateOutbox();
+    },
+    async transaction(key, ttlMs, work, opts = {}) {
+      if (options.autoMigrate !== false) await store.migrate();
+      const signal = opts.signal;
+      signal?.throwIfAborted();
+      const conn: SqlConnection = await pool.connect();
+      let broken: Error | undefined;
+      let discard = false;
+      // An abort while the handler runs ends the connection: the server rolls back, and the
+      // handler's pending queries fail instead of committing after the attempt was given up.
+      const onAbort = () => {
+        broken ??= new TransactionAbortedError('the attempt was aborted; its transaction is rolled back');
+        conn.release(broken);
+      };
+      try {
+        await conn.query('begin');
+        const marked = await conn.query(markSql, [key, ttlMs]);
+        if ((marked.rowCount ?? 0) === 0) {
+          await conn.query('rollback');
+          return { status: 'duplicate' as const };
+        }
+        signal?.addEventListener('abort', onAbort, { once: true });
+        const value = await work(conn);
+        if (broken || signal?.aborted) throw broken ?? signal?.reason;
+        await conn.query('commit');
+        return { status: 'done' as const, value };
+      } catch (error) {
+        // A connection whose rollback fails is not put back in the pool.
+        if (!broken)
+          await conn.query('rollback').catch(() => {
+            discard = true;
+          });
+        throw broken ?? error;
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        if (!broken) conn.release(discard);
+      }
+    },
+    async publishInTransaction(tx, topic, event) {
+      if (options.autoMigrate !== false) await migrateOutbox();
+      await insertOutbox(tx, outbox.table.sql, topic, [event]);
+    },
+  };
+}

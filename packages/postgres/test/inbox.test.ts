@@ -1,0 +1,137 @@
+import { type PgTestSchema, pgTestSchema, storeUrl } from '@switchyard/conformance';
+import { createEvent } from '@switchyard/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  InvalidTableNameError,
+  NoTransactionError,
+  pgIdempotencyStore,
+  pgInbox,
+  pgTx,
+} from '../src/index.ts';
+
+const url = storeUrl('postgres');
+let schema: PgTestSchema;
+beforeAll(async () => {
+  schema = await pgTestSchema(url);
+  await schema.pool.query('create table effects (id text primary key, n int not null)');
+});
+afterAll(async () => {
+  await schema?.drop();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const count = async (id: string) =>
+  (await schema.pool.query<{ n: number }>('select n from effects where id = $1', [id])).rows[0]?.n ?? 0;
+
+describe('pgInbox (transactional)', () => {
+  it('commits the handler writes with the mark; a second attempt is a duplicate and writes nothing', async () => {
+    const inbox = pgInbox(schema.pool, { cleanupIntervalMs: 0 });
+    const work = async (tx: { query: (s: string, v?: unknown[]) => Promise<unknown> }) => {
+      await tx.query('insert into effects values ($1, 1) on conflict (id) do update set n = effects.n + 1', [
+        'a',
+      ]);
+      return 'ok';
+    };
+    expect(await inbox.transaction('g:a', 60_000, work)).toEqual({ status: 'done', value: 'ok' });
+    expect(await inbox.transaction('g:a', 60_000, work)).toEqual({ status: 'duplicate' });
+    expect(await count('a')).toBe(1);
+    // The mark is a done mark for the plain store calls too.
+    expect(await inbox.claim('g:a', 't', 1_000)).toBe('done');
+  });
+
+  it('a throw rolls back the writes and the mark: the redelivery runs', async () => {
+    const inbox = pgInbox(schema.pool, { cleanupIntervalMs: 0 });
+    await expect(
+      inbox.transaction('g:b', 60_000, async (tx) => {
+        await tx.query('insert into effects values ($1, 1)', ['b']);
+        throw new Error('handler failed');
+      }),
+    ).rejects.toThrow('handler failed');
+    expect(await count('b')).toBe(0);
+    const again = await inbox.transaction('g:b', 60_000, async (tx) => {
+      await tx.query('insert into effects values ($1, 1)', ['b']);
+    });
+    expect(again.status).toBe('done');
+    expect(await count('b')).toBe(1);
+  });
+
+  it('a concurrent attempt on the same id blocks on the uncommitted mark, then is a duplicate', async () => {
+    const inbox = pgInbox(schema.pool, { cleanupIntervalMs: 0 });
+    const other = pgInbox(schema.newPool(2), { cleanupIntervalMs: 0 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = inbox.transaction('g:c', 60_000, async (tx) => {
+      await tx.query('insert into effects values ($1, 1)', ['c']);
+      await held;
+    });
+    await sleep(200);
+    let secondSettled = false;
+    const second = other
+      .transaction('g:c', 60_000, async (tx) => {
+        await tx.query('insert into effects values ($1, 1)', ['c']);
+      })
+      .finally(() => {
+        secondSettled = true;
+      });
+    await sleep(500);
+    expect(secondSettled).toBe(false);
+    release();
+    expect((await first).status).toBe('done');
+    expect(await second).toEqual({ status: 'duplicate' });
+    expect(await count('c')).toBe(1);
+  });
+
+  it('an abort while the handler runs rolls back and frees the id', async () => {
+    const inbox = pgInbox(schema.pool, { cleanupIntervalMs: 0 });
+    const controller = new AbortController();
+    const attempt = inbox.transaction(
+      'g:d',
+      60_000,
+      async (tx) => {
+        await tx.query('insert into effects values ($1, 1)', ['d']);
+        controller.abort(new Error('timed out'));
+        await tx.query('select pg_sleep(0.2)');
+      },
+      { signal: controller.signal },
+    );
+    await expect(attempt).rejects.toThrow();
+    expect(await count('d')).toBe(0);
+    expect((await inbox.transaction('g:d', 60_000, () => 1)).status).toBe('done');
+  });
+
+  it('publishInTransaction writes the built event to the outbox only if the transaction commits', async () => {
+    const inbox = pgInbox(schema.pool, { cleanupIntervalMs: 0, outboxTable: 'inbox_outbox' });
+    const kept = createEvent({ type: 'kept', data: { n: 1 }, key: 'k1' }, 'test');
+    const lost = createEvent({ type: 'lost', data: { n: 2 } }, 'test');
+    await inbox.transaction('g:e', 60_000, (tx) => inbox.publishInTransaction(tx, 'orders', kept));
+    await expect(
+      inbox.transaction('g:f', 60_000, async (tx) => {
+        await inbox.publishInTransaction(tx, 'orders', lost);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    const { rows } = await schema.pool.query<{ event_id: string; topic: string; key: string }>(
+      'select event_id, topic, key from inbox_outbox',
+    );
+    expect(rows).toEqual([{ event_id: kept.id, topic: 'orders', key: 'k1' }]);
+  });
+
+  it('pgTx names the missing option; table names are checked', () => {
+    expect(() => pgTx({})).toThrow(NoTransactionError);
+    expect(() => pgIdempotencyStore(schema.pool, { table: 'x; drop table y' })).toThrow(
+      InvalidTableNameError,
+    );
+  });
+
+  it('the periodic cleanup deletes expired rows only', async () => {
+    const store = pgIdempotencyStore(schema.pool, { table: 'cleanup_test', cleanupIntervalMs: 0 });
+    await store.claim('old', 't1', 50);
+    await store.claim('live', 't2', 60_000);
+    await sleep(200);
+    expect(await store.cleanup()).toBe(1);
+    const { rows } = await schema.pool.query<{ key: string }>('select key from cleanup_test');
+    expect(rows.map((r) => r.key)).toEqual(['live']);
+  });
+});
