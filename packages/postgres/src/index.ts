@@ -1,1 +1,8 @@
+export {
+  LOG_START,
+  type LogCheckpoint,
+  LogReader,
+  type LogReaderOptions,
+  type LogRow,
+} from './log-reader.ts';
 export type { SqlClient, SqlConnection, SqlPool, SqlResult } from './sql.ts';
