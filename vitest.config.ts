@@ -2,7 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 // One test command for the whole workspace. Sources are resolved through the
 // `@switchyard/source` export condition, so tests never run against a stale build.
-const conditions = ['@switchyard/source', 'node', 'import', 'default'];
+// No 'import' here: Vite adds import/require per import kind; forcing 'import' made a CommonJS
+// require() pick a package's ESM build (pg's require('pg-pool') → a module namespace, not a class).
+const conditions = ['@switchyard/source', 'node', 'default'];
 
 export default defineConfig({
   resolve: { conditions },
