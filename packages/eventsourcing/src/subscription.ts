@@ -174,7 +174,9 @@ export function subscribeLog(log: EventLog, admit: Admit, options: SubscribeOpti
         const batch = await log.readAll(cursor, Math.min(batchSize, room));
         if (closed) return;
         if (batch.length === 0) {
-          if (options.stopAtHead) {
+          // Complete only once all is settled: completing tears down, and handle() gives back
+          // unstarted work when its origin is closing.
+          if (options.stopAtHead && window.length === 0) {
             subscriber.complete();
             return;
           }
