@@ -1,3 +1,5 @@
+export { eventStore, type PgEventStoreOptions } from './event-store/event-store.ts';
+export { PgEventLog } from './event-store/pg-event-log.ts';
 export {
   LOG_START,
   type LogCheckpoint,
