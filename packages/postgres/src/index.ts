@@ -7,4 +7,5 @@ export {
   type LogReaderOptions,
   type LogRow,
 } from './log-reader.ts';
+export { PgProjectionStore, type PgProjectionStoreOptions } from './projection/pg-projection-store.ts';
 export type { SqlClient, SqlConnection, SqlPool, SqlResult } from './sql.ts';
