@@ -5,6 +5,8 @@ export type {
   TransactionalIdempotencyStore,
   TransactionResult,
 } from './contract.ts';
+export { eventStore, type PgEventStoreOptions } from './event-store/event-store.ts';
+export { PgEventLog } from './event-store/pg-event-log.ts';
 export {
   type PgIdempotencyStore,
   type PgIdempotencyStoreOptions,
@@ -12,5 +14,13 @@ export {
 } from './idempotency/pg-store.ts';
 export { type PgInbox, type PgInboxOptions, pgInbox, TransactionAbortedError } from './inbox/pg-inbox.ts';
 export { NoTransactionError, pgTx } from './inbox/tx.ts';
+export {
+  LOG_START,
+  type LogCheckpoint,
+  LogReader,
+  type LogReaderOptions,
+  type LogRow,
+} from './log-reader.ts';
 export { InvalidTableNameError } from './names.ts';
+export { PgProjectionStore, type PgProjectionStoreOptions } from './projection/pg-projection-store.ts';
 export type { SqlClient, SqlConnection, SqlPool, SqlResult } from './sql.ts';

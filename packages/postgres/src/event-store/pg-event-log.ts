@@ -1,0 +1,231 @@
+import { createEvent, type SwitchyardEvent } from '@switchyard/core';
+import {
+  type AppendResult,
+  type Checkpoint,
+  ConcurrencyError,
+  type EventLog,
+  type ExpectedVersion,
+  type ReadStreamOptions,
+  type Snapshot,
+  type StoredEvent,
+} from '@switchyard/eventsourcing';
+import { LogReader } from '../log-reader.ts';
+import type { SqlClient, SqlPool } from '../sql.ts';
+import { EVENT_STORE_DDL } from './schema.ts';
+
+interface EventRow {
+  stream_id: string;
+  version: string;
+  id: string;
+  type: string;
+  source: string;
+  time: Date;
+  data: unknown;
+  ext: Record<string, string>;
+  global_position: string;
+  tx_id: string;
+}
+
+const COLUMNS =
+  'stream_id, version, id, type, source, time, data, ext, global_position, tx_id::text as tx_id';
+
+function expectedCode(expected: ExpectedVersion): number {
+  if (expected === 'any') return -1;
+  if (expected === 'no_stream') return -2;
+  if (expected === 'exists') return -3;
+  return expected;
+}
+
+const NAMED = new Set([
+  'subject',
+  'datacontenttype',
+  'dataschema',
+  'correlationid',
+  'causationid',
+  'partitionkey',
+  'traceparent',
+  'tracestate',
+]);
+
+function toStored(row: EventRow): StoredEvent {
+  const {
+    subject,
+    datacontenttype,
+    dataschema,
+    correlationid,
+    causationid,
+    partitionkey,
+    traceparent,
+    tracestate,
+  } = row.ext;
+  const extensions: Record<string, string> = {};
+  for (const name in row.ext) if (!NAMED.has(name)) extensions[name] = row.ext[name]!;
+  const event = createEvent(
+    {
+      id: row.id,
+      type: row.type,
+      source: row.source,
+      time: row.time,
+      data: row.data,
+      subject,
+      datacontenttype,
+      dataschema,
+      correlationid,
+      causationid,
+      key: partitionkey,
+      traceparent,
+      tracestate,
+      extensions,
+    },
+    row.source,
+  );
+  const position = Number(row.global_position);
+  return {
+    event,
+    streamId: row.stream_id,
+    version: Number(row.version),
+    position,
+    checkpoint: { tx: row.tx_id, position },
+  };
+}
+
+function extOf(event: SwitchyardEvent): Record<string, string> {
+  const ext: Record<string, string> = { ...event.extensions };
+  for (const name of [
+    'subject',
+    'datacontenttype',
+    'dataschema',
+    'correlationid',
+    'causationid',
+    'partitionkey',
+    'traceparent',
+    'tracestate',
+  ] as const) {
+    const value = event[name];
+    if (typeof value === 'string') ext[name] = value;
+  }
+  return ext;
+}
+
+/** The event log in PostgreSQL (tables `sy_streams`, `sy_events`, `sy_snapshots`, `sy_es_checkpoints`). */
+export class PgEventLog implements EventLog {
+  readonly #pool: SqlPool;
+  readonly #reader = new LogReader<EventRow>({
+    table: 'sy_events',
+    columns: COLUMNS.replace(', tx_id::text as tx_id', ', tx_id::text as tx_id'),
+  });
+
+  constructor(pool: SqlPool) {
+    this.#pool = pool;
+  }
+
+  /** Create the tables and the append function if missing. */
+  async setup(): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('begin');
+      await client.query("select pg_advisory_xact_lock(hashtext('sy_event_store_ddl'))");
+      await client.query(EVENT_STORE_DDL);
+      await client.query('commit');
+      client.release();
+    } catch (error) {
+      await client.query('rollback').catch(() => {});
+      client.release(true);
+      throw error;
+    }
+  }
+
+  async append(
+    streamId: string,
+    events: readonly SwitchyardEvent[],
+    expected: ExpectedVersion,
+    options?: { readonly client?: unknown },
+  ): Promise<AppendResult> {
+    const client = (options?.client as SqlClient | undefined) ?? this.#pool;
+    const payload = JSON.stringify(
+      events.map((e) => ({
+        id: e.id,
+        type: e.type,
+        source: e.source,
+        time: e.time,
+        data: e.data,
+        ext: extOf(e),
+      })),
+    );
+    try {
+      const { rows } = await client.query<{ next_version: string; last_position: string; fresh: number }>(
+        'select * from sy_append($1, $2, $3::jsonb)',
+        [streamId, expectedCode(expected), payload],
+      );
+      const row = rows[0]!;
+      const fresh = row.fresh === 0 ? [] : events.slice(events.length - row.fresh);
+      return { nextVersion: Number(row.next_version), position: Number(row.last_position), events: fresh };
+    } catch (error) {
+      const e = error as { code?: string; detail?: string };
+      if (e.code === 'SY409') throw new ConcurrencyError(streamId, expected, Number(e.detail));
+      throw error;
+    }
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions): Promise<StoredEvent[]> {
+    const { rows } = await this.#pool.query<EventRow>(
+      `select ${COLUMNS} from sy_events where stream_id = $1 and version >= $2 and ($3::bigint is null or version <= $3)` +
+        ' and ($4::timestamptz is null or time <= $4) order by version',
+      [
+        streamId,
+        options.fromVersion ?? 1,
+        options.toVersion ?? null,
+        options.toTime === undefined ? null : new Date(options.toTime),
+      ],
+    );
+    return rows.map(toStored);
+  }
+
+  async readAll(from: Checkpoint, limit: number): Promise<StoredEvent[]> {
+    return (await this.#reader.read(this.#pool, from, limit)).map((r) => toStored(r.row));
+  }
+
+  head(): Promise<Checkpoint> {
+    return this.#reader.head(this.#pool);
+  }
+
+  async oldestAfter(after: Checkpoint): Promise<Date | undefined> {
+    const [next] = await this.#reader.read(this.#pool, after, 1);
+    return next?.row.time;
+  }
+
+  async loadSnapshot(streamId: string, name: string): Promise<Snapshot | undefined> {
+    const { rows } = await this.#pool.query<{ version: string; state: unknown; snapshot_version: string }>(
+      'select version, state, snapshot_version from sy_snapshots where stream_id = $1 and name = $2',
+      [streamId, name],
+    );
+    const row = rows[0];
+    return row && { version: Number(row.version), state: row.state, snapshotVersion: row.snapshot_version };
+  }
+
+  async saveSnapshot(streamId: string, name: string, snapshot: Snapshot): Promise<void> {
+    await this.#pool.query(
+      'insert into sy_snapshots values ($1, $2, $3, $4::jsonb, $5) on conflict (stream_id, name) do update' +
+        ' set version = excluded.version, state = excluded.state, snapshot_version = excluded.snapshot_version' +
+        ' where sy_snapshots.version < excluded.version or sy_snapshots.snapshot_version <> excluded.snapshot_version',
+      [streamId, name, snapshot.version, JSON.stringify(snapshot.state), snapshot.snapshotVersion],
+    );
+  }
+
+  async loadCheckpoint(name: string): Promise<Checkpoint | undefined> {
+    const { rows } = await this.#pool.query<{ tx: string; position: string }>(
+      'select tx_id::text as tx, position from sy_es_checkpoints where name = $1',
+      [name],
+    );
+    const row = rows[0];
+    return row && { tx: row.tx, position: Number(row.position) };
+  }
+
+  async saveCheckpoint(name: string, checkpoint: Checkpoint): Promise<void> {
+    await this.#pool.query(
+      'insert into sy_es_checkpoints (name, tx_id, position) values ($1, $2::xid8, $3) on conflict (name)' +
+        ' do update set tx_id = excluded.tx_id, position = excluded.position, updated_at = now()',
+      [name, checkpoint.tx, checkpoint.position],
+    );
+  }
+}
