@@ -34,6 +34,9 @@ const { values: args } = parseArgs({
     'slow-seconds': { type: 'string', default: '3' },
     'memory-events': { type: 'string', default: '200000' },
     'memory-rounds': { type: 'string', default: '3' },
+    'saga-events': { type: 'string', default: '20000' },
+    'timer-rate': { type: 'string', default: '1000' },
+    'timer-seconds': { type: 'string', default: '5' },
     out: { type: 'string', default: here('../results') },
     'raw-envelope': { type: 'string', default: 'cloudevents' },
     help: { type: 'boolean', short: 'h' },
@@ -54,6 +57,9 @@ if (args.help) {
   --slow-seconds S     slow consumer on control and backlog, each (default 3)
   --memory-events N    memory:// events per round (default 200000)
   --memory-rounds R    memory:// rounds (default 3)
+  --saga-events N      saga: events for runSaga() vs handle() on memory:// (default 20000)
+  --timer-rate N       saga: new timers per second for the lateness run (default 1000)
+  --timer-seconds S    saga: length of the lateness run (default 5)
   --out DIR            where <date>.json and <date>.svg go (default benchmarks/results)
   --raw-envelope cloudevents|bare  what the raw side sends besides the body (default cloudevents)
 Brokers: KAFKA_BROKERS, AMQP_URL, SQS_ENDPOINT, NATS_URL. See benchmarks/README.md.
@@ -75,9 +81,16 @@ const DEFAULTS: Record<Broker, { events: number; single: number; backlog: number
 const wanted = (args.broker ?? ['all']).flatMap((b) => b.split(',')).map((b) => b.trim());
 const brokers = BROKERS.filter((b) => wanted.includes('all') || wanted.includes(b));
 const withMemory = wanted.includes('all') || wanted.includes('memory');
+// Sagas (saga.ts): runSaga() vs handle() on memory://, timer lateness on memory and PostgreSQL.
+const withSaga = wanted.includes('all') || wanted.includes('saga');
 for (const name of wanted) {
-  if (name !== 'all' && name !== 'memory' && !(BROKERS as readonly string[]).includes(name))
-    throw new Error(`Unknown broker '${name}': use ${[...BROKERS, 'memory', 'all'].join(', ')}`);
+  if (
+    name !== 'all' &&
+    name !== 'memory' &&
+    name !== 'saga' &&
+    !(BROKERS as readonly string[]).includes(name)
+  )
+    throw new Error(`Unknown broker '${name}': use ${[...BROKERS, 'memory', 'saga', 'all'].join(', ')}`);
 }
 const rounds = Math.max(1, Number(args.rounds));
 if (args['raw-envelope'] !== 'cloudevents' && args['raw-envelope'] !== 'bare')
@@ -300,6 +313,36 @@ for (const broker of brokers) {
 }
 const memory = withMemory ? await runMemory().catch((error: Error) => ({ error: error.message })) : undefined;
 
+interface TimerLateness {
+  timers: number;
+  rate: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+interface SagaBench {
+  events: number;
+  handle: number;
+  saga: number;
+  memoryTimers: TimerLateness;
+  pgSaga?: number;
+  pgTimers?: TimerLateness;
+}
+async function runSagaBench(): Promise<SagaBench> {
+  const out = await child(
+    here('./saga.ts'),
+    [args['saga-events']!, args['timer-rate']!, args['timer-seconds']!],
+    'saga',
+  );
+  for (const line of out.trim().split('\n')) if (!line.startsWith('RESULT ')) say(`saga: ${line}`);
+  const result = out.split('\n').find((line) => line.startsWith('RESULT '));
+  if (!result) throw new Error('saga.ts printed no RESULT line');
+  return JSON.parse(result.slice('RESULT '.length)) as SagaBench;
+}
+const sagaBench = withSaga
+  ? await runSagaBench().catch((error: Error) => ({ error: error.message }))
+  : undefined;
+
 // ---- report ----
 const MiB = 2 ** 20;
 interface Figure {
@@ -407,6 +450,44 @@ if (memory && 'median' in memory) {
   });
 }
 
+if (sagaBench && 'saga' in sagaBench) {
+  rows.push({
+    broker: 'saga',
+    figure: 'runSaga() (memory store) vs handle() on memory://',
+    unit: 'ev/s',
+    raw: sagaBench.handle,
+    switchyard: sagaBench.saga,
+    ratio: sagaBench.saga / sagaBench.handle,
+    target: 'ratio ≥ 0.5',
+    met: sagaBench.saga / sagaBench.handle >= 0.5,
+  });
+  const timers = (store: string, t: TimerLateness | undefined) => {
+    if (!t) return;
+    rows.push({
+      broker: 'saga',
+      figure: `timer lateness p99, ${store} store, ${Math.round(t.rate)} timers/s`,
+      unit: 'ms',
+      raw: Number.NaN,
+      switchyard: t.p99,
+      ratio: Number.NaN,
+      target: '≤ 1 000 ms at 1 000 timers/s',
+      met: t.p99 <= 1_000 && t.rate >= 990,
+    });
+  };
+  timers('memory', sagaBench.memoryTimers);
+  timers('PostgreSQL', sagaBench.pgTimers);
+  if (sagaBench.pgSaga !== undefined) {
+    rows.push({
+      broker: 'saga',
+      figure: 'runSaga() (PostgreSQL store) on memory://',
+      unit: 'ev/s',
+      raw: Number.NaN,
+      switchyard: sagaBench.pgSaga,
+      ratio: Number.NaN,
+    });
+  }
+}
+
 const header = ['broker', 'figure', 'raw', 'switchyard', 'sw/raw', 'target', ''];
 const table = rows.map((r) => [
   r.broker,
@@ -432,6 +513,7 @@ for (const entry of results) {
     if (r.error) console.log(`${entry.broker} round ${r.round} ${r.side}: ${r.error}`);
 }
 if (memory && 'error' in memory) console.log(`memory://: ${memory.error}`);
+if (sagaBench && 'error' in sagaBench) console.log(`saga: ${sagaBench.error}`);
 
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(args.out!, { recursive: true });
@@ -443,12 +525,14 @@ const report = {
   clients,
   brokers: results,
   memory,
+  saga: sagaBench,
   table: rows,
   targets: {
     throughputRatio: rows.filter((r) => r.target === throughputTarget.text).every((r) => r.met),
     addedP99: rows.filter((r) => r.figure === 'latency p99').every((r) => r.met),
     backlogBounded: rows.filter((r) => r.figure === 'backlog held over control').every((r) => r.met),
     memoryPipeline: rows.find((r) => r.broker === 'memory://')?.met,
+    sagaTimers: rows.filter((r) => r.figure.startsWith('timer lateness')).every((r) => r.met),
   },
 };
 const jsonPath = `${args.out}/${date}.json`;
@@ -480,7 +564,10 @@ console.log(
 console.log(`results: ${jsonPath}\nchart:   ${svgPath}`);
 say(`done in ${report.durationSeconds} s`);
 // A side that failed leaves its figures empty: the run is incomplete, whatever the targets say.
-const failed = results.some((entry) => entry.rounds.some((r) => r.error)) || (memory && 'error' in memory);
+const failed =
+  results.some((entry) => entry.rounds.some((r) => r.error)) ||
+  (memory && 'error' in memory) ||
+  (sagaBench && 'error' in sagaBench);
 if (failed) {
   say('some runs failed (listed above): the figures are incomplete');
   process.exitCode = 1;

@@ -56,9 +56,9 @@ export interface SagaDefinitionInput<S, E extends SagaEvents> {
   /** Unique per saga type; part of every stored key. */
   readonly name: string;
   /** The instance an event belongs to (e.g. `e.data.orderId`). Timeout events find theirs by themselves. */
-  readonly correlate: (event: SwitchyardEvent<E[keyof E]>) => string | undefined;
+  readonly correlate: (event: SwitchyardEvent<Exclude<E[keyof E], TimeoutData>>) => string | undefined;
   /** The state of a new instance, or how to make it from the event that starts it. */
-  readonly initial: S | ((event: SwitchyardEvent<E[keyof E]>) => S);
+  readonly initial: S | ((event: SwitchyardEvent<Exclude<E[keyof E], TimeoutData>>) => S);
   /** One transition per event type (and per timer name). Events of other types are acked and ignored. */
   readonly on: { readonly [K in keyof E & string]?: Transition<S, E[K]> };
   /**

@@ -66,7 +66,7 @@ function timeoutOf(name: string, event: SwitchyardEvent): TimeoutData | undefine
 export function runSaga<S, E extends SagaEvents>(
   definition: SagaDefinition<S, E>,
   options: RunSagaOptions<S>,
-): OperatorFunction<Delivery<E[keyof E]>, Outcome<E[keyof E]>> {
+): OperatorFunction<Delivery<unknown>, Outcome<unknown>> {
   const { store, timeoutTopic, observe, ...handleOptions } = options;
   const name = definition.name;
   const on = definition.on as Record<string, SagaDefinition<S, SagaEvents>['on'][string]>;
@@ -80,7 +80,7 @@ export function runSaga<S, E extends SagaEvents>(
     if (on[event.type] === undefined) return undefined;
     const timeout = timeoutOf(name, event);
     if (timeout !== undefined) return timeout.correlationId;
-    return definition.correlate(event as SwitchyardEvent<E[keyof E]>);
+    return definition.correlate(event as Parameters<typeof definition.correlate>[0]);
   };
 
   const step = async (event: SwitchyardEvent, context: HandlerContext): Promise<void> => {
@@ -128,18 +128,15 @@ export function runSaga<S, E extends SagaEvents>(
     });
     if (result.status === 'duplicate') return report('duplicate');
     report('transitioned', { state: next, completed: effects.completed, messages: effects.messages });
-    await dispatch(context.delivery.origin, result.dispatch);
+    if (result.dispatch.length > 0) await dispatch(context.delivery.origin, result.dispatch);
   };
 
-  return handle<E[keyof E]>(
-    step as (event: SwitchyardEvent<E[keyof E]>, context: HandlerContext<E[keyof E]>) => Promise<void>,
-    {
-      concurrency: 16,
-      ...handleOptions,
-      retry: { ...SAGA_RETRY, ...handleOptions.retry },
-      key: correlationOf,
-    },
-  );
+  return handle<unknown>(step, {
+    concurrency: 16,
+    ...handleOptions,
+    retry: { ...SAGA_RETRY, ...handleOptions.retry },
+    key: correlationOf,
+  });
 }
 
 /** Publish committed messages in order, consecutive ones to the same topic in one batch. */

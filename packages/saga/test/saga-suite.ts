@@ -106,7 +106,7 @@ export function sagaStoreSuite(backend: SagaBackend): void {
                 store,
                 timeoutTopic: IN,
                 observe: (step) => steps.push(step),
-              }) as never,
+              }),
             )
             .subscribe((o) => outcomes.push(o as Outcome)),
         );

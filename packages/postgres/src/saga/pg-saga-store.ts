@@ -7,7 +7,7 @@ import {
   type SagaStore,
 } from '@switchyard/saga';
 import type { SqlClient, SqlPool } from '../sql.ts';
-import { sagaMigrator, sagaTables } from './schema.ts';
+import { type SagaTables, sagaMigrator, sagaTables } from './schema.ts';
 
 /**
  * Where a saga's outgoing messages go inside its transaction: the transactional outbox. The
@@ -41,6 +41,11 @@ interface SagaRow {
   timers: Record<string, string>;
 }
 
+interface CommitRow {
+  written: number;
+  duplicate: boolean;
+}
+
 interface FiredRow {
   topic: string;
   event: SwitchyardEvent;
@@ -56,6 +61,8 @@ export function pgSagaStore(options: PgSagaStoreOptions): SagaStore {
   const { pool, outbox } = options;
   const t = sagaTables(options.schema);
   const migrate = options.migrate === false ? async () => {} : sagaMigrator(pool, t);
+  const insertStatement = commitStatement(t, 'insert');
+  const updateStatement = commitStatement(t, 'update');
 
   const inTransaction = async <R>(work: (tx: SqlClient) => Promise<R>): Promise<R> => {
     await migrate();
@@ -99,73 +106,53 @@ export function pgSagaStore(options: PgSagaStoreOptions): SagaStore {
 
     async commit<S>(change: SagaChange<S>) {
       const { saga, correlationId: id } = change;
-      try {
-        await inTransaction(async (tx) => {
-          // First the event id: a concurrent copy of the same event waits here for this one, then
-          // finds it and stops. Then the state, guarded by the version that was loaded.
-          const marked = await tx.query(
-            `insert into ${t.handled} (saga, correlation_id, event_id) values ($1, $2, $3) on conflict do nothing`,
-            [saga, id, change.eventId],
-          );
-          if (marked.rowCount === 0) throw new Duplicate();
-          const state = JSON.stringify(change.state);
-          const timers = JSON.stringify(change.timers);
-          const written =
-            change.expectedVersion === 0
-              ? await tx.query(
-                  `insert into ${t.sagas} (saga, correlation_id, state, version, timers, completed_at)
-                   values ($1, $2, $3, 1, $4, case when $5::boolean then now() end)
-                   on conflict do nothing`,
-                  [saga, id, state, timers, change.completed],
-                )
-              : await tx.query(
-                  `update ${t.sagas}
-                      set state = $3, version = version + 1, timers = $4, updated_at = now(),
-                          completed_at = case when $5::boolean then now() end
-                    where saga = $1 and correlation_id = $2 and version = $6`,
-                  [saga, id, state, timers, change.completed, change.expectedVersion],
-                );
-          if (written.rowCount === 0) throw new SagaConcurrencyError(saga, id, change.expectedVersion);
-
-          const replaced = [...change.cancel, ...change.schedule.map((request) => request.timer)];
-          if (change.completed || replaced.length > 0) {
-            // Fired rows go too: their token lives on in sy_sagas.timers until handled.
-            await tx.query(
-              `delete from ${t.timeouts}
-                where saga = $1 and correlation_id = $2
-                  and ($3::boolean or timer = any($4::text[]) or fired_at is not null)`,
-              [saga, id, change.completed, replaced],
-            );
-          }
-          if (change.completed) {
-            // Later events are ignored by completion; the ids are no longer needed.
-            await tx.query(`delete from ${t.handled} where saga = $1 and correlation_id = $2`, [saga, id]);
-          } else if (change.schedule.length > 0) {
-            await tx.query(
-              `insert into ${t.timeouts} (saga, correlation_id, timer, token, due_at, topic, event)
-               select $1, $2, r.timer, r.token, now() + r.after_ms * interval '1 millisecond', r.topic, r.event
-                 from jsonb_to_recordset($3::jsonb) as r(timer text, token text, after_ms float8, topic text, event jsonb)`,
-              [
-                saga,
-                id,
-                JSON.stringify(
-                  change.schedule.map((r) => ({
-                    timer: r.timer,
-                    token: r.token,
-                    after_ms: r.afterMs,
-                    topic: r.topic,
-                    event: r.event,
-                  })),
-                ),
-              ],
-            );
-          }
-          if (outbox !== undefined) await write(tx, change.messages);
-        });
-      } catch (error) {
-        if (error instanceof Duplicate) return { status: 'duplicate' as const };
-        throw error;
+      const scheduled = change.schedule.map((request) => request.timer);
+      const values = [
+        saga,
+        id,
+        change.eventId,
+        JSON.stringify(change.state),
+        JSON.stringify(change.timers),
+        change.completed,
+        change.expectedVersion,
+        change.cancel,
+        scheduled,
+        JSON.stringify(
+          change.schedule.map((r) => ({
+            timer: r.timer,
+            token: r.token,
+            after_ms: r.afterMs,
+            topic: r.topic,
+            event: r.event,
+          })),
+        ),
+      ];
+      const statement = change.expectedVersion === 0 ? insertStatement : updateStatement;
+      const messages = outbox === undefined ? [] : change.messages;
+      const decide = (row: CommitRow | undefined) => {
+        if (row?.written === 1) return 'committed' as const;
+        if (row?.duplicate) return 'duplicate' as const;
+        throw new SagaConcurrencyError(saga, id, change.expectedVersion);
+      };
+      let result: 'committed' | 'duplicate';
+      if (messages.length === 0) {
+        // One statement is one transaction: no BEGIN/COMMIT round trips, no connection held.
+        await migrate();
+        result = decide((await pool.query<CommitRow>(statement, values)).rows[0]);
+      } else {
+        try {
+          result = await inTransaction(async (tx) => {
+            const outcome = decide((await tx.query<CommitRow>(statement, values)).rows[0]);
+            if (outcome === 'duplicate') throw new Duplicate();
+            await write(tx, messages);
+            return outcome;
+          });
+        } catch (error) {
+          if (!(error instanceof Duplicate)) throw error;
+          result = 'duplicate';
+        }
       }
+      if (result === 'duplicate') return { status: 'duplicate' as const };
       return { status: 'committed' as const, dispatch: outbox === undefined ? change.messages : [] };
     },
 
@@ -194,4 +181,50 @@ export function pgSagaStore(options: PgSagaStoreOptions): SagaStore {
       });
     },
   };
+}
+
+/**
+ * A transition's whole commit as one statement: the state (guarded by the version and by the event
+ * id not being handled yet), then, only if it was written, the handled id, the timers to drop and
+ * the timers to (re)arm. `written` = 0 with `duplicate` false is a version conflict.
+ *
+ * $1 saga, $2 correlation id, $3 event id, $4 state, $5 armed timers, $6 completed,
+ * $7 expected version, $8 cancelled timer names, $9 (re)armed timer names, $10 timers to arm (json).
+ */
+function commitStatement(t: SagaTables, kind: 'insert' | 'update'): string {
+  const notHandled = `not exists (select 1 from ${t.handled} where saga = $1 and correlation_id = $2 and event_id = $3)`;
+  const state =
+    kind === 'insert'
+      ? `insert into ${t.sagas} (saga, correlation_id, state, version, timers, completed_at)
+         select $1, $2, $4, 1, $5, case when $6::boolean then now() end
+          where $7::integer = 0 and ${notHandled}
+         on conflict do nothing returning 1`
+      : `update ${t.sagas}
+            set state = $4, version = version + 1, timers = $5, updated_at = now(),
+                completed_at = case when $6::boolean then now() end
+          where saga = $1 and correlation_id = $2 and version = $7::integer and ${notHandled}
+         returning 1`;
+  return `with written as (${state}),
+    mark as (
+      insert into ${t.handled} (saga, correlation_id, event_id)
+      select $1, $2, $3 from written where not $6::boolean on conflict do nothing),
+    -- A completed instance ignores later events: its ids are no longer needed.
+    forget as (
+      delete from ${t.handled}
+       where $6::boolean and saga = $1 and correlation_id = $2 and exists (select 1 from written)),
+    -- Fired rows go too: their token lives on in the state row until the timeout is handled.
+    disarm as (
+      delete from ${t.timeouts}
+       where saga = $1 and correlation_id = $2 and exists (select 1 from written)
+         and ($6::boolean or timer = any($8::text[]) or fired_at is not null)
+         and not timer = any($9::text[])),
+    arm as (
+      insert into ${t.timeouts} (saga, correlation_id, timer, token, due_at, topic, event)
+      select $1, $2, r.timer, r.token, now() + r.after_ms * interval '1 millisecond', r.topic, r.event
+        from jsonb_to_recordset($10::jsonb) as r(timer text, token text, after_ms float8, topic text, event jsonb)
+       where exists (select 1 from written)
+      on conflict (saga, correlation_id, timer) do update
+        set token = excluded.token, due_at = excluded.due_at, fired_at = null,
+            topic = excluded.topic, event = excluded.event)
+    select (select count(*) from written)::integer as written, not ${notHandled} as duplicate`;
 }
