@@ -50,6 +50,9 @@ const SAGA_RETRY = {
   backoff: exponentialBackoff({ initialMs: 5, maxMs: 1_000, jitter: 'full' }),
 };
 
+/** Committed-but-unpublished message sets kept for a retry (stores without an outbox). */
+const UNDISPATCHED_KEPT = 10_000;
+
 /** The TimeoutData of a timeout event for saga `name`, else undefined. */
 function timeoutOf(name: string, event: SwitchyardEvent): TimeoutData | undefined {
   if (event.extensions[TOKEN_ATTRIBUTE] === undefined) return undefined;
@@ -126,9 +129,36 @@ export function runSaga<S, E extends SagaEvents>(
       cancel: effects.cancelled,
       messages: effects.messages,
     });
-    if (result.status === 'duplicate') return report('duplicate');
+    if (result.status === 'duplicate') {
+      report('duplicate');
+      // Committed by an earlier attempt here whose publish failed: publish what it left.
+      const left = undispatched.get(event.id);
+      if (left !== undefined) await publishCommitted(context, event.id, left);
+      return;
+    }
     report('transitioned', { state: next, completed: effects.completed, messages: effects.messages });
-    if (result.dispatch.length > 0) await dispatch(context.delivery.origin, result.dispatch);
+    if (result.dispatch.length > 0) await publishCommitted(context, event.id, result.dispatch);
+  };
+
+  /**
+   * Messages a store without an outbox handed back: committed, so they must go out. If the publish
+   * fails they are kept for the retry, which finds the event a duplicate and publishes them then.
+   * (A crash loses them: that is what the outbox is for.)
+   */
+  const undispatched = new Map<string, readonly OutgoingMessage[]>();
+  const publishCommitted = async (
+    context: HandlerContext,
+    eventId: string,
+    messages: readonly OutgoingMessage[],
+  ): Promise<void> => {
+    try {
+      await dispatch(context.delivery.origin, messages);
+      undispatched.delete(eventId);
+    } catch (error) {
+      undispatched.set(eventId, messages);
+      if (undispatched.size > UNDISPATCHED_KEPT) undispatched.delete(undispatched.keys().next().value!);
+      throw error;
+    }
   };
 
   return handle<unknown>(step, {
