@@ -3,7 +3,7 @@
 // Prints progress lines, then one line "RESULT <json>" for main.ts.
 //   node --conditions=@switchyard/source benchmarks/src/saga.ts [events] [timers/s] [seconds]
 import { randomBytes, randomUUID } from 'node:crypto';
-import { connect, createEvent, handle } from '../../packages/core/src/index.ts';
+import { connect, createEvent, handle, memoryIdempotencyStore } from '../../packages/core/src/index.ts';
 import { pgSagaStore } from '../../packages/postgres/src/index.ts';
 import {
   memorySagaStore,
@@ -158,13 +158,21 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en');
 const result: Record<string, unknown> = {};
 
 const plain = await consumeAll('plain', events, () => handle(() => {}, { concurrency: 16 }));
+// The like-for-like baseline: the saga store de-duplicates by event id, so handle() with an
+// idempotency store (the memory twin of the PostgreSQL inbox).
+const deduped = await consumeAll('deduped', events, () =>
+  handle(() => {}, {
+    concurrency: 16,
+    idempotency: { store: memoryIdempotencyStore({ maxEntries: events }) },
+  }),
+);
 const withSaga = await consumeAll('saga', events, () =>
   runSaga(counter, { store: memorySagaStore(), concurrency: 16 }),
 );
 console.log(
-  `memory://: handle() ${fmt(plain)} ev/s, runSaga() with the memory store ${fmt(withSaga)} ev/s (${(withSaga / plain).toFixed(2)}×)`,
+  `memory://: handle() ${fmt(plain)} ev/s, with idempotency ${fmt(deduped)} ev/s, runSaga() with the memory store ${fmt(withSaga)} ev/s (${(withSaga / deduped).toFixed(2)}× the idempotent handle())`,
 );
-Object.assign(result, { events, handle: plain, saga: withSaga });
+Object.assign(result, { events, handle: plain, handleIdempotent: deduped, saga: withSaga });
 
 const memoryLate = await lateness('memory', memorySagaStore());
 console.log(
