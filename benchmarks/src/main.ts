@@ -44,6 +44,9 @@ const { values: args } = parseArgs({
     'memory-rounds': { type: 'string', default: '3' },
     'store-events-redis': { type: 'string', default: '100000' },
     'store-events-pg': { type: 'string', default: '30000' },
+    'saga-events': { type: 'string', default: '20000' },
+    'timer-rate': { type: 'string', default: '1000' },
+    'timer-seconds': { type: 'string', default: '5' },
     out: { type: 'string', default: here('../results') },
     'raw-envelope': { type: 'string', default: 'cloudevents' },
     help: { type: 'boolean', short: 'h' },
@@ -66,6 +69,9 @@ if (args.help) {
   --memory-rounds R    memory:// rounds (default 3)
   --store-events-redis N  handle() with the Redis idempotency store (default 100000; REDIS_URL)
   --store-events-pg N     handle() with the PostgreSQL idempotency store (default 30000; DATABASE_URL)
+  --saga-events N      saga: events for runSaga() vs handle() on memory:// (default 20000)
+  --timer-rate N       saga: new timers per second for the lateness run (default 1000)
+  --timer-seconds S    saga: length of the lateness run (default 5)
   --out DIR            where <date>.json and <date>.svg go (default benchmarks/results)
   --raw-envelope cloudevents|bare  what the raw side sends besides the body (default cloudevents)
 Brokers: KAFKA_BROKERS, AMQP_URL, SQS_ENDPOINT, NATS_URL. See benchmarks/README.md.
@@ -88,14 +94,19 @@ const wanted = (args.broker ?? ['all']).flatMap((b) => b.split(',')).map((b) => 
 const brokers = BROKERS.filter((b) => wanted.includes('all') || wanted.includes(b));
 const withMemory = wanted.includes('all') || wanted.includes('memory');
 const withStores = wanted.includes('all') || wanted.includes('stores');
+// Sagas (saga.ts): runSaga() vs handle() on memory://, timer lateness on memory and PostgreSQL.
+const withSaga = wanted.includes('all') || wanted.includes('saga');
 for (const name of wanted) {
   if (
     name !== 'all' &&
     name !== 'memory' &&
     name !== 'stores' &&
+    name !== 'saga' &&
     !(BROKERS as readonly string[]).includes(name)
   )
-    throw new Error(`Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'all'].join(', ')}`);
+    throw new Error(
+      `Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'saga', 'all'].join(', ')}`,
+    );
 }
 const rounds = Math.max(1, Number(args.rounds));
 if (args['raw-envelope'] !== 'cloudevents' && args['raw-envelope'] !== 'bare')
@@ -318,6 +329,37 @@ for (const broker of brokers) {
 }
 const memory = withMemory ? await runMemory().catch((error: Error) => ({ error: error.message })) : undefined;
 
+interface TimerLateness {
+  timers: number;
+  rate: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+interface SagaBench {
+  events: number;
+  handle: number;
+  handleIdempotent: number;
+  saga: number;
+  memoryTimers: TimerLateness;
+  pgSaga?: number;
+  pgTimers?: TimerLateness;
+}
+async function runSagaBench(): Promise<SagaBench> {
+  const out = await child(
+    here('./saga.ts'),
+    [args['saga-events']!, args['timer-rate']!, args['timer-seconds']!],
+    'saga',
+  );
+  for (const line of out.trim().split('\n')) if (!line.startsWith('RESULT ')) say(`saga: ${line}`);
+  const result = out.split('\n').find((line) => line.startsWith('RESULT '));
+  if (!result) throw new Error('saga.ts printed no RESULT line');
+  return JSON.parse(result.slice('RESULT '.length)) as SagaBench;
+}
+const sagaBench = withSaga
+  ? await runSagaBench().catch((error: Error) => ({ error: error.message }))
+  : undefined;
+
 interface StoreRun {
   store: string;
   events: number;
@@ -412,6 +454,52 @@ for (const run of stores) {
   });
 }
 
+if (sagaBench && 'saga' in sagaBench) {
+  rows.push({
+    broker: 'saga',
+    figure: 'runSaga() (memory store) vs handle() + idempotency on memory://',
+    unit: 'ev/s',
+    raw: sagaBench.handleIdempotent,
+    switchyard: sagaBench.saga,
+    ratio: sagaBench.saga / sagaBench.handleIdempotent,
+    target: 'ratio ≥ 0.5',
+    met: sagaBench.saga / sagaBench.handleIdempotent >= 0.5,
+  });
+  rows.push({
+    broker: 'saga',
+    figure: 'runSaga() (memory store) vs plain handle() on memory://',
+    unit: 'ev/s',
+    raw: sagaBench.handle,
+    switchyard: sagaBench.saga,
+    ratio: sagaBench.saga / sagaBench.handle,
+  });
+  const timers = (store: string, t: TimerLateness | undefined) => {
+    if (!t) return;
+    rows.push({
+      broker: 'saga',
+      figure: `timer lateness p99, ${store} store, ${Math.round(t.rate)} timers/s`,
+      unit: 'ms',
+      raw: Number.NaN,
+      switchyard: t.p99,
+      ratio: Number.NaN,
+      target: '≤ 1 000 ms at 1 000 timers/s',
+      met: t.p99 <= 1_000 && t.rate >= 990,
+    });
+  };
+  timers('memory', sagaBench.memoryTimers);
+  timers('PostgreSQL', sagaBench.pgTimers);
+  if (sagaBench.pgSaga !== undefined) {
+    rows.push({
+      broker: 'saga',
+      figure: 'runSaga() (PostgreSQL store) on memory://',
+      unit: 'ev/s',
+      raw: Number.NaN,
+      switchyard: sagaBench.pgSaga,
+      ratio: Number.NaN,
+    });
+  }
+}
+
 const header = ['broker', 'figure', 'raw', 'switchyard', 'sw/raw', 'target', ''];
 const table = rows.map((r) => [
   r.broker,
@@ -438,6 +526,7 @@ for (const entry of results) {
 }
 if (memory && 'error' in memory) console.log(`memory://: ${memory.error}`);
 for (const run of stores) if ('error' in run) console.log(`${run.store} store: ${run.error}`);
+if (sagaBench && 'error' in sagaBench) console.log(`saga: ${sagaBench.error}`);
 
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(args.out!, { recursive: true });
@@ -450,6 +539,7 @@ const report = {
   brokers: results,
   memory,
   stores,
+  saga: sagaBench,
   table: rows,
   // Over the brokers that were run: undefined (n/a) when none was, never 'met' for nothing.
   targets: {
@@ -458,6 +548,7 @@ const report = {
     backlogBounded: verdict(rows.filter((r) => r.figure === 'backlog held over control')),
     memoryPipeline: verdict(rows.filter((r) => r.broker === MEMORY_FIGURE.broker)),
     stores: verdict(rows.filter((r) => r.broker.endsWith(' store'))),
+    sagaTimers: verdict(rows.filter((r) => r.figure.startsWith('timer lateness'))),
   },
 };
 const ran = [...new Set(rows.map((r) => r.broker))];
@@ -479,7 +570,8 @@ say(`done in ${report.durationSeconds} s`);
 const failed =
   results.some((entry) => entry.rounds.some((r) => r.error)) ||
   (memory && 'error' in memory) ||
-  stores.some((run) => 'error' in run);
+  stores.some((run) => 'error' in run) ||
+  (sagaBench !== undefined && 'error' in sagaBench);
 if (failed) {
   say('some runs failed (listed above): the figures are incomplete');
   process.exitCode = 1;

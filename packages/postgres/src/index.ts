@@ -23,4 +23,6 @@ export {
 } from './log-reader.ts';
 export { InvalidTableNameError } from './names.ts';
 export { PgProjectionStore, type PgProjectionStoreOptions } from './projection/pg-projection-store.ts';
+export { type PgSagaStoreOptions, pgSagaStore, type SagaOutbox } from './saga/pg-saga-store.ts';
+export { InvalidSchemaNameError } from './saga/schema.ts';
 export type { SqlClient, SqlConnection, SqlPool, SqlResult } from './sql.ts';
