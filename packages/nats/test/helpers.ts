@@ -6,7 +6,7 @@ import type { TransportDelivery } from '@switchyard/core/transport';
 import type { Subscription } from 'rxjs';
 import { vi } from 'vitest';
 import { type NatsOptions, NatsTransport } from '../src/index.ts';
-import { streamNameFor } from '../src/names.ts';
+import { durableNameFor, streamNameFor } from '../src/names.ts';
 
 export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -46,7 +46,7 @@ export class Fixture {
 
   async consumerInfo(topic: string, group: string) {
     const { jsm } = await this.raw();
-    return jsm.consumers.info(streamNameFor('SWITCHYARD_', topic), group);
+    return jsm.consumers.info(streamNameFor('SWITCHYARD_', topic), durableNameFor(group));
   }
 
   async streamMessages(topic: string): Promise<number> {
