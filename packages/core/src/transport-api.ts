@@ -17,6 +17,13 @@ export {
 export type { Logger, LogThreshold } from './logger.ts';
 export { assertGroupName, assertTopicName, NAME_RULE } from './names.ts';
 export {
+  DEAD_LETTER_GROUP,
+  type GroupStats,
+  type GroupStatus,
+  type Inspection,
+  type PeekedMessage,
+} from './ops/stats.ts';
+export {
   type Capabilities,
   copyBytes,
   encodedSize,

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { Logger, LogThreshold } from './logger.ts';
+import type { GroupStats, PeekedMessage } from './ops/stats.ts';
 
 /**
  * What a transport moves: one event in CloudEvents binary content mode.
@@ -80,6 +81,10 @@ export interface Transport {
    */
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery>;
   close(): Promise<void>;
+  /** Operations (#23): the group's backlog, in flight and oldest age as the broker counts them. */
+  inspect?(topic: string, group: string): Promise<GroupStats>;
+  /** Operations (#23): up to `limit` of the group's unsettled messages, oldest first, without consuming them. */
+  peek?(topic: string, group: string, limit: number): Promise<PeekedMessage[]>;
 }
 
 /** What a transport package's `create` export receives from `connect()`. */
