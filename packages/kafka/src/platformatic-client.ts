@@ -1,0 +1,465 @@
+import {
+  Admin,
+  type BaseOptions,
+  Consumer,
+  compatibilityPartitioner,
+  type Message as FetchedMessage,
+  type MessageToProduce,
+  type MessagesStream,
+  Producer,
+  stringDeserializer,
+  stringSerializer,
+} from '@platformatic/kafka';
+import type { IHeaders, Message as KafkajsMessage } from 'kafkajs';
+import { fromRecord } from './binding.ts';
+import {
+  type AdminClient,
+  type BeforeRejoin,
+  type ConsumerHandlers,
+  type ConsumerSpec,
+  GroupActiveError,
+  type GroupConsumer,
+  type KafkaClient,
+  type RecordSender,
+  type TopicSpec,
+} from './client.ts';
+import { withConnectDeadline } from './connect-deadline.ts';
+import { causes, transportError } from './errors.ts';
+import type { ResolvedOptions } from './options.ts';
+
+/** Kafka error codes that mean the coordinator or a leader is moving or away, not that something is wrong. */
+const AWAY_CODES = new Set([
+  'COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_OR_FOLLOWER',
+  'REQUEST_TIMED_OUT',
+  'NETWORK_EXCEPTION',
+]);
+
+/** What a broker answers while it restarts, and what a connection to one that is down fails with. */
+function platformaticAway(error: unknown): boolean {
+  return causes(error).some((e) => {
+    const { code, apiId } = e as { code?: string; apiId?: string };
+    return code === 'PLT_KFK_NETWORK' || code === 'PLT_KFK_TIMEOUT' || AWAY_CODES.has(apiId ?? '');
+  });
+}
+
+/** Backoff between the client's own retries: 300 ms doubling up to 5 s, as the kafkajs driver's. */
+const retryDelay = (_client: unknown, _operation: string, attempt: number): number =>
+  Math.min(300 * 2 ** (attempt - 1), 5_000);
+
+/**
+ * The transport on @platformatic/kafka, through its public API only: the group start is its
+ * admin's `alterConsumerGroupOffsets` (an OffsetCommit at generation -1), the rejoin gate its
+ * `protocolsMetadata` hook, which it awaits before every JoinGroup.
+ */
+export class PlatformaticClient implements KafkaClient {
+  readonly #options: ResolvedOptions;
+  readonly #secrets: readonly string[];
+
+  constructor(options: ResolvedOptions, secrets: readonly string[]) {
+    if (options.rewriteAddress) {
+      // The client connects to each broker's advertised address; it has no hook to change it.
+      throw new TypeError("kafka.rewriteAddress is not supported with client: 'platformatic'");
+    }
+    this.#options = options;
+    this.#secrets = secrets;
+  }
+
+  /** Connection options every client of this transport shares. */
+  base(): BaseOptions {
+    const o = this.#options;
+    const sasl = o.sasl as { mechanism: string; username?: string; password?: string } | undefined;
+    return {
+      clientId: o.clientId,
+      bootstrapBrokers: o.brokers,
+      connectTimeout: Math.min(o.connectionTimeoutMs, o.connectTimeoutMs),
+      requestTimeout: o.requestTimeoutMs,
+      timeout: o.requestTimeoutMs,
+      retryDelay,
+      ...(o.ssl === undefined || o.ssl === false ? {} : { tls: o.ssl === true ? {} : o.ssl }),
+      ...(sasl
+        ? {
+            sasl: {
+              mechanism: sasl.mechanism.toUpperCase() as 'PLAIN',
+              ...(sasl.username === undefined ? {} : { username: sasl.username }),
+              ...(sasl.password === undefined ? {} : { password: sasl.password }),
+            },
+          }
+        : {}),
+    };
+  }
+
+  async producer(): Promise<RecordSender> {
+    const o = this.#options;
+    const producer = new Producer<string | undefined, Buffer, string, string>({
+      ...this.base(),
+      idempotent: true,
+      acks: -1,
+      autocreateTopics: false,
+      retries: o.publishRetries,
+      serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
+      partitioner: keyedOrRoundRobin(),
+    });
+    try {
+      await withConnectDeadline(producer.initIdempotentProducer({}), o.connectTimeoutMs, o.brokers, () =>
+        producer.close(true),
+      );
+    } catch (error) {
+      await producer.close(true).catch(() => undefined);
+      throw transportError('Could not connect to Kafka', error, this.#secrets);
+    }
+    return {
+      async sendBatch({ topicMessages }) {
+        const messages: MessageToProduce<string | undefined, Buffer, string, string>[] = [];
+        for (const { topic, messages: records } of topicMessages) {
+          for (const record of records) messages.push(toProduce(topic, record));
+        }
+        await producer.send({ messages });
+      },
+      disconnect: () => producer.close(true),
+    };
+  }
+
+  admin(): AdminClient {
+    return new PlatformaticAdmin(this.base(), this.#options);
+  }
+
+  consumer(spec: ConsumerSpec, handlers: ConsumerHandlers): GroupConsumer {
+    return new PlatformaticConsumer(this.base(), spec, handlers);
+  }
+
+  brokerAway(error: unknown): boolean {
+    return platformaticAway(error);
+  }
+}
+
+/**
+ * Java's partitioner for a keyed record (the kafkajs driver's too, so one key lands in the same
+ * partition whichever driver published it), round-robin for the rest.
+ */
+function keyedOrRoundRobin() {
+  let next = 0;
+  return (message: MessageToProduce<string | undefined, Buffer, string, string>, key: Buffer | undefined) =>
+    key ? compatibilityPartitioner(message, key) : next++ & 0x7fffffff;
+}
+
+/** A record as `toRecord` writes it (kafkajs's shape) in @platformatic/kafka's. */
+function toProduce(topic: string, record: KafkajsMessage): MessageToProduce<string | undefined, Buffer, string, string> {
+  const value = record.value;
+  return {
+    topic,
+    key: record.key == null ? undefined : String(record.key),
+    value: value == null ? Buffer.alloc(0) : Buffer.isBuffer(value) ? value : Buffer.from(value),
+    headers: record.headers as Record<string, string>,
+  };
+}
+
+class PlatformaticAdmin implements AdminClient {
+  readonly #admin: Admin;
+  readonly #options: ResolvedOptions;
+
+  constructor(base: BaseOptions, options: ResolvedOptions) {
+    this.#admin = new Admin({ ...base, retries: 3 });
+    this.#options = options;
+  }
+
+  connect(): Promise<void> {
+    const o = this.#options;
+    return withConnectDeadline(
+      this.#admin.metadata({ topics: [] }).then(() => undefined),
+      o.connectTimeoutMs,
+      o.brokers,
+      () => this.#admin.close(),
+    );
+  }
+
+  async disconnect(): Promise<void> {
+    await this.#admin.close().catch(() => undefined);
+  }
+
+  async createTopic(topic: string, spec: TopicSpec): Promise<void> {
+    try {
+      await this.#admin.createTopics({
+        topics: [topic],
+        partitions: spec.numPartitions,
+        replicas: spec.replicationFactor,
+        configs: spec.configEntries.map(({ name, value }) => ({ name, value })),
+      });
+    } catch (error) {
+      if (!causes(error).some((e) => (e as { apiId?: string }).apiId === 'TOPIC_ALREADY_EXISTS')) throw error;
+    }
+  }
+
+  async partitionLeaders(topic: string): Promise<number[]> {
+    const metadata = await this.#admin.metadata({ topics: [topic], forceUpdate: true });
+    return (metadata.topics.get(topic)?.partitions ?? []).map((p) => p.leader);
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; offset: number }>> {
+    const groups = await this.#admin.listConsumerGroupOffsets({ groups: [groupId] });
+    const found = groups[0]?.topics.find((t) => t.name === topic);
+    return (found?.partitions ?? []).map((p) => ({ partition: p.partitionIndex, offset: Number(p.committedOffset) }));
+  }
+
+  async #listOffsets(topic: string, timestamp: bigint): Promise<Map<number, number>> {
+    const metadata = await this.#admin.metadata({ topics: [topic] });
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+    const partitions = Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp }));
+    const [listed] = await this.#admin.listOffsets({ topics: [{ name: topic, partitions }] });
+    return new Map((listed?.partitions ?? []).map((p) => [p.partitionIndex, Number(p.offset)]));
+  }
+
+  async topicOffsets(topic: string): Promise<Array<{ partition: number; low: number; high: number }>> {
+    // Kafka's ListOffsets timestamps: -2 the earliest, -1 the latest.
+    const [low, high] = await Promise.all([this.#listOffsets(topic, -2n), this.#listOffsets(topic, -1n)]);
+    return [...high].map(([partition, end]) => ({ partition, low: low.get(partition) ?? 0, high: end }));
+  }
+
+  async offsetsAt(topic: string, timestamp: number): Promise<Array<{ partition: number; offset: number }>> {
+    const [at, high] = await Promise.all([
+      this.#listOffsets(topic, BigInt(timestamp)),
+      this.#listOffsets(topic, -1n),
+    ]);
+    // No record at or after the timestamp: the broker answers -1, which means the end.
+    return [...high].map(([partition, end]) => {
+      const offset = at.get(partition) ?? -1;
+      return { partition, offset: offset < 0 ? end : offset };
+    });
+  }
+
+  async commitGroupStart(
+    groupId: string,
+    topic: string,
+    partitions: ReadonlyArray<{ partition: number; offset: number }>,
+  ): Promise<void> {
+    try {
+      await this.#admin.alterConsumerGroupOffsets({
+        groupId,
+        topics: [
+          {
+            name: topic,
+            partitionOffsets: partitions.map((p) => ({ partition: p.partition, offset: BigInt(p.offset) })),
+          },
+        ],
+      });
+    } catch (error) {
+      const active = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'FENCED_MEMBER_EPOCH'];
+      if (causes(error).some((e) => active.includes((e as { apiId?: string }).apiId ?? ''))) {
+        throw new GroupActiveError('active');
+      }
+      throw error;
+    }
+  }
+
+  retriable(error: unknown): boolean {
+    return causes(error).some((e) => (e as { canRetry?: boolean }).canRetry === true);
+  }
+}
+
+type Fetched = FetchedMessage<Buffer, Buffer, string, Buffer>;
+
+/**
+ * One member on @platformatic/kafka's MessagesStream (committed mode, no autocommit). The stream
+ * hands out records one by one; they are gathered per partition into batches for the member. The
+ * stream pauses as a whole, so pausing any partition pauses all, and a batch the member is still
+ * waiting in (see KafkaMember#roomIn) holds the stream like kafkajs's eachBatch holds its fetch.
+ */
+class PlatformaticConsumer implements GroupConsumer {
+  readonly #consumer: Consumer<Buffer, Buffer, string, Buffer>;
+  readonly #spec: ConsumerSpec;
+  readonly #handlers: ConsumerHandlers;
+  #stream: MessagesStream<Buffer, Buffer, string, Buffer> | undefined;
+  #running = false;
+  /** Bumped on every rebalance and join: a batch of an older generation is stale. */
+  #generation = 0;
+  #assigned = new Set<number>();
+  readonly #paused = new Set<number>();
+  #pausedAll = false;
+  /** A batch the member has not finished with: the stream stays paused meanwhile. */
+  #inBatch = false;
+  #pending = new Map<number, Fetched[]>();
+  #flushing = false;
+  #gate: { memberId: string; before: BeforeRejoin } | undefined;
+  #crashed = false;
+
+  constructor(base: BaseOptions, spec: ConsumerSpec, handlers: ConsumerHandlers) {
+    const o = spec.options;
+    this.#spec = spec;
+    this.#handlers = handlers;
+    this.#consumer = new Consumer<Buffer, Buffer, string, Buffer>({
+      ...base,
+      groupId: spec.groupId,
+      retries: 10,
+      autocreateTopics: false,
+      sessionTimeout: o.sessionTimeoutMs,
+      heartbeatInterval: o.heartbeatIntervalMs,
+      rebalanceTimeout: o.rebalanceTimeoutMs,
+      maxWaitTime: o.maxWaitTimeMs,
+      autocommit: false,
+      deserializers: { headerKey: stringDeserializer as (data?: Buffer) => string },
+      protocolsMetadata: () => this.#beforeJoin(),
+    });
+    this.#consumer.on('consumer:group:join', ({ memberId, assignments }) => {
+      this.#generation += 1;
+      const assigned = assignments?.find((a) => a.topic === spec.topic)?.partitions ?? [];
+      this.#assigned = new Set(assigned);
+      this.#pending.clear();
+      this.#handlers.onJoin(memberId, assigned);
+    });
+    // A rejoin that failed for good (the heartbeat's own, after its retries).
+    this.#consumer.on('error', (error: Error) => this.#crash(error));
+  }
+
+  /** Runs before every JoinGroup: a rejoin of a known member is a rebalance, held by the gate. */
+  async #beforeJoin(): Promise<Buffer> {
+    const memberId = this.#consumer.memberId;
+    if (memberId && this.#running) {
+      this.#generation += 1;
+      this.#pending.clear();
+      this.#handlers.onRebalancing();
+      const gate = this.#gate;
+      // The session stays alive: the broker waits up to the rebalance timeout for this JoinGroup.
+      if (gate && gate.memberId === memberId) await gate.before(async () => {}).catch(() => undefined);
+    }
+    return Buffer.alloc(0);
+  }
+
+  connect(): Promise<void> {
+    return this.#consumer.metadata({ topics: [this.#spec.topic] }).then(() => undefined);
+  }
+
+  async run(): Promise<void> {
+    this.#running = true;
+    const stream = await this.#consumer.consume({
+      topics: [this.#spec.topic],
+      mode: 'committed',
+      fallbackMode: this.#spec.from,
+      autocommit: false,
+    });
+    this.#stream = stream;
+    stream.on('data', (message: Fetched) => this.#onMessage(message));
+    stream.on('error', (error: Error) => this.#crash(error));
+    this.#applyPause();
+  }
+
+  #crash(error: Error): void {
+    if (this.#crashed || !this.#running) return;
+    this.#crashed = true;
+    this.#running = false;
+    // What the member expects of a consumer that will not restart: stopped and disconnected.
+    void this.#consumer
+      .close(true)
+      .catch(() => undefined)
+      .finally(() => this.#handlers.onCrash(error, false));
+  }
+
+  #onMessage(message: Fetched): void {
+    if (!this.#assigned.has(message.partition)) return;
+    let records = this.#pending.get(message.partition);
+    if (!records) {
+      records = [];
+      this.#pending.set(message.partition, records);
+    }
+    records.push(message);
+    if (!this.#flushing) {
+      this.#flushing = true;
+      setImmediate(() => void this.#flush());
+    }
+  }
+
+  /** Hand what arrived since the last flush to the member, a batch per partition, one at a time. */
+  async #flush(): Promise<void> {
+    try {
+      while (this.#pending.size > 0 && this.#running) {
+        const [partition, records] = this.#pending.entries().next().value!;
+        this.#pending.delete(partition);
+        const generation = this.#generation;
+        let waited = false;
+        const batch = this.#handlers.onBatch({
+          partition,
+          size: records.length,
+          offset: (index) => Number(records[index]!.offset),
+          message: (index) => fromMessage(records[index]!),
+          end: Number(records.at(-1)!.offset) + 1,
+          taken: () => {},
+          isRunning: () => this.#running,
+          isStale: () => generation !== this.#generation || !this.#assigned.has(partition),
+          heartbeat: async () => {
+            waited = true;
+          },
+        });
+        // A batch still pending after its loop is waiting for room: hold the stream meanwhile.
+        this.#inBatch = true;
+        this.#applyPause();
+        await batch;
+        this.#inBatch = false;
+        this.#applyPause();
+        void waited;
+      }
+    } finally {
+      this.#flushing = false;
+      if (this.#pending.size > 0 && this.#running) {
+        this.#flushing = true;
+        setImmediate(() => void this.#flush());
+      }
+    }
+  }
+
+  #applyPause(): void {
+    const stream = this.#stream;
+    if (!stream || stream.destroyed) return;
+    const hold = this.#pausedAll || this.#paused.size > 0 || this.#inBatch;
+    if (hold && !stream.isPaused()) stream.pause();
+    else if (!hold && stream.isPaused()) stream.resume();
+  }
+
+  pause(partitions?: readonly number[]): void {
+    if (partitions === undefined) this.#pausedAll = true;
+    else for (const partition of partitions) this.#paused.add(partition);
+    this.#applyPause();
+  }
+
+  resume(partitions: readonly number[]): void {
+    for (const partition of partitions) this.#paused.delete(partition);
+    // A resume after a join (KafkaMember#onJoin) names every partition it fetches.
+    this.#pausedAll = false;
+    for (const partition of [...this.#paused]) if (!this.#assigned.has(partition)) this.#paused.delete(partition);
+    this.#applyPause();
+  }
+
+  async commit(offsets: ReadonlyArray<{ partition: number; offset: number }>): Promise<void> {
+    await this.#consumer.commit({
+      offsets: offsets.map(({ partition, offset }) => ({
+        topic: this.#spec.topic,
+        partition,
+        offset: BigInt(offset),
+        leaderEpoch: -1,
+      })),
+    });
+  }
+
+  gateRejoin(memberId: string, before: BeforeRejoin): () => void {
+    const gate = { memberId, before };
+    this.#gate = gate;
+    return () => {
+      if (this.#gate === gate) this.#gate = undefined;
+    };
+  }
+
+  async disconnect(): Promise<void> {
+    this.#running = false;
+    this.#pending.clear();
+    await this.#stream?.close().catch(() => undefined);
+    await this.#consumer.close(true);
+  }
+}
+
+/** A fetched record in the shape the binding reads (header names as strings, values as bytes). */
+function fromMessage(message: Fetched) {
+  const headers: IHeaders = {};
+  for (const [name, value] of message.headers) headers[name] = value;
+  return fromRecord({ key: message.key ?? null, value: message.value ?? null, headers });
+}
