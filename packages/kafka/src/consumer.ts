@@ -129,7 +129,10 @@ export class KafkaMember {
       },
       onBatch: (batch) => this.#onBatch(batch),
     };
-    consumer = this.#o.client.consumer({ topic, groupId: options.groupIdFor(topic, group), from, options }, handlers);
+    consumer = this.#o.client.consumer(
+      { topic, groupId: options.groupIdFor(topic, group), from, options },
+      handlers,
+    );
     this.#consumer = consumer;
     try {
       const { connectTimeoutMs, brokers } = this.#o.options;

@@ -61,8 +61,11 @@ export class KafkajsClient implements KafkaClient {
       retry: { retries: this.#options.publishRetries, initialRetryTime: 300, maxRetryTime: 5_000 },
     });
     try {
-      await withConnectDeadline(producer.connect(), this.#options.connectTimeoutMs, this.#options.brokers, () =>
-        producer.disconnect(),
+      await withConnectDeadline(
+        producer.connect(),
+        this.#options.connectTimeoutMs,
+        this.#options.brokers,
+        () => producer.disconnect(),
       );
     } catch (error) {
       throw transportError('Could not connect to Kafka', error, this.#secrets);
@@ -156,7 +159,11 @@ class KafkajsConsumer implements GroupConsumer {
 
   async commit(offsets: ReadonlyArray<{ partition: number; offset: number }>): Promise<void> {
     await this.#consumer.commitOffsets(
-      offsets.map(({ partition, offset }) => ({ topic: this.#spec.topic, partition, offset: String(offset) })),
+      offsets.map(({ partition, offset }) => ({
+        topic: this.#spec.topic,
+        partition,
+        offset: String(offset),
+      })),
     );
   }
 
@@ -219,7 +226,10 @@ class KafkajsAdmin implements AdminClient {
     return (topics[0]?.partitions ?? []).map((p) => p.leader);
   }
 
-  async committedOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; offset: number }>> {
+  async committedOffsets(
+    groupId: string,
+    topic: string,
+  ): Promise<Array<{ partition: number; offset: number }>> {
     const [existing] = await this.#admin.fetchOffsets({ groupId, topics: [topic] });
     return (existing?.partitions ?? []).map((p) => ({ partition: p.partition, offset: Number(p.offset) }));
   }

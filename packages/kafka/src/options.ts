@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
-import { InvalidUrlError, type Logger, type LogThreshold } from '@switchyard/core';
+import { InvalidUrlError, type Logger, type LogThreshold, UnsupportedOptionError } from '@switchyard/core';
 import type { SASLOptions } from 'kafkajs';
 import { defaultGroupId } from './names.ts';
 import type { BrokerAddress } from './socket-factory.ts';
@@ -8,7 +8,8 @@ import type { BrokerAddress } from './socket-factory.ts';
 export interface KafkaOptions {
   /**
    * The client library underneath: `kafkajs`, or `platformatic` (@platformatic/kafka). The group
-   * member, key order, offset tracking and publishing are the same on both. Default: `kafkajs`.
+   * member, key order, offset tracking and publishing are the same on both. Default: the URL's
+   * `?client=`, else `kafkajs`.
    */
   readonly client?: 'kafkajs' | 'platformatic';
   /** Bootstrap brokers (`host:port`), replacing the URL's. Default: the URL's host list. */
@@ -135,8 +136,12 @@ export function resolveOptions(url: URL | string, options: KafkaOptions = {}): R
       : undefined);
   const brokers = options.brokers ? [...options.brokers] : parsed.brokers;
   if (brokers.length === 0) throw new InvalidUrlError('A kafka:// URL needs at least one host:port');
+  const client = options.client ?? parsed.params.get('client') ?? 'kafkajs';
+  if (client !== 'kafkajs' && client !== 'platformatic') {
+    throw new UnsupportedOptionError(`kafka client '${client}': expected 'kafkajs' or 'platformatic'`);
+  }
   return {
-    client: options.client ?? 'kafkajs',
+    client,
     brokers,
     clientId: options.clientId ?? parsed.params.get('clientId') ?? 'switchyard',
     ssl: options.ssl ?? (parsed.params.get('ssl') === 'true' ? true : undefined),

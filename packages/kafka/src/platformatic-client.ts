@@ -1,6 +1,7 @@
 import {
   Admin,
   type BaseOptions,
+  type ClusterMetadata,
   Consumer,
   compatibilityPartitioner,
   type Message as FetchedMessage,
@@ -46,6 +47,29 @@ function platformaticAway(error: unknown): boolean {
   });
 }
 
+/**
+ * `rewriteAddress` on this client: it connects to brokers by the addresses of its cluster metadata,
+ * which it announces in a 'client:metadata' event, synchronously, before it uses them. The brokers
+ * map it hands over is the one it keeps, so rewriting its entries there sends every later
+ * connection to a broker (by node id: fetch, produce, group coordinator) to the reachable address.
+ * A coordinator an admin looks up with FindCoordinator is reached at the address the broker
+ * gives, as with kafkajs's admin before its first metadata.
+ */
+function rewriting<
+  C extends { on(event: 'client:metadata', listener: (metadata: ClusterMetadata) => void): unknown },
+>(client: C, rewrite: ResolvedOptions['rewriteAddress']): C {
+  if (!rewrite) return client;
+  client.on('client:metadata', (metadata) => {
+    for (const [id, broker] of metadata.brokers) {
+      const target = rewrite({ host: broker.host, port: broker.port });
+      if (target.host !== broker.host || target.port !== broker.port) {
+        metadata.brokers.set(id, { ...broker, host: target.host, port: target.port });
+      }
+    }
+  });
+  return client;
+}
+
 /** Backoff between the client's own retries: 300 ms doubling up to 5 s, as the kafkajs driver's. */
 const retryDelay = (_client: unknown, _operation: string, attempt: number): number =>
   Math.min(300 * 2 ** (attempt - 1), 5_000);
@@ -60,10 +84,6 @@ export class PlatformaticClient implements KafkaClient {
   readonly #secrets: readonly string[];
 
   constructor(options: ResolvedOptions, secrets: readonly string[]) {
-    if (options.rewriteAddress) {
-      // The client connects to each broker's advertised address; it has no hook to change it.
-      throw new TypeError("kafka.rewriteAddress is not supported with client: 'platformatic'");
-    }
     this.#options = options;
     this.#secrets = secrets;
   }
@@ -94,15 +114,18 @@ export class PlatformaticClient implements KafkaClient {
 
   async producer(): Promise<RecordSender> {
     const o = this.#options;
-    const producer = new Producer<string | undefined, Buffer, string, string>({
-      ...this.base(),
-      idempotent: true,
-      acks: -1,
-      autocreateTopics: false,
-      retries: o.publishRetries,
-      serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
-      partitioner: keyedOrRoundRobin(),
-    });
+    const producer = rewriting(
+      new Producer<string | undefined, Buffer, string, string>({
+        ...this.base(),
+        idempotent: true,
+        acks: -1,
+        autocreateTopics: false,
+        retries: o.publishRetries,
+        serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
+        partitioner: keyedOrRoundRobin(),
+      }),
+      o.rewriteAddress,
+    );
     try {
       await withConnectDeadline(producer.initIdempotentProducer({}), o.connectTimeoutMs, o.brokers, () =>
         producer.close(true),
@@ -147,7 +170,10 @@ function keyedOrRoundRobin() {
 }
 
 /** A record as `toRecord` writes it (kafkajs's shape) in @platformatic/kafka's. */
-function toProduce(topic: string, record: KafkajsMessage): MessageToProduce<string | undefined, Buffer, string, string> {
+function toProduce(
+  topic: string,
+  record: KafkajsMessage,
+): MessageToProduce<string | undefined, Buffer, string, string> {
   const value = record.value;
   return {
     topic,
@@ -162,7 +188,7 @@ class PlatformaticAdmin implements AdminClient {
   readonly #options: ResolvedOptions;
 
   constructor(base: BaseOptions, options: ResolvedOptions) {
-    this.#admin = new Admin({ ...base, retries: 3 });
+    this.#admin = rewriting(new Admin({ ...base, retries: 3 }), options.rewriteAddress);
     this.#options = options;
   }
 
@@ -198,10 +224,16 @@ class PlatformaticAdmin implements AdminClient {
     return (metadata.topics.get(topic)?.partitions ?? []).map((p) => p.leader);
   }
 
-  async committedOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; offset: number }>> {
+  async committedOffsets(
+    groupId: string,
+    topic: string,
+  ): Promise<Array<{ partition: number; offset: number }>> {
     const groups = await this.#admin.listConsumerGroupOffsets({ groups: [groupId] });
     const found = groups[0]?.topics.find((t) => t.name === topic);
-    return (found?.partitions ?? []).map((p) => ({ partition: p.partitionIndex, offset: Number(p.committedOffset) }));
+    return (found?.partitions ?? []).map((p) => ({
+      partition: p.partitionIndex,
+      offset: Number(p.committedOffset),
+    }));
   }
 
   async #listOffsets(topic: string, timestamp: bigint): Promise<Map<number, number>> {
@@ -246,7 +278,12 @@ class PlatformaticAdmin implements AdminClient {
         ],
       });
     } catch (error) {
-      const active = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'FENCED_MEMBER_EPOCH'];
+      const active = [
+        'ILLEGAL_GENERATION',
+        'UNKNOWN_MEMBER_ID',
+        'REBALANCE_IN_PROGRESS',
+        'FENCED_MEMBER_EPOCH',
+      ];
       if (causes(error).some((e) => active.includes((e as { apiId?: string }).apiId ?? ''))) {
         throw new GroupActiveError('active');
       }
@@ -289,19 +326,22 @@ class PlatformaticConsumer implements GroupConsumer {
     const o = spec.options;
     this.#spec = spec;
     this.#handlers = handlers;
-    this.#consumer = new Consumer<Buffer, Buffer, string, Buffer>({
-      ...base,
-      groupId: spec.groupId,
-      retries: 10,
-      autocreateTopics: false,
-      sessionTimeout: o.sessionTimeoutMs,
-      heartbeatInterval: o.heartbeatIntervalMs,
-      rebalanceTimeout: o.rebalanceTimeoutMs,
-      maxWaitTime: o.maxWaitTimeMs,
-      autocommit: false,
-      deserializers: { headerKey: stringDeserializer as (data?: Buffer) => string },
-      protocolsMetadata: () => this.#beforeJoin(),
-    });
+    this.#consumer = rewriting(
+      new Consumer<Buffer, Buffer, string, Buffer>({
+        ...base,
+        groupId: spec.groupId,
+        retries: 10,
+        autocreateTopics: false,
+        sessionTimeout: o.sessionTimeoutMs,
+        heartbeatInterval: o.heartbeatIntervalMs,
+        rebalanceTimeout: o.rebalanceTimeoutMs,
+        maxWaitTime: o.maxWaitTimeMs,
+        autocommit: false,
+        deserializers: { headerKey: stringDeserializer as (data?: Buffer) => string },
+        protocolsMetadata: () => this.#beforeJoin(),
+      }),
+      o.rewriteAddress,
+    );
     this.#consumer.on('consumer:group:join', ({ memberId, assignments }) => {
       this.#generation += 1;
       const assigned = assignments?.find((a) => a.topic === spec.topic)?.partitions ?? [];
@@ -426,7 +466,8 @@ class PlatformaticConsumer implements GroupConsumer {
     for (const partition of partitions) this.#paused.delete(partition);
     // A resume after a join (KafkaMember#onJoin) names every partition it fetches.
     this.#pausedAll = false;
-    for (const partition of [...this.#paused]) if (!this.#assigned.has(partition)) this.#paused.delete(partition);
+    for (const partition of [...this.#paused])
+      if (!this.#assigned.has(partition)) this.#paused.delete(partition);
     this.#applyPause();
   }
 

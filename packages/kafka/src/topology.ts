@@ -64,17 +64,21 @@ export class Provisioner {
     try {
       // Creating many topics at once, a broker (4.x especially) may answer the leader wait with
       // UNKNOWN_TOPIC_OR_PARTITION for a topic it just created: retry, and wait for leaders ourselves.
-      await retryWhileRetriable(admin, async () => {
-        await admin.createTopic(topic, {
-          numPartitions: this.#options.partitions,
-          replicationFactor: this.#options.replicationFactor,
-          configEntries,
-        });
-        const leaders = await admin.partitionLeaders(topic);
-        if (leaders.length === 0 || leaders.some((leader) => leader < 0)) {
-          throw Object.assign(new Error(`Topic '${topic}' has no leader yet`), { retriable: true });
-        }
-      }, 50);
+      await retryWhileRetriable(
+        admin,
+        async () => {
+          await admin.createTopic(topic, {
+            numPartitions: this.#options.partitions,
+            replicationFactor: this.#options.replicationFactor,
+            configEntries,
+          });
+          const leaders = await admin.partitionLeaders(topic);
+          if (leaders.length === 0 || leaders.some((leader) => leader < 0)) {
+            throw Object.assign(new Error(`Topic '${topic}' has no leader yet`), { retriable: true });
+          }
+        },
+        50,
+      );
     } catch (error) {
       throw transportError(`Could not create topic '${topic}'`, error, this.#secrets);
     }
