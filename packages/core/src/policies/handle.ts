@@ -371,7 +371,11 @@ export function handle<T>(
           concurrency,
           keyOf: (d) => (d.event ? keyOf(d.event) : undefined),
           idOf: (d) => d.event?.id,
-          firstAttempt: (d) => Math.max(d.attempt, d.event ? (attemptsMade.get(d.event.id) ?? 0) + 1 : 0),
+          // Most subscriptions never retry through the broker: no lookup (and no hash of the id) then.
+          firstAttempt: (d) =>
+            attemptsMade.size === 0 || !d.event
+              ? d.attempt
+              : Math.max(d.attempt, (attemptsMade.get(d.event.id) ?? 0) + 1),
           run,
           shouldRelease: (d) => d.origin.closing,
           release: (d) => settle(d.nack(), outcome('released', d, d.attempt, performance.now())),
