@@ -49,6 +49,7 @@ const { values: args } = parseArgs({
     'timer-seconds': { type: 'string', default: '5' },
     out: { type: 'string', default: here('../results') },
     'raw-envelope': { type: 'string', default: 'cloudevents' },
+    'kafka-client': { type: 'string', default: 'kafkajs' },
     help: { type: 'boolean', short: 'h' },
   },
   allowPositionals: false,
@@ -74,6 +75,7 @@ if (args.help) {
   --timer-seconds S    saga: length of the lateness run (default 5)
   --out DIR            where <date>.json and <date>.svg go (default benchmarks/results)
   --raw-envelope cloudevents|bare  what the raw side sends besides the body (default cloudevents)
+  --kafka-client kafkajs|platformatic  the driver under Switchyard's Kafka side (default kafkajs; raw stays kafkajs)
 Brokers: KAFKA_BROKERS, AMQP_URL, SQS_ENDPOINT, NATS_URL. See benchmarks/README.md.
 `);
   process.exit(0);
@@ -113,6 +115,10 @@ if (args['raw-envelope'] !== 'cloudevents' && args['raw-envelope'] !== 'bare')
   throw new Error(`--raw-envelope is 'cloudevents' (default) or 'bare', not '${args['raw-envelope']}'`);
 // The worker processes read it (envelope.ts): they inherit this environment.
 process.env.BENCH_RAW_ENVELOPE = args['raw-envelope'];
+if (args['kafka-client'] !== 'kafkajs' && args['kafka-client'] !== 'platformatic')
+  throw new Error(`--kafka-client is 'kafkajs' (default) or 'platformatic', not '${args['kafka-client']}'`);
+// Read by kafka.ts in the worker processes.
+process.env.BENCH_KAFKA_CLIENT = args['kafka-client'];
 const size = Number(args.size);
 const started = performance.now();
 
@@ -534,6 +540,7 @@ const report = {
   date: new Date().toISOString(),
   durationSeconds: Math.round((performance.now() - started) / 1_000),
   rawEnvelope: args['raw-envelope'],
+  kafkaClient: args['kafka-client'],
   machine,
   clients,
   brokers: results,

@@ -2,11 +2,13 @@ import {
   Admin,
   type BaseOptions,
   type ClusterMetadata,
+  Connection,
   Consumer,
   compatibilityPartitioner,
   type Message as FetchedMessage,
-  type MessageToProduce,
+  heartbeatV4,
   type MessagesStream,
+  type MessageToProduce,
   Producer,
   stringDeserializer,
   stringSerializer,
@@ -321,9 +323,13 @@ class PlatformaticConsumer implements GroupConsumer {
   #flushing = false;
   #gate: { memberId: string; before: BeforeRejoin } | undefined;
   #crashed = false;
+  readonly #base: BaseOptions;
+  /** The connection the gate heartbeats on while the client's own heartbeat is stopped. */
+  #heartbeats: Promise<Connection> | undefined;
 
   constructor(base: BaseOptions, spec: ConsumerSpec, handlers: ConsumerHandlers) {
     const o = spec.options;
+    this.#base = base;
     this.#spec = spec;
     this.#handlers = handlers;
     this.#consumer = rewriting(
@@ -362,9 +368,45 @@ class PlatformaticConsumer implements GroupConsumer {
       this.#handlers.onRebalancing();
       const gate = this.#gate;
       // The session stays alive: the broker waits up to the rebalance timeout for this JoinGroup.
-      if (gate && gate.memberId === memberId) await gate.before(async () => {}).catch(() => undefined);
+      if (gate && gate.memberId === memberId) {
+        await gate.before(() => this.#heartbeat()).catch(() => undefined);
+        const connection = this.#heartbeats;
+        this.#heartbeats = undefined;
+        void connection?.then((c) => c.close()).catch(() => undefined);
+      }
     }
     return Buffer.alloc(0);
+  }
+
+  /**
+   * One Heartbeat of the old generation while the rejoin is held: the broker answers
+   * REBALANCE_IN_PROGRESS and counts the member alive, so a drain may outlast the session timeout
+   * (as with kafkajs). The client stops its own heartbeats for a rejoin, so this sends one itself,
+   * on a connection of its own to the group coordinator, through the client's public protocol API.
+   */
+  async #heartbeat(): Promise<void> {
+    const consumer = this.#consumer;
+    const memberId = consumer.memberId;
+    if (!memberId) return;
+    try {
+      this.#heartbeats ??= (async () => {
+        const node = await consumer.findGroupCoordinator();
+        const metadata = await consumer.metadata({ topics: [this.#spec.topic] });
+        const broker = metadata.brokers.get(node);
+        if (!broker) throw new Error(`no address for coordinator ${node}`);
+        const connection = new Connection(this.#base.clientId, this.#base);
+        await connection.connect(broker.host, broker.port);
+        return connection;
+      })();
+      const connection = await this.#heartbeats;
+      await heartbeatV4.api(connection, this.#spec.groupId, consumer.generationId, memberId, null);
+    } catch (error) {
+      // REBALANCE_IN_PROGRESS is the expected answer; a lost connection is made again next time.
+      if (causes(error).some((e) => (e as { apiId?: string }).apiId !== undefined)) return;
+      const connection = this.#heartbeats;
+      this.#heartbeats = undefined;
+      void connection?.then((c) => c.close()).catch(() => undefined);
+    }
   }
 
   connect(): Promise<void> {
