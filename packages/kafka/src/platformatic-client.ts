@@ -353,6 +353,10 @@ class PlatformaticConsumer implements GroupConsumer {
       const assigned = assignments?.find((a) => a.topic === spec.topic)?.partitions ?? [];
       this.#assigned = new Set(assigned);
       this.#pending.clear();
+      // A partition paused and then given to another member must not hold the stream: the member
+      // forgets it, and resumes only what it is given (KafkaMember#onJoin).
+      for (const partition of [...this.#paused])
+        if (!this.#assigned.has(partition)) this.#paused.delete(partition);
       this.#handlers.onJoin(memberId, assigned);
     });
     // A rejoin that failed for good (the heartbeat's own, after its retries).
