@@ -342,6 +342,10 @@ class PlatformaticConsumer implements GroupConsumer {
         heartbeatInterval: o.heartbeatIntervalMs,
         rebalanceTimeout: o.rebalanceTimeoutMs,
         maxWaitTime: o.maxWaitTimeMs,
+        // kafkajs's fetch sizes (1 MiB a partition, 10 MiB a fetch), not this client's 50 MiB: what a
+        // member holds beyond its window is one fetch of a partition (see maxUncommittedPerPartition).
+        maxBytesPerPartition: 1_048_576,
+        maxBytes: 10_485_760,
         autocommit: false,
         deserializers: { headerKey: stringDeserializer as (data?: Buffer) => string },
         protocolsMetadata: () => this.#beforeJoin(),
