@@ -314,6 +314,8 @@ class PlatformaticConsumer implements GroupConsumer {
   #running = false;
   /** Bumped on every rebalance and join: a batch of an older generation is stale. */
   #generation = 0;
+  /** The member id of the last join. */
+  #joinedAs: string | undefined;
   #assigned = new Set<number>();
   readonly #paused = new Set<number>();
   #pausedAll = false;
@@ -356,7 +358,15 @@ class PlatformaticConsumer implements GroupConsumer {
       this.#generation += 1;
       const assigned = assignments?.find((a) => a.topic === spec.topic)?.partitions ?? [];
       this.#assigned = new Set(assigned);
-      this.#pending.clear();
+      // Records fetched and not handed over yet: a member that kept its id keeps its partitions'
+      // offset trackers (KafkaMember#onJoin), so what follows them still belongs to them; dropping
+      // those would leave a gap that a fetch still in flight could then step over. A new member id,
+      // or a partition no longer assigned, starts again from the committed offset.
+      if (memberId !== this.#joinedAs) this.#pending.clear();
+      else
+        for (const partition of [...this.#pending.keys()])
+          if (!this.#assigned.has(partition)) this.#pending.delete(partition);
+      this.#joinedAs = memberId;
       // A partition paused and then given to another member must not hold the stream: the member
       // forgets it, and resumes only what it is given (KafkaMember#onJoin).
       for (const partition of [...this.#paused])
@@ -372,7 +382,6 @@ class PlatformaticConsumer implements GroupConsumer {
     const memberId = this.#consumer.memberId;
     if (memberId && this.#running) {
       this.#generation += 1;
-      this.#pending.clear();
       this.#handlers.onRebalancing();
       const gate = this.#gate;
       // The session stays alive: the broker waits up to the rebalance timeout for this JoinGroup.
@@ -467,7 +476,6 @@ class PlatformaticConsumer implements GroupConsumer {
         const [partition, records] = this.#pending.entries().next().value!;
         this.#pending.delete(partition);
         const generation = this.#generation;
-        let waited = false;
         const batch = this.#handlers.onBatch({
           partition,
           size: records.length,
@@ -477,9 +485,8 @@ class PlatformaticConsumer implements GroupConsumer {
           taken: () => {},
           isRunning: () => this.#running,
           isStale: () => generation !== this.#generation || !this.#assigned.has(partition),
-          heartbeat: async () => {
-            waited = true;
-          },
+          // The client heartbeats on its own timer, whatever the member is waiting for.
+          heartbeat: async () => {},
         });
         // A batch still pending after its loop is waiting for room: hold the stream meanwhile.
         this.#inBatch = true;
@@ -487,7 +494,6 @@ class PlatformaticConsumer implements GroupConsumer {
         await batch;
         this.#inBatch = false;
         this.#applyPause();
-        void waited;
       }
     } finally {
       this.#flushing = false;
