@@ -300,11 +300,17 @@ class PlatformaticAdmin implements AdminClient {
 
 type Fetched = FetchedMessage<Buffer, Buffer, string, Buffer>;
 
+/** Records of paused partitions held back while the others keep fetching; past it the stream pauses. */
+const HOLD_LIMIT = 2_048;
+
 /**
  * One member on @platformatic/kafka's MessagesStream (committed mode, no autocommit). The stream
  * hands out records one by one; they are gathered per partition into batches for the member. The
- * stream pauses as a whole, so pausing any partition pauses all, and a batch the member is still
- * waiting in (see KafkaMember#roomIn) holds the stream like kafkajs's eachBatch holds its fetch.
+ * stream pauses only as a whole: what arrives for a paused partition is held back here (up to
+ * HOLD_LIMIT records, then the stream pauses) and handed over on its resume, so the other
+ * partitions keep flowing as with kafkajs's per-partition pause. The stream pauses too when every
+ * assigned partition is paused, and while the member waits inside a batch (KafkaMember#roomIn),
+ * as kafkajs's eachBatch holds its fetch.
  */
 class PlatformaticConsumer implements GroupConsumer {
   readonly #consumer: Consumer<Buffer, Buffer, string, Buffer>;
@@ -322,6 +328,9 @@ class PlatformaticConsumer implements GroupConsumer {
   /** A batch the member has not finished with: the stream stays paused meanwhile. */
   #inBatch = false;
   #pending = new Map<number, Fetched[]>();
+  /** Fetched records of paused partitions, not handed to the member until it resumes them. */
+  readonly #held = new Map<number, Fetched[]>();
+  #heldCount = 0;
   #flushing = false;
   #gate: { memberId: string; before: BeforeRejoin } | undefined;
   #crashed = false;
@@ -366,11 +375,16 @@ class PlatformaticConsumer implements GroupConsumer {
       else
         for (const partition of [...this.#pending.keys()])
           if (!this.#assigned.has(partition)) this.#pending.delete(partition);
-      this.#joinedAs = memberId;
       // A partition paused and then given to another member must not hold the stream: the member
       // forgets it, and resumes only what it is given (KafkaMember#onJoin).
       for (const partition of [...this.#paused])
         if (!this.#assigned.has(partition)) this.#paused.delete(partition);
+      for (const [partition, held] of [...this.#held]) {
+        if (memberId === this.#joinedAs && this.#assigned.has(partition)) continue;
+        this.#held.delete(partition);
+        this.#heldCount -= held.length;
+      }
+      this.#joinedAs = memberId;
       this.#handlers.onJoin(memberId, assigned);
     });
     // A rejoin that failed for good (the heartbeat's own, after its retries).
@@ -456,13 +470,24 @@ class PlatformaticConsumer implements GroupConsumer {
   }
 
   #onMessage(message: Fetched): void {
-    if (!this.#assigned.has(message.partition)) return;
-    let records = this.#pending.get(message.partition);
+    const partition = message.partition;
+    if (!this.#assigned.has(partition)) return;
+    const into = this.#paused.has(partition) ? this.#held : this.#pending;
+    let records = into.get(partition);
     if (!records) {
       records = [];
-      this.#pending.set(message.partition, records);
+      into.set(partition, records);
     }
     records.push(message);
+    if (into === this.#held) {
+      this.#heldCount += 1;
+      if (this.#heldCount === HOLD_LIMIT) this.#applyPause();
+      return;
+    }
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
     if (!this.#flushing) {
       this.#flushing = true;
       setImmediate(() => void this.#flush());
@@ -507,7 +532,11 @@ class PlatformaticConsumer implements GroupConsumer {
   #applyPause(): void {
     const stream = this.#stream;
     if (!stream || stream.destroyed) return;
-    const hold = this.#pausedAll || this.#paused.size > 0 || this.#inBatch;
+    const hold =
+      this.#pausedAll ||
+      this.#inBatch ||
+      this.#heldCount >= HOLD_LIMIT ||
+      (this.#paused.size > 0 && [...this.#assigned].every((partition) => this.#paused.has(partition)));
     if (hold && !stream.isPaused()) stream.pause();
     else if (!hold && stream.isPaused()) stream.resume();
   }
@@ -519,7 +548,16 @@ class PlatformaticConsumer implements GroupConsumer {
   }
 
   resume(partitions: readonly number[]): void {
-    for (const partition of partitions) this.#paused.delete(partition);
+    for (const partition of partitions) {
+      this.#paused.delete(partition);
+      const held = this.#held.get(partition);
+      if (!held) continue;
+      this.#held.delete(partition);
+      this.#heldCount -= held.length;
+      const later = this.#pending.get(partition);
+      this.#pending.set(partition, later ? held.concat(later) : held);
+      this.#scheduleFlush();
+    }
     // A resume after a join (KafkaMember#onJoin) names every partition it fetches.
     this.#pausedAll = false;
     for (const partition of [...this.#paused])
@@ -549,6 +587,8 @@ class PlatformaticConsumer implements GroupConsumer {
   async disconnect(): Promise<void> {
     this.#running = false;
     this.#pending.clear();
+    this.#held.clear();
+    this.#heldCount = 0;
     await this.#stream?.close().catch(() => undefined);
     await this.#consumer.close(true);
   }
