@@ -2,6 +2,7 @@ import type { Case } from './case.ts';
 import { churnCases } from './churn.ts';
 import { deliveryCases } from './delivery.ts';
 import { groupCases } from './groups.ts';
+import { inspectCases } from './inspect.ts';
 import { lifecycleCases } from './lifecycle.ts';
 import { nameCases } from './names.ts';
 import { orderingCases } from './ordering.ts';
@@ -16,4 +17,5 @@ export const cases: readonly Case[] = [
   ...orderingCases,
   ...lifecycleCases,
   ...churnCases,
+  ...inspectCases,
 ];
