@@ -3,6 +3,7 @@ import { churnCases } from './churn.ts';
 import { deadLetterCases } from './dead-letters.ts';
 import { deliveryCases } from './delivery.ts';
 import { groupCases } from './groups.ts';
+import { inspectCases } from './inspect.ts';
 import { lifecycleCases } from './lifecycle.ts';
 import { nameCases } from './names.ts';
 import { orderingCases } from './ordering.ts';
@@ -18,4 +19,5 @@ export const cases: readonly Case[] = [
   ...orderingCases,
   ...lifecycleCases,
   ...churnCases,
+  ...inspectCases,
 ];

@@ -7,7 +7,11 @@ export interface DeadLetterOptions {
   readonly topic?: string;
 }
 
-export function deadLetterTopic(delivery: Delivery, options: DeadLetterOptions | undefined): string {
+/** Where `delivery`'s dead letters go (only its topic and group are read, so `bus.inspect()` can ask too). */
+export function deadLetterTopic(
+  delivery: Pick<Delivery, 'topic' | 'group'>,
+  options: DeadLetterOptions | undefined,
+): string {
   return options?.topic ?? `${delivery.topic}.${delivery.group}.dlq`;
 }
 
