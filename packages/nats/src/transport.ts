@@ -16,6 +16,7 @@ import { Connection } from './connection.ts';
 import { PullSubscription } from './consumer.ts';
 import { toSwitchyardError } from './errors.ts';
 import { type NatsOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { peekNats } from './peek.ts';
 import { Publisher } from './publisher.ts';
 import { Topology } from './topology.ts';
 
@@ -90,6 +91,13 @@ export class NatsTransport implements Transport {
     else assertGroupName(topic, group);
     if (group === undefined) await this.#topology.ensureStream(topic);
     else await this.#topology.ensureConsumer(topic, group, from);
+  }
+
+  /** Operations (#23): the group's unsettled messages, read from its ack floor without consuming. */
+  peek(topic: string, group: string, limit: number) {
+    this.#assertOpen();
+    assertGroupName(topic, group);
+    return peekNats(this.#connection, this.#topology, topic, group, limit);
   }
 
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {

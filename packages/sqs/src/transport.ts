@@ -5,6 +5,7 @@ import {
   assertGroupName,
   assertTopicName,
   type Capabilities,
+  deduplicationId,
   Lifecycle,
   type SubscribeOptions,
   type Transport,
@@ -109,7 +110,7 @@ export class SqsTransport implements Transport {
       if (payload.size > limit) throw new MessageTooLargeError(payload.size, limit, index);
       entries.push(
         this.#options.fifo
-          ? { index, payload, ...fifoIds(message.key, message.headers.id, randomUUID()) }
+          ? { index, payload, ...fifoIds(message.key, deduplicationId(message), randomUUID()) }
           : { index, payload },
       );
     }

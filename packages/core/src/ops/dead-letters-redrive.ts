@@ -52,6 +52,8 @@ export interface RedriveReport {
   readonly returned: number;
   /** No `to` and no `deadlettertopic` to send them to: given back. */
   readonly unroutable: number;
+  /** The broker delivered a dead letter this run republished already: acked, not sent again. */
+  readonly duplicates: number;
   /** `transform` threw (or the letter is not an event it could read): given back. */
   readonly failed: number;
   /** The first few `failed` reasons. */
@@ -75,8 +77,9 @@ interface Counts {
   unroutable: number;
   failed: number;
   errors: string[];
-  /** Ids this run republished (not parked). */
-  readonly redrove: Set<string>;
+  duplicates: number;
+  /** Ids this run republished (not parked), with the redrive count their dead letter had. */
+  readonly redrove: Map<string, number>;
   destinations: Record<string, number>;
 }
 
@@ -159,7 +162,8 @@ export async function redrive(
     failed: 0,
     errors: [],
     destinations: {},
-    redrove: new Set(),
+    duplicates: 0,
+    redrove: new Map(),
   };
   const report = (stopped: RedriveReport['stopped']): RedriveReport => ({
     dryRun: options.dryRun === true,
@@ -170,6 +174,7 @@ export async function redrive(
     returned: counts.returned,
     unroutable: counts.unroutable,
     failed: counts.failed,
+    duplicates: counts.duplicates,
     errors: counts.errors,
     destinations: counts.destinations,
     parkedTopic,
@@ -268,15 +273,25 @@ async function republish(
   held: Delivery[],
 ): Promise<number> {
   const byTopic = new Map<string, { deliveries: Delivery[]; messages: WireMessage[]; plan: Plan }>();
+  const inBatch = new Map<string, number>();
+  const duplicates: Delivery[] = [];
   for (const delivery of batch) {
     const letter = readDeadLetter(delivery.message, null);
-    if (letter.id !== null && counts.redrove.has(letter.id)) {
+    const before = letter.id === null ? undefined : (counts.redrove.get(letter.id) ?? inBatch.get(letter.id));
+    if (before !== undefined) {
       counts.scanned += 1;
-      counts.returned += 1;
-      held.push(delivery);
+      if (letter.redriveCount === before) {
+        // The same dead letter again (a broker redelivery): ack it once its twin's publish is confirmed.
+        counts.duplicates += 1;
+        duplicates.push(delivery);
+      } else {
+        counts.returned += 1;
+        held.push(delivery);
+      }
       continue;
     }
     const planned = plan(letter, options, parkedTopic);
+    if (planned.action === 'redrive' && letter.id !== null) inBatch.set(letter.id, letter.redriveCount);
     if (planned.action === 'skip' || planned.action === 'unroutable') {
       count(counts, planned);
       held.push(delivery);
@@ -307,20 +322,18 @@ async function republish(
     } catch (error) {
       // Not republished, not acked: give every letter still in hand back, and stop.
       await Promise.allSettled(
-        [...byTopic.values()].flatMap((g) => g.deliveries).map((delivery) => delivery.nack()),
+        [...[...byTopic.values()].flatMap((g) => g.deliveries), ...duplicates].map((delivery) =>
+          delivery.nack(),
+        ),
       );
       throw error;
     }
     count(counts, group.plan, group.messages.length);
-    if (group.plan.action === 'redrive') {
-      for (const delivery of group.deliveries) {
-        const id = delivery.message.headers.id;
-        if (id !== undefined) counts.redrove.add(id);
-      }
-    }
     published += group.messages.length;
     await Promise.all(group.deliveries.map((delivery) => delivery.ack()));
   }
+  for (const [id, redrives] of inBatch) counts.redrove.set(id, redrives);
+  await Promise.all(duplicates.map((delivery) => delivery.ack()));
   return published;
 }
 
