@@ -78,8 +78,8 @@ interface Counts {
   failed: number;
   errors: string[];
   duplicates: number;
-  /** Ids this run republished (not parked), with the redrive count their dead letter had. */
-  readonly redrove: Map<string, number>;
+  /** Ids this run republished or parked, with which dead letter of that id it was (see `letterKey`). */
+  readonly redrove: Map<string, string>;
   destinations: Record<string, number>;
 }
 
@@ -273,14 +273,14 @@ async function republish(
   held: Delivery[],
 ): Promise<number> {
   const byTopic = new Map<string, { deliveries: Delivery[]; messages: WireMessage[]; plan: Plan }>();
-  const inBatch = new Map<string, number>();
+  const inBatch = new Map<string, string>();
   const duplicates: Delivery[] = [];
   for (const delivery of batch) {
     const letter = readDeadLetter(delivery.message, null);
     const before = letter.id === null ? undefined : (counts.redrove.get(letter.id) ?? inBatch.get(letter.id));
     if (before !== undefined) {
       counts.scanned += 1;
-      if (letter.redriveCount === before) {
+      if (letterKey(letter) === before) {
         // The same dead letter again (a broker redelivery): ack it once its twin's publish is confirmed.
         counts.duplicates += 1;
         duplicates.push(delivery);
@@ -291,7 +291,9 @@ async function republish(
       continue;
     }
     const planned = plan(letter, options, parkedTopic);
-    if (planned.action === 'redrive' && letter.id !== null) inBatch.set(letter.id, letter.redriveCount);
+    if ((planned.action === 'redrive' || planned.action === 'park') && letter.id !== null) {
+      inBatch.set(letter.id, letterKey(letter));
+    }
     if (planned.action === 'skip' || planned.action === 'unroutable') {
       count(counts, planned);
       held.push(delivery);
@@ -335,6 +337,11 @@ async function republish(
   for (const [id, redrives] of inBatch) counts.redrove.set(id, redrives);
   await Promise.all(duplicates.map((delivery) => delivery.ack()));
   return published;
+}
+
+/** One dead-lettering of an event: a broker's redelivery of it has the same key, a later failure does not. */
+function letterKey(letter: DeadLetter): string {
+  return `${letter.redriveCount}|${letter.deadLetteredAt ?? ''}`;
 }
 
 function arrival(ms: number, register: (resolve: () => void) => void): Promise<boolean> {
