@@ -20,6 +20,7 @@ import { type Consumer, consume } from './consumer.ts';
 import { transportError } from './errors.ts';
 import { Leases, type VisibilityChange } from './leases.ts';
 import { type ResolvedOptions, resolveOptions, type SqsOptions } from './options.ts';
+import { peekSqs } from './peek.ts';
 import { fifoIds, type Outgoing, publishAll } from './publisher.ts';
 import { Topology } from './topology.ts';
 
@@ -128,6 +129,14 @@ export class SqsTransport implements Transport {
       return Promise.reject(error);
     }
     return this.#topology.provision(topic, group, from);
+  }
+
+  /** Operations (#23): the group queue's visible messages, received and made visible again at once. */
+  async peek(topic: string, group: string, limit: number) {
+    if (this.#life.closed) throw this.#life.closedError();
+    assertGroupName(topic, group);
+    const mode = await this.#topology.mode();
+    return peekSqs(this.#clients, this.#options, mode, topic, group, limit);
   }
 
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {
