@@ -1,5 +1,6 @@
 import type { Case } from './case.ts';
 import { churnCases } from './churn.ts';
+import { deadLetterCases } from './dead-letters.ts';
 import { deliveryCases } from './delivery.ts';
 import { groupCases } from './groups.ts';
 import { inspectCases } from './inspect.ts';
@@ -14,6 +15,7 @@ export const cases: readonly Case[] = [
   ...nameCases,
   ...groupCases,
   ...settlementCases,
+  ...deadLetterCases,
   ...orderingCases,
   ...lifecycleCases,
   ...churnCases,
