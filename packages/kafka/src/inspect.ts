@@ -15,7 +15,8 @@ const DEFINITIONS = {
     'records not yet committed by the group: Σ over partitions of high watermark − committed offset; a partition without a committed offset counts from the log start offset, never from 0, and a committed offset below the log start (records deleted by retention) counts from the log start',
   inFlight:
     'records fetched by a member and not yet settled, known when every member of the group is in this process; null otherwise',
-  oldestAge: 'not read (Kafka would need a fetch per partition); null',
+  oldestAge:
+    'not read: the timestamp of the record at the committed offset takes a fetch of its whole record batch per partition, too much for a poll; null',
   position: 'Σ over partitions of the committed offset (the log start where none)',
   consumers: 'members of the consumer group subscribed to the topic',
 } as const;
