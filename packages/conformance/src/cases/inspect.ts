@@ -39,6 +39,8 @@ export const inspectCases: Case[] = [
       const idle = await inspectUntil(b, topic, (r) => r.backlog === PUBLISHED);
       note('idle', idle);
       expect(idle.backlog).toBe(PUBLISHED);
+      // Plain JSON, for a CLI or a dashboard: nothing lost in a round trip.
+      expect(JSON.parse(JSON.stringify(idle))).toEqual(idle);
       expect(idle.inFlight ?? 0).toBe(0);
       // No dead letter yet: the deadLetter policy keeps them (DEAD_LETTER_GROUP) from the first one on.
       expect(idle.deadLetters).toBe(0);
