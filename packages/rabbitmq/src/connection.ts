@@ -90,10 +90,6 @@ export class ConnectionManager {
   async #open(): Promise<ChannelModel> {
     try {
       return await connect(this.#url, {
-        // TCP_NODELAY, as RabbitMQ's Java and .NET clients default to: with Nagle on, a channel
-        // opened right after the broker closed one (a passive declare's 404, as inspect() of a
-        // queue not yet there makes) waits out the broker's delayed ACK, 40 ms each time.
-        noDelay: true,
         ...this.#options.socket,
         // amqplib's socket idle timeout, cleared once the handshake is done: it covers both.
         timeout: this.#options.connectTimeoutMs,
