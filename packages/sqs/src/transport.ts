@@ -6,6 +6,7 @@ import {
   assertTopicName,
   type Capabilities,
   deduplicationId,
+  type GroupStats,
   Lifecycle,
   type SubscribeOptions,
   type Transport,
@@ -18,6 +19,7 @@ import { toSqs } from './binding.ts';
 import { type Clients, createClients } from './clients.ts';
 import { type Consumer, consume } from './consumer.ts';
 import { transportError } from './errors.ts';
+import { inspectSqs } from './inspect.ts';
 import { Leases, type VisibilityChange } from './leases.ts';
 import { type ResolvedOptions, resolveOptions, type SqsOptions } from './options.ts';
 import { peekSqs } from './peek.ts';
@@ -154,6 +156,13 @@ export class SqsTransport implements Transport {
       topic,
       options,
     );
+  }
+
+  /** Operations (#23): visible + not visible + delayed of the group's queue; in flight = not visible. */
+  async inspect(topic: string, group: string): Promise<GroupStats> {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    return inspectSqs(this.#clients, this.#options, await this.#topology.mode(), topic, group);
   }
 
   /**
