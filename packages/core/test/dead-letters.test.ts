@@ -1,4 +1,3 @@
-import { firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../src/connect.ts';
 import { UnsupportedOperationError } from '../src/errors.ts';
