@@ -4,6 +4,7 @@ import {
   type DeadLetter,
   type DeadLetters,
   handle,
+  memoryIdempotencyStore,
   NonRetryableError,
   type Outcome,
   type SwitchyardEvent,
@@ -56,9 +57,13 @@ export const deadLetterCases: Case[] = [
   },
 ];
 
-/** A consumer of `topic` as group `g` that dead-letters every event while `poisoned()` holds. */
+/**
+ * A consumer of `topic` as group `g`, with an idempotency store, that dead-letters every event while
+ * `poisoned()` holds. `calls` counts the handler's successful runs per id.
+ */
 function poisonable(b: Bus, topic: string, poisoned: () => boolean) {
   const handled = new Map<string, SwitchyardEvent>();
+  const calls = new Map<string, number>();
   const deadLettered = new Set<string>();
   const sub = b
     .consume(topic, { group: 'g' })
@@ -67,14 +72,15 @@ function poisonable(b: Bus, topic: string, poisoned: () => boolean) {
         (event) => {
           if (poisoned()) throw new NonRetryableError('poisoned on purpose');
           handled.set(event.id, event);
+          calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
         },
-        { concurrency: 4 },
+        { concurrency: 4, idempotency: { store: memoryIdempotencyStore() } },
       ),
     )
     .subscribe((o) => {
       if (o.kind === 'deadLettered' && o.event) deadLettered.add(o.event.id);
     });
-  return { handled, deadLettered, stop: () => sub.unsubscribe() };
+  return { handled, calls, deadLettered, stop: () => sub.unsubscribe() };
 }
 
 /** Poison `count` events: published to `topic` and dead-lettered by group `g`, to `<topic>.g.dlq`. */
@@ -182,7 +188,7 @@ export const redriveCases: Case[] = [
   {
     id: 'dead-letters-resume',
     title:
-      'interrupted redrive: 20 dead letters, redrive at 10/s, its bus closed after ≥ 5 → a second redrive on a new bus finishes: all 20 handled, DLQ empty',
+      'interrupted redrive: 20 dead letters, redrive at 10/s, its bus closed after ≥ 5 → a second redrive on a new bus finishes: all 20 handled, each once (idempotency store), DLQ empty',
     timeoutMs: 180_000,
     async run({ bus, note, target }) {
       const b = await bus();
@@ -211,6 +217,8 @@ export const redriveCases: Case[] = [
       await until(() => consumer.handled.size >= 20, 30_000, 'not every event was handled after resuming');
       consumer.stop();
       expect([...consumer.handled.keys()].sort()).toEqual(ids);
+      // A letter republished twice (its first run closed before the ack) is handled once: same id.
+      expect([...consumer.calls.values()].every((n) => n === 1)).toBe(true);
       expect(await dlqShows(second.deadLetters(topic, { group: 'g' }), 0)).toEqual([]);
     },
   },
