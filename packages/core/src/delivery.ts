@@ -1,5 +1,5 @@
 import type { SwitchyardEvent } from './event.ts';
-import type { TransportDelivery, WireMessage } from './transport.ts';
+import type { Transport, TransportDelivery, WireMessage } from './transport.ts';
 
 /** What a delivery needs from the bus it came from: publishing follow-ups and dead letters. */
 export interface DeliveryOrigin {
@@ -13,6 +13,11 @@ export interface DeliveryOrigin {
    * it: for a follow-up written into a transaction's outbox instead.
    */
   buildEvent<T>(input: import('./event.ts').EventInput<T>): Promise<SwitchyardEvent<T>>;
+  /**
+   * The broker behind it (a `Bus` has one): the dead-letter policy provisions the DLQ's
+   * DEAD_LETTER_GROUP through it, so dead letters are kept where no group would otherwise exist.
+   */
+  readonly transport?: Pick<Transport, 'provision' | 'capabilities'>;
 }
 
 interface DeliveryBase {
