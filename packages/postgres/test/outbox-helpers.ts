@@ -1,7 +1,7 @@
 // What the outbox tests share: the brokers to relay into, a consumer that records what reached the
 // broker, and writers that put events in the outbox inside their own transactions.
 import { type BrokerName, runPrefix, sweepBroker, uniqueName } from '@switchyard/conformance';
-import { type Bus, connect, type EventInput } from '@switchyard/core';
+import { type Bus, connect, type EventInput, type SwitchyardEvent } from '@switchyard/core';
 import type { Subscription } from 'rxjs';
 import type { PgOutbox, SqlPool } from '../src/index.ts';
 
@@ -40,6 +40,7 @@ export const topicName = (what: string) => uniqueName(`outbox-${what}`);
 /** Records every event that reached `topic`'s group `g`, in arrival order. */
 export interface Received {
   readonly ids: string[];
+  readonly events: SwitchyardEvent[];
   /** Per key: ids in arrival order. */
   readonly byKey: Map<string, string[]>;
   /** Distinct ids seen. */
@@ -51,12 +52,14 @@ export async function receive(bus: Bus, topic: string, group = 'g'): Promise<Rec
   // Provisioned before anything is written, so 'latest' (every broker's default) sees it all.
   await bus.provision(topic, { groups: [group] });
   const ids: string[] = [];
+  const events: SwitchyardEvent[] = [];
   const byKey = new Map<string, string[]>();
   const distinct = new Set<string>();
   const subscription: Subscription = bus.consume(topic, { group, prefetch: 1_000 }).subscribe((delivery) => {
     if (delivery.event) {
       const { id, key } = delivery.event;
       ids.push(id);
+      events.push(delivery.event);
       distinct.add(id);
       if (key !== undefined) {
         let list = byKey.get(key);
@@ -69,7 +72,7 @@ export async function receive(bus: Bus, topic: string, group = 'g'): Promise<Rec
     }
     void delivery.ack();
   });
-  return { ids, byKey, distinct, stop: () => subscription.unsubscribe() };
+  return { ids, events, byKey, distinct, stop: () => subscription.unsubscribe() };
 }
 
 export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {

@@ -7,9 +7,9 @@ import {
   type PrivatePostgres,
   pgTestSchema,
 } from '@switchyard/conformance';
-import type { Bus } from '@switchyard/core';
+import { type Bus, handle, NonRetryableError } from '@switchyard/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OutboxRelay, outboxRelay, pgOutbox } from '../src/index.ts';
+import { type OutboxRelay, outboxRelay, pgInbox, pgOutbox } from '../src/index.ts';
 import {
   firstArrivals,
   inTx,
@@ -176,5 +176,47 @@ describe.each(TARGETS)('outbox relay into $name', (target) => {
     const stats = await a.stats();
     expect(stats).toMatchObject({ backlog: 0, oldestAgeMs: 0, relays: 2 });
     received.stop();
+  });
+});
+
+describe('ctx.publish in a transactional handler', () => {
+  it('goes through the same outbox: sent by the relay only when the handler commits', async () => {
+    const target = TARGETS[0]!;
+    const bus = await openBus(target, 'outbox-inbox-test');
+    const outbox = pgOutbox({ pool: schema.pool, table: 'ob_inbox', source: 'outbox-inbox-test' });
+    const inbox = pgInbox(schema.pool, { cleanupIntervalMs: 0, outbox });
+    const [input, output] = [topicName('in'), topicName('out')];
+    await bus.provision(input, { groups: ['h'] });
+    const received = await receive(bus, output);
+    const relay = outboxRelay({ pool: schema.newPool(20), bus, table: 'ob_inbox', pollMs: 100 });
+    const subscription = bus
+      .consume<{ fail: boolean }>(input, { group: 'h' })
+      .pipe(
+        handle(
+          async (event, ctx) => {
+            await ctx.publish(output, { type: 'outbox.follow-up', data: { of: event.id } });
+            if (event.data.fail) throw new NonRetryableError('rolled back after ctx.publish');
+          },
+          { idempotency: { store: inbox, transactional: true }, retry: { maxAttempts: 1 } },
+        ),
+      )
+      .subscribe();
+    try {
+      const failed = await bus.publish(input, { type: 'outbox.cmd', data: { fail: true } });
+      const ok = await bus.publish(input, { type: 'outbox.cmd', data: { fail: false } });
+      await until(() => received.ids.length >= 1, 10_000, 'the follow-up');
+      await new Promise((r) => setTimeout(r, 500));
+      const follow = await schema.pool.query('select count(*)::int as n from ob_inbox');
+      expect(follow.rows[0].n).toBe(0);
+      expect(received.ids).toHaveLength(1);
+      // It is the follow-up of the event whose handler committed, with the causation carried.
+      expect(received.events[0]).toMatchObject({ causationid: ok.id, data: { of: ok.id } });
+      expect(failed.id).not.toBe(ok.id);
+    } finally {
+      subscription.unsubscribe();
+      received.stop();
+      await relay.close();
+      await bus.close({ drainTimeoutMs: 1_000 });
+    }
   });
 });
