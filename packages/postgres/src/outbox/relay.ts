@@ -98,7 +98,7 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
       table: table.sql,
       columns: 'topic, key, headers, body',
       positionColumn: 'position',
-      where: `slot in (${slots.join(',')})`,
+      partitions: { column: 'slot', values: slots },
     });
   });
   const deleteSql = `delete from ${table.sql} where position = any($1::bigint[])`;
