@@ -74,7 +74,9 @@ describe.each(TARGETS)('outbox relay into $name', (target) => {
     const outbox = pgOutbox({ pool: schema.pool, table: t, source: 'outbox-test' });
     const consumer = await bus('outbox-test-consumer');
     const received = await receive(consumer, topic);
-    relay({ pool: schema.newPool(20), bus: await bus('outbox-relay'), table: t, pollMs: 100 });
+    // No polling to speak of: the committed event can only be found through the NOTIFY of its slot.
+    const r = relay({ pool: schema.newPool(20), bus: await bus('outbox-relay'), table: t, pollMs: 600_000 });
+    await until(() => r.shards.length === 16, 10_000, 'the relay to own its shards');
 
     await expect(
       inTx(schema.pool, async (tx) => {

@@ -6,7 +6,7 @@ const MEMBERS = 1_000_000;
 /** A pg client's event side, when the pool hands out pg clients (pg.Pool does). */
 interface Evented {
   on(event: 'error', listener: (error: Error) => void): unknown;
-  on(event: 'notification', listener: (message: { channel: string }) => void): unknown;
+  on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): unknown;
   removeListener(event: string, listener: (...args: never[]) => void): unknown;
 }
 
@@ -58,12 +58,12 @@ export class HeldConnection {
     this.conn.release(error);
   }
 
-  /** LISTEN on this connection; `wake` runs on each notification. False if the pool's clients cannot. */
-  async listen(channel: string, wake: () => void): Promise<boolean> {
+  /** LISTEN on this connection; `wake` gets each notification's payload. False if the pool's clients cannot. */
+  async listen(channel: string, wake: (payload: string) => void): Promise<boolean> {
     const events = evented(this.conn);
     if (!events) return false;
     events.on('notification', (message) => {
-      if (message.channel === channel) wake();
+      if (message.channel === channel) wake(message.payload ?? '');
     });
     await this.conn.query(`listen "${channel}"`);
     return true;

@@ -229,8 +229,13 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return undefined;
   }
 
-  const wakeAll = () => {
-    for (const worker of workers.values()) worker.wake();
+  /** A NOTIFY: wake the shards of the slots it lists (all of them if it lists none). */
+  const wakeFor = (payload: string) => {
+    if (payload === '') {
+      for (const worker of workers.values()) worker.wake();
+      return;
+    }
+    for (const slot of payload.split(',')) workers.get(Number(slot) % shardCount)?.wake();
   };
 
   /** Make sure the control connection is up: membership, lock key, LISTEN. */
@@ -249,7 +254,7 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
       leases = new Leases(pool, Number(BigInt(oid) & 0x7fffffffn));
       channel = `sy_outbox_${oid}`;
       await leases.join(held);
-      if (options.notify !== false) await held.listen(channel, wakeAll);
+      if (options.notify !== false) await held.listen(channel, wakeFor);
     } catch (error) {
       held.lose(error as Error);
       throw error;

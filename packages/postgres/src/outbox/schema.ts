@@ -15,8 +15,9 @@ export function outboxName(options: { schema?: string | undefined; table?: strin
  * skipped. The event is stored already encoded (CloudEvents attributes + body), so its id stays
  * the same on every re-send. `slot` is derived from the key (or the id) by the database itself.
  *
- * A statement trigger NOTIFYs `sy_outbox_<table oid>` (delivered at commit, once per transaction
- * however many rows), so a relay wakes at once instead of at its next poll. The channel is named
+ * A statement trigger NOTIFYs `sy_outbox_<table oid>` with the slots written (delivered at commit;
+ * the same payload twice in a transaction is sent once), so a relay wakes at once instead of at its
+ * next poll, and only the shards concerned. The channel is named
  * by oid: unique per table and short enough whatever the schema and table names.
  */
 export function outboxTable(name: string) {
@@ -24,8 +25,8 @@ export function outboxTable(name: string) {
   const t = table.sql;
   // The function lives beside the table (same schema, or the search_path's first if unqualified).
   const schemaPrefix = table.sql.includes('.') ? `${table.sql.slice(0, table.sql.lastIndexOf('.'))}.` : '';
-  const notify = `${schemaPrefix}${derivedName(table, 'notify')}`;
-  const trigger = derivedName(table, 'notify');
+  const notify = `${schemaPrefix}${derivedName(table, 'notify_slots')}`;
+  const trigger = derivedName(table, 'notify_slots');
   const view = `${schemaPrefix}${derivedName(table, 'debezium')}`;
   const literal = t.replaceAll("'", "''");
   return {
@@ -46,15 +47,19 @@ export function outboxTable(name: string) {
         created_at timestamptz not null default now()
       )`,
       `create index if not exists ${derivedName(table, 'slot_tx')} on ${t} (slot, tx_id, position)`,
+      // The payload lists the slots written (at most 1024 numbers, under NOTIFY's 8000 bytes), so
+      // a relay wakes only the shards that have something to read.
       `create or replace function ${notify}() returns trigger language plpgsql as $$
        begin
-         perform pg_notify('sy_outbox_' || TG_RELID::oid::text, '');
+         perform pg_notify('sy_outbox_' || TG_RELID::oid::text,
+                           (select string_agg(distinct slot::text, ',') from sy_inserted));
          return null;
        end $$`,
       // CREATE OR REPLACE TRIGGER is PostgreSQL 14+; this works on 13 too.
       `do $$ begin
          if not exists (select 1 from pg_trigger where tgrelid = '${literal}'::regclass and tgname = ${quoteLiteral(trigger)}) then
-           create trigger ${trigger} after insert on ${t} for each statement execute function ${notify}();
+           create trigger ${trigger} after insert on ${t} referencing new table as sy_inserted
+             for each statement execute function ${notify}();
          end if;
        end $$`,
       // For tools and for a later move to CDC (see the README): the Debezium outbox columns.
