@@ -118,6 +118,13 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
     readonly shard: number;
     readonly lease: HeldConnection;
     stopping = false;
+    /**
+     * A NOTIFY named this shard and the read after it found nothing: the row is held back by an
+     * older transaction still open, whose own NOTIFY may name other shards only. So, until this
+     * shard reads rows (or a poll interval passes quietly), every NOTIFY wakes it too.
+     */
+    expecting = false;
+    #notified = false;
     #woken = false;
     #wake: (() => void) | undefined;
     readonly done: Promise<void>;
@@ -129,7 +136,8 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
       this.done = this.#run();
     }
 
-    wake(): void {
+    wake(notified = false): void {
+      if (notified) this.#notified = true;
       this.#woken = true;
       this.#wake?.();
     }
@@ -155,11 +163,15 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
       try {
         while (!this.stopping && !this.lease.lost) {
           this.#woken = false;
+          const notified = this.#notified;
+          this.#notified = false;
           const rows = await readers[this.shard]!.read(conn, after, batchSize);
           if (rows.length === 0) {
+            this.expecting = notified || (this.expecting && this.#woken);
             await this.#sleep(pollMs);
             continue;
           }
+          this.expecting = false;
           const confirmed: number[] = [];
           const failed = await publish(rows, confirmed);
           if (confirmed.length > 0) {
@@ -229,13 +241,11 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return undefined;
   }
 
-  /** A NOTIFY: wake the shards of the slots it lists (all of them if it lists none). */
+  /** A NOTIFY: wake the shards of the slots it lists (all if it lists none), and those expecting rows. */
   const wakeFor = (payload: string) => {
-    if (payload === '') {
-      for (const worker of workers.values()) worker.wake();
-      return;
-    }
-    for (const slot of payload.split(',')) workers.get(Number(slot) % shardCount)?.wake();
+    for (const worker of workers.values()) if (payload === '' || worker.expecting) worker.wake(true);
+    if (payload === '') return;
+    for (const slot of payload.split(',')) workers.get(Number(slot) % shardCount)?.wake(true);
   };
 
   /** Make sure the control connection is up: membership, lock key, LISTEN. */
