@@ -55,14 +55,20 @@ describe.each(TARGETS)('outbox relay into $name', (target) => {
     buses.push(b);
     return b;
   };
-  const relay = (options: Parameters<typeof outboxRelay>[0]) => {
-    const r = outboxRelay(options);
+  const pools: { end(): Promise<void> }[] = [];
+  /** A relay on a pool of its own (one connection per shard), both closed after this target's cases. */
+  const relay = (options: Omit<Parameters<typeof outboxRelay>[0], 'pool'>) => {
+    const pool = schema.newPool(20);
+    pools.push(pool);
+    const r = outboxRelay({ ...options, pool });
     relays.push(r);
     return r;
   };
 
   afterAll(async () => {
     await Promise.all(relays.map((r) => r.close({ drainTimeoutMs: 2_000 })));
+    // The private cluster allows 100 connections: give this target's back before the next one.
+    await Promise.all(pools.map((p) => p.end().catch(() => {})));
     await Promise.all(buses.map((b) => b.close({ drainTimeoutMs: 1_000 })));
     await sweepTopics(target, topics);
   });
@@ -75,7 +81,7 @@ describe.each(TARGETS)('outbox relay into $name', (target) => {
     const consumer = await bus('outbox-test-consumer');
     const received = await receive(consumer, topic);
     // No polling to speak of: the committed event can only be found through the NOTIFY of its slot.
-    const r = relay({ pool: schema.newPool(20), bus: await bus('outbox-relay'), table: t, pollMs: 600_000 });
+    const r = relay({ bus: await bus('outbox-relay'), table: t, pollMs: 600_000 });
     await until(() => r.shards.length === 16, 10_000, 'the relay to own its shards');
 
     await expect(
@@ -114,14 +120,12 @@ describe.each(TARGETS)('outbox relay into $name', (target) => {
     const consumer = await bus('outbox-test-consumer');
     const received = await receive(consumer, topic);
     const a = relay({
-      pool: schema.newPool(20),
       bus: await bus('relay-a'),
       table: t,
       shards: 16,
       pollMs: 200,
     });
     const b = relay({
-      pool: schema.newPool(20),
       bus: await bus('relay-b'),
       table: t,
       shards: 16,
@@ -190,7 +194,8 @@ describe('ctx.publish in a transactional handler', () => {
     const [input, output] = [topicName('in'), topicName('out')];
     await bus.provision(input, { groups: ['h'] });
     const received = await receive(bus, output);
-    const relay = outboxRelay({ pool: schema.newPool(20), bus, table: 'ob_inbox', pollMs: 100 });
+    const relayPool = schema.newPool(20);
+    const relay = outboxRelay({ pool: relayPool, bus, table: 'ob_inbox', pollMs: 100 });
     const subscription = bus
       .consume<{ fail: boolean }>(input, { group: 'h' })
       .pipe(
@@ -218,6 +223,7 @@ describe('ctx.publish in a transactional handler', () => {
       subscription.unsubscribe();
       received.stop();
       await relay.close();
+      await relayPool.end();
       await bus.close({ drainTimeoutMs: 1_000 });
     }
   });
