@@ -121,7 +121,9 @@ export class LogReader<R = Record<string, unknown>> {
     if (cut !== undefined) end = read.findIndex((r) => compareCheckpoints(r.checkpoint, cut) > 0);
     if (end < 0) end = read.length;
     const taken = read.slice(0, Math.min(limit, end));
-    this.#perPartition = cut !== undefined && taken.length < limit / 2 ? per * 2 : Math.max(base, per / 2);
+    // Cut short: take more per partition next time; nothing cut: fewer will do.
+    if (cut === undefined) this.#perPartition = Math.max(base, Math.floor(per / 2));
+    else if (taken.length < limit) this.#perPartition = Math.min(limit, per * 2);
     return taken;
   }
 
