@@ -181,6 +181,22 @@ describe.each(TARGETS)('outbox relay into $name', (target) => {
     }
     const stats = await a.stats();
     expect(stats).toMatchObject({ backlog: 0, oldestAgeMs: 0, relays: 2 });
+
+    // One relay leaves: the other takes its shards and what is written next still goes out.
+    await a.close();
+    await until(() => b.shards.length === 16, 10_000, 'the remaining relay to own all 16 shards');
+    const later = await inTx(schema.pool, (tx) =>
+      outbox.publishBatch(
+        tx,
+        topic,
+        Array.from({ length: 64 }, (_, i) => ({ type: 'outbox.test', key: `late-${i}`, data: { i } })),
+      ),
+    );
+    await until(
+      () => later.every((e) => received.distinct.has(e.id)),
+      30_000,
+      'the events after the handover',
+    );
     received.stop();
   });
 });
