@@ -21,6 +21,7 @@ import {
   verdict,
 } from './figures.ts';
 import { median } from './measure.ts';
+import type { OutboxBrokerResult, OutboxSettings } from './outbox.ts';
 import { BROKERS, type Broker } from './pairs.ts';
 import type { ScenarioResult, ScenarioSettings, SlowResult } from './scenarios.ts';
 
@@ -47,6 +48,9 @@ const { values: args } = parseArgs({
     'saga-events': { type: 'string', default: '20000' },
     'timer-rate': { type: 'string', default: '1000' },
     'timer-seconds': { type: 'string', default: '5' },
+    'outbox-brokers': { type: 'string', default: 'memory,kafka,rabbitmq,sqs,nats' },
+    'outbox-memory-events': { type: 'string', default: '100000' },
+    'outbox-pg': { type: 'string', default: 'url' },
     out: { type: 'string', default: here('../results') },
     'raw-envelope': { type: 'string', default: 'cloudevents' },
     help: { type: 'boolean', short: 'h' },
@@ -56,7 +60,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   process.stdout.write(`pnpm bench [options]: Switchyard against the raw client on each broker, then memory://.
-  --broker LIST        kafka,rabbitmq,sqs,nats,memory,stores or all (default all; repeatable)
+  --broker LIST        kafka,rabbitmq,sqs,nats,memory,stores,saga,outbox or all (default all; repeatable)
   --events N           batched publish and end-to-end events (default per broker)
   --single N           single publishes (default per broker)
   --size B             bytes per event (default 1024)
@@ -72,6 +76,9 @@ if (args.help) {
   --saga-events N      saga: events for runSaga() vs handle() on memory:// (default 20000)
   --timer-rate N       saga: new timers per second for the lateness run (default 1000)
   --timer-seconds S    saga: length of the lateness run (default 5)
+  --outbox-brokers L   outbox: where the relay publishes (default memory,kafka,rabbitmq,sqs,nats)
+  --outbox-memory-events N  outbox: events of the memory:// throughput run (default 100000; brokers use --events)
+  --outbox-pg url|private   outbox: DATABASE_URL, or a PostgreSQL cluster of the run's own (default url)
   --out DIR            where <date>.json and <date>.svg go (default benchmarks/results)
   --raw-envelope cloudevents|bare  what the raw side sends besides the body (default cloudevents)
 Brokers: KAFKA_BROKERS, AMQP_URL, SQS_ENDPOINT, NATS_URL. See benchmarks/README.md.
@@ -96,16 +103,19 @@ const withMemory = wanted.includes('all') || wanted.includes('memory');
 const withStores = wanted.includes('all') || wanted.includes('stores');
 // Sagas (saga.ts): runSaga() vs handle() on memory://, timer lateness on memory and PostgreSQL.
 const withSaga = wanted.includes('all') || wanted.includes('saga');
+// The outbox relay (outbox.ts) against the same bus's publishBatch, and commit-to-ack latency.
+const withOutbox = wanted.includes('all') || wanted.includes('outbox');
 for (const name of wanted) {
   if (
     name !== 'all' &&
     name !== 'memory' &&
     name !== 'stores' &&
     name !== 'saga' &&
+    name !== 'outbox' &&
     !(BROKERS as readonly string[]).includes(name)
   )
     throw new Error(
-      `Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'saga', 'all'].join(', ')}`,
+      `Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'saga', 'outbox', 'all'].join(', ')}`,
     );
 }
 const rounds = Math.max(1, Number(args.rounds));
@@ -360,6 +370,27 @@ const sagaBench = withSaga
   ? await runSagaBench().catch((error: Error) => ({ error: error.message }))
   : undefined;
 
+async function runOutboxBench(): Promise<(OutboxBrokerResult | { broker: string; error: string })[]> {
+  const outboxBrokers = args['outbox-brokers']!.split(',').map((b) => b.trim());
+  const events: Record<string, number> = { memory: Number(args['outbox-memory-events']) };
+  for (const broker of BROKERS) events[broker] = settingsFor(broker).events;
+  const settings: OutboxSettings = {
+    brokers: outboxBrokers,
+    events,
+    size,
+    rate: Number(args.rate),
+    seconds: Number(args['latency-seconds']),
+    pg: args['outbox-pg'] === 'private' ? 'private' : 'url',
+  };
+  const out = await child(here('./outbox.ts'), [JSON.stringify(settings)], 'outbox');
+  const result = out.split('\n').find((line) => line.startsWith('RESULT '));
+  if (!result) throw new Error('outbox.ts printed no RESULT line');
+  return JSON.parse(result.slice('RESULT '.length));
+}
+const outboxBench = withOutbox
+  ? await runOutboxBench().catch((error: Error) => [{ broker: 'outbox', error: error.message }])
+  : [];
+
 interface StoreRun {
   store: string;
   events: number;
@@ -500,6 +531,48 @@ if (sagaBench && 'saga' in sagaBench) {
   }
 }
 
+const OUTBOX_RATIO = 0.8;
+const OUTBOX_MEMORY_MIN = 40_000;
+const OUTBOX_P99_MS = 50;
+for (const run of outboxBench) {
+  if ('error' in run) continue;
+  const ratio = run.relay / run.publishBatch;
+  const memory = run.broker === 'memory';
+  rows.push({
+    broker: `outbox → ${run.broker}`,
+    figure: "relay vs the bus's publishBatch (16 × 500)",
+    unit: 'ev/s',
+    raw: run.publishBatch,
+    switchyard: run.relay,
+    ratio,
+    target: memory ? `ratio ≥ ${OUTBOX_RATIO} and ≥ 40 000 ev/s` : `ratio ≥ ${OUTBOX_RATIO}`,
+    met: ratio >= OUTBOX_RATIO && (!memory || run.relay >= OUTBOX_MEMORY_MIN),
+  });
+  const latencyRow = (figure: string, value: number, target?: string, met?: boolean) =>
+    rows.push({
+      broker: `outbox → ${run.broker}`,
+      figure,
+      unit: 'ms',
+      raw: Number.NaN,
+      switchyard: value,
+      ratio: Number.NaN,
+      ...(target ? { target, met } : {}),
+    });
+  latencyRow('commit→ack p50, NOTIFY', run.notify.p50);
+  latencyRow(
+    'commit→ack p99, NOTIFY',
+    run.notify.p99,
+    `≤ ${OUTBOX_P99_MS} ms`,
+    run.notify.p99 <= OUTBOX_P99_MS,
+  );
+  latencyRow(
+    `commit→ack p99, polling only (${run.poll.pollMs} ms)`,
+    run.poll.p99,
+    `≤ ${run.poll.pollMs + 50} ms`,
+    run.poll.p99 <= run.poll.pollMs + 50,
+  );
+}
+
 const header = ['broker', 'figure', 'raw', 'switchyard', 'sw/raw', 'target', ''];
 const table = rows.map((r) => [
   r.broker,
@@ -527,6 +600,7 @@ for (const entry of results) {
 if (memory && 'error' in memory) console.log(`memory://: ${memory.error}`);
 for (const run of stores) if ('error' in run) console.log(`${run.store} store: ${run.error}`);
 if (sagaBench && 'error' in sagaBench) console.log(`saga: ${sagaBench.error}`);
+for (const run of outboxBench) if ('error' in run) console.log(`outbox → ${run.broker}: ${run.error}`);
 
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(args.out!, { recursive: true });
@@ -540,6 +614,7 @@ const report = {
   memory,
   stores,
   saga: sagaBench,
+  outbox: outboxBench,
   table: rows,
   // Over the brokers that were run: undefined (n/a) when none was, never 'met' for nothing.
   targets: {
@@ -549,6 +624,8 @@ const report = {
     memoryPipeline: verdict(rows.filter((r) => r.broker === MEMORY_FIGURE.broker)),
     stores: verdict(rows.filter((r) => r.broker.endsWith(' store'))),
     sagaTimers: verdict(rows.filter((r) => r.figure.startsWith('timer lateness'))),
+    outboxThroughput: verdict(rows.filter((r) => r.broker.startsWith('outbox') && r.unit === 'ev/s')),
+    outboxLatency: verdict(rows.filter((r) => r.broker.startsWith('outbox') && r.unit === 'ms')),
   },
 };
 const ran = [...new Set(rows.map((r) => r.broker))];
@@ -571,7 +648,8 @@ const failed =
   results.some((entry) => entry.rounds.some((r) => r.error)) ||
   (memory && 'error' in memory) ||
   stores.some((run) => 'error' in run) ||
-  (sagaBench !== undefined && 'error' in sagaBench);
+  (sagaBench !== undefined && 'error' in sagaBench) ||
+  outboxBench.some((run) => 'error' in run);
 if (failed) {
   say('some runs failed (listed above): the figures are incomplete');
   process.exitCode = 1;
