@@ -47,6 +47,8 @@ const { values: args } = parseArgs({
     'saga-events': { type: 'string', default: '20000' },
     'timer-rate': { type: 'string', default: '1000' },
     'timer-seconds': { type: 'string', default: '5' },
+    'otel-events': { type: 'string', default: '100000' },
+    'otel-rounds': { type: 'string', default: '5' },
     out: { type: 'string', default: here('../results') },
     'raw-envelope': { type: 'string', default: 'cloudevents' },
     help: { type: 'boolean', short: 'h' },
@@ -72,6 +74,8 @@ if (args.help) {
   --saga-events N      saga: events for runSaga() vs handle() on memory:// (default 20000)
   --timer-rate N       saga: new timers per second for the lateness run (default 1000)
   --timer-seconds S    saga: length of the lateness run (default 5)
+  --otel-events N      otel: memory:// events per round and mode (default 100000)
+  --otel-rounds R      otel: rounds of none / hook without SDK / in-memory exporter (default 5)
   --out DIR            where <date>.json and <date>.svg go (default benchmarks/results)
   --raw-envelope cloudevents|bare  what the raw side sends besides the body (default cloudevents)
 Brokers: KAFKA_BROKERS, AMQP_URL, SQS_ENDPOINT, NATS_URL. See benchmarks/README.md.
@@ -96,16 +100,19 @@ const withMemory = wanted.includes('all') || wanted.includes('memory');
 const withStores = wanted.includes('all') || wanted.includes('stores');
 // Sagas (saga.ts): runSaga() vs handle() on memory://, timer lateness on memory and PostgreSQL.
 const withSaga = wanted.includes('all') || wanted.includes('saga');
+// @switchyard/otel's overhead (otel.ts): handle() on memory:// without, with the hook and no SDK, with an SDK.
+const withOtel = wanted.includes('all') || wanted.includes('otel');
 for (const name of wanted) {
   if (
     name !== 'all' &&
     name !== 'memory' &&
     name !== 'stores' &&
     name !== 'saga' &&
+    name !== 'otel' &&
     !(BROKERS as readonly string[]).includes(name)
   )
     throw new Error(
-      `Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'saga', 'all'].join(', ')}`,
+      `Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'saga', 'otel', 'all'].join(', ')}`,
     );
 }
 const rounds = Math.max(1, Number(args.rounds));
@@ -360,6 +367,25 @@ const sagaBench = withSaga
   ? await runSagaBench().catch((error: Error) => ({ error: error.message }))
   : undefined;
 
+interface OtelBench {
+  events: number;
+  rounds: number;
+  ratio: { noop: number; sdk: number; noopCpu: number; sdkCpu: number };
+  consume: { none: number; noop: number; sdk: number };
+  consumeCpu: { none: number; noop: number; sdk: number };
+  perEventUs: { none: number; sdkSpan: number };
+}
+async function runOtelBench(): Promise<OtelBench> {
+  const out = await child(here('./otel.ts'), [args['otel-events']!, args['otel-rounds']!], 'otel');
+  for (const line of out.trim().split('\n')) if (!line.startsWith('RESULT ')) say(`otel: ${line}`);
+  const result = out.split('\n').find((line) => line.startsWith('RESULT '));
+  if (!result) throw new Error('otel.ts printed no RESULT line');
+  return JSON.parse(result.slice('RESULT '.length)) as OtelBench;
+}
+const otelBench = withOtel
+  ? await runOtelBench().catch((error: Error) => ({ error: error.message }))
+  : undefined;
+
 interface StoreRun {
   store: string;
   events: number;
@@ -500,6 +526,28 @@ if (sagaBench && 'saga' in sagaBench) {
   }
 }
 
+if (otelBench && 'ratio' in otelBench) {
+  // raw = handle() without instrumentation; switchyard = with @switchyard/otel installed.
+  const otelRow = (figure: string, unit: string, raw: number, sw: number, ratio: number, floor: number) =>
+    rows.push({
+      broker: 'otel',
+      figure,
+      unit,
+      raw,
+      switchyard: sw,
+      ratio,
+      higherIsBetter: true,
+      target: `ratio ≥ ${floor.toFixed(2)}`,
+      met: ratio >= floor,
+    });
+  const c = otelBench.consume;
+  const cpu = otelBench.consumeCpu;
+  otelRow('memory:// handle(), hook without SDK', 'ev/s', c.none, c.noop, otelBench.ratio.noop, 0.98);
+  otelRow('memory:// handle(), in-memory exporter', 'ev/s', c.none, c.sdk, otelBench.ratio.sdk, 0.9);
+  otelRow('same per CPU second, hook without SDK', 'ev/s', cpu.none, cpu.noop, otelBench.ratio.noopCpu, 0.98);
+  otelRow('same per CPU second, in-memory exporter', 'ev/s', cpu.none, cpu.sdk, otelBench.ratio.sdkCpu, 0.9);
+}
+
 const header = ['broker', 'figure', 'raw', 'switchyard', 'sw/raw', 'target', ''];
 const table = rows.map((r) => [
   r.broker,
@@ -527,6 +575,7 @@ for (const entry of results) {
 if (memory && 'error' in memory) console.log(`memory://: ${memory.error}`);
 for (const run of stores) if ('error' in run) console.log(`${run.store} store: ${run.error}`);
 if (sagaBench && 'error' in sagaBench) console.log(`saga: ${sagaBench.error}`);
+if (otelBench && 'error' in otelBench) console.log(`otel: ${otelBench.error}`);
 
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(args.out!, { recursive: true });
@@ -540,6 +589,7 @@ const report = {
   memory,
   stores,
   saga: sagaBench,
+  otel: otelBench,
   table: rows,
   // Over the brokers that were run: undefined (n/a) when none was, never 'met' for nothing.
   targets: {
@@ -549,6 +599,7 @@ const report = {
     memoryPipeline: verdict(rows.filter((r) => r.broker === MEMORY_FIGURE.broker)),
     stores: verdict(rows.filter((r) => r.broker.endsWith(' store'))),
     sagaTimers: verdict(rows.filter((r) => r.figure.startsWith('timer lateness'))),
+    otelOverhead: verdict(rows.filter((r) => r.broker === 'otel')),
   },
 };
 const ran = [...new Set(rows.map((r) => r.broker))];
@@ -571,7 +622,8 @@ const failed =
   results.some((entry) => entry.rounds.some((r) => r.error)) ||
   (memory && 'error' in memory) ||
   stores.some((run) => 'error' in run) ||
-  (sagaBench !== undefined && 'error' in sagaBench);
+  (sagaBench !== undefined && 'error' in sagaBench) ||
+  (otelBench !== undefined && 'error' in otelBench);
 if (failed) {
   say('some runs failed (listed above): the figures are incomplete');
   process.exitCode = 1;

@@ -37,8 +37,8 @@ export function otelInstrumentation(
   );
   const parentBy = options.consumerParent ?? 'link';
   return {
-    send: (topic, messages) => startSend(telemetry, topic, messages),
-    process: (delivery) => startProcess(telemetry, delivery, parentBy),
+    send: (topic, messages) => (telemetry.off ? undefined : startSend(telemetry, topic, messages)),
+    process: (delivery) => (telemetry.off ? undefined : startProcess(telemetry, delivery, parentBy)),
   };
 }
 

@@ -36,17 +36,23 @@ export function startProcess(telemetry: Telemetry, delivery: Delivery, parentBy:
       : ROOT_CONTEXT;
   const span = telemetry.tracer.startSpan(
     `process ${topic}`,
-    { kind: SpanKind.CONSUMER, attributes, ...(producer ? { links: [{ context: producer }] } : {}) },
+    {
+      kind: SpanKind.CONSUMER,
+      // Given at the start, so a sampler sees them too.
+      attributes: {
+        ...attributes,
+        ...(headers.id === undefined ? {} : { [ATTR.messageId]: headers.id }),
+        ...(headers.correlationid === undefined ? {} : { [ATTR.conversationId]: headers.correlationid }),
+        [ATTR.bodySize]: message.body.byteLength,
+      },
+      links: producer === undefined ? [] : [{ context: producer }],
+    },
     parent,
   );
-  if (span.isRecording()) {
-    if (headers.id !== undefined) span.setAttribute(ATTR.messageId, headers.id);
-    if (headers.correlationid !== undefined) span.setAttribute(ATTR.conversationId, headers.correlationid);
-    span.setAttribute(ATTR.bodySize, message.body.byteLength);
-  }
   telemetry.consumed.add(1, attributes);
   // No SDK (or one that neither records nor propagates): the handler has no context to run in.
-  const active = isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : undefined;
+  const active =
+    span.isRecording() || isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : undefined;
   return new SpanProcessing(telemetry, delivery, span, active, attributes, startedAt);
 }
 

@@ -1,16 +1,21 @@
-import type {
-  Attributes,
-  Counter,
-  Histogram,
-  Meter,
-  MeterProvider,
-  Tracer,
-  TracerProvider,
+import {
+  type Attributes,
+  type Counter,
+  createNoopMeter,
+  type Histogram,
+  type Meter,
+  type MeterProvider,
+  ProxyTracerProvider,
+  type Tracer,
+  type TracerProvider,
 } from '@opentelemetry/api';
 import { ATTR, DURATION_BUCKETS, METRIC } from './names.ts';
 
 export const SCOPE = '@switchyard/otel';
 export const VERSION = '0.1.0';
+
+/** What the global tracer provider hands to while no SDK registered one. */
+const NO_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
 
 /**
  * The tracer, the four messaging instruments and the attribute sets they are recorded with. The
@@ -26,12 +31,18 @@ export class Telemetry {
   readonly operationDuration: Histogram;
   readonly processDuration: Histogram;
   readonly #sendAttributes = new Map<string, Attributes>();
-  readonly #processAttributes = new Map<string, Attributes>();
+  readonly #processAttributes = new Map<string, Map<string, Attributes>>();
+  /** The global provider, while it may still get an SDK (a proxy); undefined for one given. */
+  readonly #proxy: ProxyTracerProvider | undefined;
+  /** A meter from the API's no-op provider stays one: the API has no proxy for metrics. */
+  readonly #metricsOff: boolean;
 
   constructor(tracerProvider: TracerProvider, meterProvider: MeterProvider, system: string) {
     this.tracer = tracerProvider.getTracer(SCOPE, VERSION);
     this.meter = meterProvider.getMeter(SCOPE, VERSION);
     this.system = system;
+    this.#proxy = tracerProvider instanceof ProxyTracerProvider ? tracerProvider : undefined;
+    this.#metricsOff = this.meter === createNoopMeter();
     this.sent = this.meter.createCounter(METRIC.sent, {
       unit: '{message}',
       description: 'Number of messages the producer attempted to send to the broker.',
@@ -52,6 +63,14 @@ export class Telemetry {
     });
   }
 
+  /**
+   * True while there is no SDK at all (the API's no-op tracer and meter): then nothing is traced or
+   * measured, and the hook steps aside at the cost of this check.
+   */
+  get off(): boolean {
+    return this.#metricsOff && this.#proxy !== undefined && this.#proxy.getDelegate() === NO_TRACER_PROVIDER;
+  }
+
   /** Attributes of a send to `topic` (span start and metrics). */
   sendAttributes(topic: string): Attributes {
     let attributes = this.#sendAttributes.get(topic);
@@ -69,8 +88,12 @@ export class Telemetry {
 
   /** Attributes of processing a delivery of `topic` for `group` (span start and metrics). */
   processAttributes(topic: string, group: string): Attributes {
-    const key = `${topic}\u0000${group}`;
-    let attributes = this.#processAttributes.get(key);
+    let groups = this.#processAttributes.get(topic);
+    if (groups === undefined) {
+      groups = new Map();
+      this.#processAttributes.set(topic, groups);
+    }
+    let attributes = groups.get(group);
     if (attributes === undefined) {
       attributes = Object.freeze({
         [ATTR.system]: this.system,
@@ -79,7 +102,7 @@ export class Telemetry {
         [ATTR.operationType]: 'process',
         [ATTR.operationName]: 'process',
       });
-      this.#processAttributes.set(key, attributes);
+      groups.set(group, attributes);
     }
     return attributes;
   }

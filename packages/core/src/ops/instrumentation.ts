@@ -99,7 +99,7 @@ export class Processings {
     attempt: number,
     run: (delivery: D, attempt: number) => R,
   ): R {
-    let processing = this.#open.get(delivery);
+    let processing = this.#open.size === 0 ? undefined : this.#open.get(delivery);
     if (processing === undefined) {
       processing = instrumentation.process?.(delivery);
       if (processing === undefined) return run(delivery, attempt);
