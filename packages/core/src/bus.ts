@@ -6,7 +6,10 @@ import { createEvent, type EventInput, type SwitchyardEvent } from './event.ts';
 import { intake } from './intake.ts';
 import { type Logger, leveledLogger } from './logger.ts';
 import { assertGroupName, assertTopicName } from './names.ts';
+import { type InspectOptions, inspectGroup } from './ops/inspect.ts';
+import { InspectionWindows } from './ops/inspect-window.ts';
 import { type Instrumentation, instrumentedSend } from './ops/instrumentation.ts';
+import type { Inspection } from './ops/stats.ts';
 import { SchemaRegistry } from './schemas.ts';
 import { encodedSize, type Transport, type TransportDelivery, type WireMessage } from './transport.ts';
 
@@ -247,6 +250,20 @@ export class Bus implements DeliveryOrigin {
     this.#unsettled.delete(delivery);
     if (this.#unsettled.size === 0) this.#drained?.();
   };
+
+  // Operations (#23): inspect. The logic is in ops/inspect.ts; the bus keeps each group's readings.
+  readonly #inspections = new InspectionWindows();
+
+  /**
+   * The group's backlog, in flight, oldest age and dead letters as the broker counts them, and a
+   * status from this bus's recent readings of it (OK / WARN / STALL / STOP). A plain JSON object.
+   * Rejects with UnsupportedOperationError where the transport cannot inspect, NotFoundError for a
+   * topic or group the broker does not have.
+   */
+  inspect(topic: string, options: InspectOptions): Promise<Inspection> {
+    if (this.#state === 'closed') return Promise.reject(new ClosedError());
+    return inspectGroup(this.transport, this.#inspections, topic, options);
+  }
 
   get closing(): boolean {
     return this.#state !== 'open';

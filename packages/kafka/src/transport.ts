@@ -2,6 +2,7 @@ import {
   assertGroupName,
   assertTopicName,
   type Capabilities,
+  type GroupStats,
   Lifecycle,
   type Logger,
   type LogThreshold,
@@ -15,6 +16,7 @@ import { Observable } from 'rxjs';
 import { withConnectDeadline } from './connect-deadline.ts';
 import { KafkaMember } from './consumer.ts';
 import { transportError } from './errors.ts';
+import { inspectKafka } from './inspect.ts';
 import { kafkaLogLevel, logCreatorFor, secretsOf } from './logger.ts';
 import { type KafkaOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { Publisher, retryStablePartitioner } from './publisher.ts';
@@ -176,6 +178,20 @@ export class KafkaTransport implements Transport {
   lag(topic: string, group: string): Promise<PartitionLag[]> {
     if (this.#life.closed) return Promise.reject(this.#life.closedError());
     return this.#provisioner.lag(topic, this.options.groupIdFor(topic, group));
+  }
+
+  /** Operations (#23): backlog from committed offsets (log start where none), members, local in flight. */
+  async inspect(topic: string, group: string): Promise<GroupStats> {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    const local = [...this.#life.members].map((member) => member.held());
+    return inspectKafka(
+      this.#provisioner,
+      topic,
+      this.options.groupIdFor(topic, group),
+      local.filter((hold) => hold.topic === topic && hold.group === group),
+      this.#secrets,
+    );
   }
 
   /** Members still in a group leave now (what they settled is committed), then every connection closes. */

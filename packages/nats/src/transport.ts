@@ -3,6 +3,7 @@ import {
   assertGroupName,
   assertTopicName,
   type Capabilities,
+  type GroupStats,
   Lifecycle,
   type SubscribeOptions,
   settleSends,
@@ -15,6 +16,7 @@ import { toNatsHeaders, wireSize } from './binding.ts';
 import { Connection } from './connection.ts';
 import { PullSubscription } from './consumer.ts';
 import { toSwitchyardError } from './errors.ts';
+import { inspectNats } from './inspect.ts';
 import { type NatsOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { Publisher } from './publisher.ts';
 import { Topology } from './topology.ts';
@@ -122,6 +124,13 @@ export class NatsTransport implements Transport {
         this.#life.members.delete(subscription);
       };
     });
+  }
+
+  /** Operations (#23): the durable consumer's num_pending + num_ack_pending, ack floor, oldest age. */
+  inspect(topic: string, group: string): Promise<GroupStats> {
+    this.#assertOpen();
+    assertGroupName(topic, group);
+    return inspectNats(this.#connection.jsm, this.#topology, topic, group);
   }
 
   /** Ends every subscription, flushes what is buffered and closes the connection. Idempotent. */

@@ -4,6 +4,7 @@ import {
   assertTopicName,
   type Capabilities,
   encodedSize,
+  type GroupStats,
   Lifecycle,
   type SubscribeOptions,
   settleSends,
@@ -15,6 +16,8 @@ import { Observable } from 'rxjs';
 import { headerTableBytes, MAX_HEADER_TABLE_BYTES, toPublishOptions } from './binding.ts';
 import { ConnectionManager } from './connection.ts';
 import { Consumer } from './consumer.ts';
+import { inspectRabbitMq } from './inspect.ts';
+import { ManagementApi } from './management.ts';
 import { exchangeName, routingKeyOf } from './names.ts';
 import { type RabbitMqOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { Publisher } from './publisher.ts';
@@ -41,6 +44,8 @@ export class RabbitMqTransport implements Transport {
   readonly #life = new Lifecycle<Consumer>('RabbitMQ transport');
   /** Unsubscribed consumers whose channel is still open for settling. */
   readonly #leaving = new Set<Consumer>();
+  /** The management HTTP API when `managementUrl` is set (for inspect). */
+  readonly #management: ManagementApi | undefined;
 
   /** Use `RabbitMqTransport.create` (or `connect()` from core): the constructor does not connect. */
   constructor(url: string, options?: RabbitMqOptions) {
@@ -62,6 +67,10 @@ export class RabbitMqTransport implements Transport {
     this.#topology = new Topology(this.#connection, this.options);
     this.#publisher = new Publisher(this.#connection, this.options.publishTimeoutMs);
     this.#retarder = new Retarder(this.#publisher, this.#topology, this.options);
+    this.#management =
+      this.options.managementUrl === undefined
+        ? undefined
+        : new ManagementApi(this.options.managementUrl, url);
   }
 
   /** Connect and return the transport; rejects with `TransportError` (URL redacted) if the broker is unreachable. */
@@ -156,6 +165,14 @@ export class RabbitMqTransport implements Transport {
       `RabbitMQ cannot start the new group '${group}' from the earliest message: a queue only holds ` +
         'what was published after it was bound. Provision the group before publishing instead.',
     );
+  }
+
+  /** Operations (#23): ready + unacked from the management API when configured, else what AMQP tells. */
+  inspect(topic: string, group: string): Promise<GroupStats> {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    const local = [...this.#life.members, ...this.#leaving].map((consumer) => consumer.held());
+    return inspectRabbitMq(this.#topology, this.#management, local, topic, group);
   }
 
   close(): Promise<void> {

@@ -5,6 +5,7 @@ import {
   assertGroupName,
   assertTopicName,
   type Capabilities,
+  type GroupStats,
   Lifecycle,
   type SubscribeOptions,
   type Transport,
@@ -17,6 +18,7 @@ import { toSqs } from './binding.ts';
 import { type Clients, createClients } from './clients.ts';
 import { type Consumer, consume } from './consumer.ts';
 import { transportError } from './errors.ts';
+import { inspectSqs } from './inspect.ts';
 import { Leases, type VisibilityChange } from './leases.ts';
 import { type ResolvedOptions, resolveOptions, type SqsOptions } from './options.ts';
 import { fifoIds, type Outgoing, publishAll } from './publisher.ts';
@@ -144,6 +146,13 @@ export class SqsTransport implements Transport {
       topic,
       options,
     );
+  }
+
+  /** Operations (#23): visible + not visible + delayed of the group's queue; in flight = not visible. */
+  async inspect(topic: string, group: string): Promise<GroupStats> {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    return inspectSqs(this.#clients, this.#options, await this.#topology.mode(), topic, group);
   }
 
   /**

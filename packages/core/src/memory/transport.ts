@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import { Lifecycle } from '../kit/lifecycle.ts';
 import { assertGroupName, assertTopicName } from '../names.ts';
+import type { GroupStats } from '../ops/stats.ts';
 import type {
   Capabilities,
   SubscribeOptions,
@@ -10,6 +11,7 @@ import type {
 } from '../transport.ts';
 import { type MemoryBroker, memoryBroker } from './broker.ts';
 import type { Member, MemoryGroup } from './group.ts';
+import { inspectMemory } from './inspect.ts';
 
 export interface MemoryOptions {
   /** Messages per topic kept for groups created with `from: 'earliest'`. Default: 10 000. */
@@ -91,6 +93,12 @@ export class MemoryTransport implements Transport {
       group.join(member);
       return () => group.leave(member);
     });
+  }
+
+  async inspect(topic: string, group: string): Promise<GroupStats> {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    return inspectMemory(this.#broker, topic, group);
   }
 
   close(): Promise<void> {
