@@ -6,16 +6,21 @@ import { ATTR, METRIC } from './names.ts';
 export type GaugeReading = Partial<Pick<Inspection, 'backlog' | 'inFlight' | 'oldestAgeMs' | 'deadLetters'>>;
 
 export interface GaugeOptions {
-  /** The topic/group pairs observed at each collection. */
-  readonly groups: readonly { readonly topic: string; readonly group: string }[];
   /**
-   * Reads one group's figures. Default: `bus.inspect(topic, { group })`, which asks the broker;
-   * give your own to read them elsewhere (a cache, a sidecar) or on a bus without `inspect`.
+   * The groups observed at each collection; `deadLetterTopic` as handle() was given it
+   * (`deadLetter: { topic }`), default `<topic>.<group>.dlq`.
+   */
+  readonly groups: readonly {
+    readonly topic: string;
+    readonly group: string;
+    readonly deadLetterTopic?: string;
+  }[];
+  /**
+   * Reads one group's figures. Default: `bus.inspect(topic, { group })`, which asks the broker
+   * (and keeps the sliding window of its status); give your own to read them elsewhere.
    */
   readonly read?: (topic: string, group: string) => Promise<GaugeReading>;
 }
-
-type Inspecting = { inspect?: (topic: string, options: { group: string }) => Promise<GaugeReading> };
 
 /**
  * Observable gauges of backlog, in flight, lag age and DLQ depth per group, read when the SDK
@@ -24,7 +29,6 @@ type Inspecting = { inspect?: (topic: string, options: { group: string }) => Pro
  * collection rather than reported as 0.
  */
 export function observeGroups(meter: Meter, bus: Bus, system: string, options: GaugeOptions): () => void {
-  const read = options.read ?? defaultRead(bus);
   const backlog = meter.createObservableGauge(METRIC.backlog, {
     unit: '{message}',
     description: 'Messages published and not yet settled by the group (waiting and in flight).',
@@ -48,10 +52,11 @@ export function observeGroups(meter: Meter, bus: Bus, system: string, options: G
       return;
     }
     await Promise.all(
-      options.groups.map(async ({ topic, group }) => {
+      options.groups.map(async (entry) => {
+        const { topic, group } = entry;
         let reading: GaugeReading;
         try {
-          reading = await read(topic, group);
+          reading = await (options.read ? options.read(topic, group) : bus.inspect(topic, entry));
         } catch {
           return;
         }
@@ -70,13 +75,4 @@ export function observeGroups(meter: Meter, bus: Bus, system: string, options: G
   const stop = () => meter.removeBatchObservableCallback(callback, observables);
   meter.addBatchObservableCallback(callback, observables);
   return stop;
-}
-
-function defaultRead(bus: Bus): (topic: string, group: string) => Promise<GaugeReading> {
-  const inspecting = bus as unknown as Inspecting;
-  return (topic, group) => {
-    if (typeof inspecting.inspect !== 'function')
-      return Promise.reject(new Error('this bus has no inspect(); pass gauges.read'));
-    return inspecting.inspect(topic, { group });
-  };
 }

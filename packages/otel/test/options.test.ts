@@ -171,3 +171,37 @@ describe('@switchyard/otel options', () => {
     await sdk.shutdown();
   });
 });
+
+describe('gauges from bus.inspect()', () => {
+  it('backlog while the group is idle, then 0 and the DLQ depth after handle() dead-lettered one', async () => {
+    const sdk = memorySdk();
+    const bus = instrument(await memoryBus(), {
+      ...sdk,
+      gauges: { groups: [{ topic: 'orders', group: 'billing' }] },
+    });
+    const where = { [ATTR.destination]: 'orders', [ATTR.consumerGroup]: 'billing' };
+    const value = async (name: string) => points((await sdk.metrics()).get(name), where)[0]?.value;
+    await bus.publishBatch(
+      'orders',
+      ['a', 'b', 'poison'].map((id) => ({ type: 'order', id, data: { id } })),
+    );
+    expect(await value(METRIC.backlog)).toBe(3);
+    const outcomes = firstValueFrom(
+      bus.consume<{ id: string }>('orders', { group: 'billing' }).pipe(
+        handle(
+          (event) => {
+            if (event.data.id === 'poison') throw new Error('poison');
+          },
+          { retry: { maxAttempts: 1 } },
+        ),
+        take(3),
+        toArray(),
+      ),
+    );
+    expect((await outcomes).map((o) => o.kind).sort()).toEqual(['acked', 'acked', 'deadLettered']);
+    expect(await value(METRIC.backlog)).toBe(0);
+    expect(await value(METRIC.dlqDepth)).toBe(1);
+    await bus.close();
+    await sdk.shutdown();
+  });
+});
