@@ -4,7 +4,7 @@ import { type GaugeOptions, observeGroups } from './gauges.ts';
 import { SYSTEMS } from './names.ts';
 import { type ConsumerParent, startProcess } from './process.ts';
 import { startSend } from './send.ts';
-import { Telemetry } from './telemetry.ts';
+import { SCOPE, Telemetry, VERSION } from './telemetry.ts';
 
 export interface OtelOptions {
   /** Where spans go. Default: the global one (`trace.getTracerProvider()`), which follows a later registration. */
@@ -52,7 +52,7 @@ export function instrument(bus: Bus, options: OtelOptions = {}): Bus {
   bus.instrument(otelInstrumentation({ ...options, system }));
   if (options.gauges !== undefined) {
     const meterProvider = options.meterProvider ?? metrics.getMeterProvider();
-    observeGroups(meterProvider.getMeter('@switchyard/otel'), bus, system, options.gauges);
+    observeGroups(meterProvider.getMeter(SCOPE, VERSION), bus, system, options.gauges);
   }
   return bus;
 }

@@ -10,8 +10,7 @@ import {
 } from '@opentelemetry/api';
 import type { Delivery, Outcome, Processing } from '@switchyard/core';
 import { ATTR, EVENT } from './names.ts';
-import { fail } from './send.ts';
-import { type Telemetry, withError } from './telemetry.ts';
+import { fail, type Telemetry, withError } from './telemetry.ts';
 import { parseTraceparent } from './traceparent.ts';
 
 /** Where a process span goes: under the producer's send span, or a trace of its own with a link to it. */

@@ -5,12 +5,11 @@ import {
   type Link,
   type Span,
   SpanKind,
-  SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
 import type { Sending, WireMessage } from '@switchyard/core';
 import { ATTR } from './names.ts';
-import { errorType, type Telemetry, withError } from './telemetry.ts';
+import { fail, type Telemetry, withError } from './telemetry.ts';
 import { formatTraceparent, parseTraceparent } from './traceparent.ts';
 
 /**
@@ -78,15 +77,4 @@ function carrying(span: Span, parent: Context, messages: readonly WireMessage[])
       headers: tracestate ? { ...headers, traceparent, tracestate } : { ...headers, traceparent },
     };
   });
-}
-
-/** Mark `span` failed with `error`: ERROR status, `error.type`, and the exception as an event. */
-export function fail(span: Span, error: unknown): void {
-  if (!span.isRecording()) return;
-  span.setAttribute(ATTR.errorType, errorType(error));
-  span.setStatus({
-    code: SpanStatusCode.ERROR,
-    message: error instanceof Error ? error.message : String(error),
-  });
-  if (error instanceof Error) span.recordException(error);
 }

@@ -6,6 +6,8 @@ import {
   type Meter,
   type MeterProvider,
   ProxyTracerProvider,
+  type Span,
+  SpanStatusCode,
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
@@ -120,4 +122,15 @@ export function errorType(error: unknown): string {
 /** `attributes` plus `error.type` of `error`. */
 export function withError(attributes: Attributes, error: unknown): Attributes {
   return { ...attributes, [ATTR.errorType]: errorType(error) };
+}
+
+/** Mark `span` failed with `error`: ERROR status, `error.type`, and the exception as an event. */
+export function fail(span: Span, error: unknown): void {
+  if (!span.isRecording()) return;
+  span.setAttribute(ATTR.errorType, errorType(error));
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+  if (error instanceof Error) span.recordException(error);
 }
