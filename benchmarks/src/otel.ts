@@ -12,7 +12,14 @@ import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { connect, exponentialBackoff, handle } from '../../packages/core/src/index.ts';
+import {
+  connect,
+  type Delivery,
+  exponentialBackoff,
+  handle,
+  type Outcome,
+} from '../../packages/core/src/index.ts';
+import { Processings } from '../../packages/core/src/ops/instrumentation.ts';
 import { instrument } from '../../packages/otel/src/index.ts';
 import { median } from './measure.ts';
 
@@ -62,10 +69,10 @@ function spanFloor(tracerProvider: TracerProvider, exporter: InMemorySpanExporte
 }
 
 /** One round of one mode: publish `events`, then time handle() from subscribe to the last ack. */
-async function round(mode: Mode, events: number): Promise<Round> {
+async function round(mode: Mode, events: number, name: string = mode): Promise<Round> {
   let exporter: InMemorySpanExporter | undefined;
   let tracerProvider: TracerProvider | undefined;
-  const bus = await connect({ url: `memory://otel-bench-${mode}`, source: 'bench' });
+  const bus = await connect({ url: `memory://otel-bench-${name}`, source: 'bench' });
   if (mode === 'noop') instrument(bus);
   if (mode === 'sdk') {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -150,7 +157,50 @@ function child(mode: Mode, events: number): Promise<Round> {
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 
-if (process.argv[2] === '--mode') {
+/**
+ * The hook without an SDK, timed directly: what handle() adds per delivery when the bus has the
+ * instrumentation but there is no SDK (read it, ask it, get nothing, run; then the outcome check),
+ * against calling the attempt straight. ns per delivery, median of alternated runs.
+ */
+async function hookCost(iterations: number): Promise<number> {
+  const bus = instrument(await connect({ url: 'memory://otel-bench-hook', source: 'bench' }));
+  const delivery = { origin: bus, topic: 'bench', group: 'g', settled: true } as unknown as Delivery;
+  const outcome = { kind: 'acked', delivery } as unknown as Outcome;
+  const processings = new Processings();
+  let sink = 0;
+  const attempt = (_d: Delivery, n: number) => n;
+  const straight = () => {
+    for (let i = 0; i < iterations; i++) sink += attempt(delivery, 1);
+  };
+  const hooked = () => {
+    for (let i = 0; i < iterations; i++) {
+      const instrumentation = delivery.origin.instrumentation;
+      sink +=
+        instrumentation !== undefined
+          ? processings.run(instrumentation, delivery, 1, attempt)
+          : attempt(delivery, 1);
+      processings.outcome(outcome);
+    }
+  };
+  const time = (work: () => void) => {
+    const start = process.hrtime.bigint();
+    work();
+    return Number(process.hrtime.bigint() - start) / iterations;
+  };
+  const added: number[] = [];
+  for (let r = 0; r < 7; r++) {
+    const a = time(straight);
+    const b = time(hooked);
+    if (r > 0) added.push(b - a); // the first pair warms the JIT up
+  }
+  await bus.close();
+  if (sink === 0) throw new Error('unreachable');
+  return median(added);
+}
+
+if (process.argv[2] === '--hook-cost') {
+  console.log(JSON.stringify({ ns: await hookCost(Number(process.argv[3] ?? 2_000_000)) }));
+} else if (process.argv[2] === '--mode') {
   const mode = process.argv[3] as Mode;
   if (!MODES.includes(mode)) throw new Error(`--mode is one of ${MODES.join(', ')}`);
   console.log(JSON.stringify(await round(mode, Number(process.argv[4] ?? 100_000))));
@@ -167,8 +217,27 @@ if (process.argv[2] === '--mode') {
       runs[mode].push(run);
       line.push(`${mode} ${fmt(run.consume)} (${fmt(run.consumeCpu)} per CPU-s)`);
     }
-    console.log(`round ${r + 1}: handle() events/s ${line.join(', ')}`);
+    // Progress on stderr (main.ts shows it as it comes); the summary on stdout.
+    console.error(`round ${r + 1}: handle() events/s ${line.join(', ')}`);
   }
+  // The hook without an SDK, finer than throughput on a shared machine can tell: timed directly.
+  const hook = await new Promise<{ ns: number }>((resolve, reject) => {
+    const proc = spawn(
+      process.execPath,
+      ['--conditions=@switchyard/source', fileURLToPath(import.meta.url), '--hook-cost'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+    });
+    proc.on('error', reject);
+    proc.on('close', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').pop()!))
+        : reject(new Error(`hook cost exited ${code}`)),
+    );
+  });
   const figure = (mode: Mode, key: Exclude<keyof Round, 'spanFloorUs'>) =>
     median(runs[mode].map((run) => run[key]));
   // Each round's modes ran side by side: the median of the per-round ratios is the least noisy figure.
@@ -203,6 +272,8 @@ if (process.argv[2] === '--mode') {
       none: 1e6 / figure('none', 'consumeCpu'),
       sdkSpan: median(runs.sdk.map((run) => run.spanFloorUs ?? Number.NaN)),
     },
+    /** The hook without an SDK timed directly: ns per delivery, and that as a share of handle()'s CPU per event. */
+    hook: { ns: hook.ns, share: hook.ns / 1_000 / (1e6 / figure('none', 'consumeCpu')) },
     runs,
   };
   const overhead = (r: number) => `${((1 - r) * 100).toFixed(1)} %`;
@@ -210,7 +281,7 @@ if (process.argv[2] === '--mode') {
     `memory:// handle() median events/s: none ${fmt(result.consume.none)}, hook without SDK ${fmt(result.consume.noop)}, in-memory exporter ${fmt(result.consume.sdk)}`,
   );
   console.log(
-    `overhead, median of per-round ratios (wall / CPU time): hook without SDK ${overhead(result.ratio.noop)} / ${overhead(result.ratio.noopCpu)} (target ≤ 2 %), in-memory exporter ${overhead(result.ratio.sdk)} / ${overhead(result.ratio.sdkCpu)} (target ≤ 10 %)`,
+    `overhead, median of per-round ratios (wall / CPU time): hook without SDK ${overhead(result.ratio.noop)} / ${overhead(result.ratio.noopCpu)}, timed directly ${result.hook.ns.toFixed(1)} ns per delivery = ${(result.hook.share * 100).toFixed(2)} % (target ≤ 2 %); in-memory exporter ${overhead(result.ratio.sdk)} / ${overhead(result.ratio.sdkCpu)} (target ≤ 10 %)`,
   );
   console.log(
     `CPU per event: handle() alone ${result.perEventUs.none.toFixed(1)} µs; one bare SDK span (start, attributes, link, event, end, in-memory export) ${result.perEventUs.sdkSpan.toFixed(1)} µs, ${((result.perEventUs.sdkSpan / result.perEventUs.none) * 100).toFixed(0)} % of it before any of ours`,
