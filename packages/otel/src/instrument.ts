@@ -45,14 +45,20 @@ export function otelInstrumentation(
 /**
  * Trace and measure `bus`: `send {topic}` spans writing the trace context into each event,
  * `process {topic}` spans around handle(), the messaging metrics, and gauges when asked for.
- * Returns the bus. Replaces an instrumentation installed before.
+ * Returns the bus. Replaces an instrumentation installed before (and gauges a previous call started).
  */
 export function instrument(bus: Bus, options: OtelOptions = {}): Bus {
   const system = options.system ?? SYSTEMS[bus.transport.name] ?? bus.transport.name;
   bus.instrument(otelInstrumentation({ ...options, system }));
+  // Instrumented again: the gauges of the first call stop, or each group would be read twice.
+  gauges.get(bus)?.();
+  gauges.delete(bus);
   if (options.gauges !== undefined) {
     const meterProvider = options.meterProvider ?? metrics.getMeterProvider();
-    observeGroups(meterProvider.getMeter(SCOPE, VERSION), bus, system, options.gauges);
+    gauges.set(bus, observeGroups(meterProvider.getMeter(SCOPE, VERSION), bus, system, options.gauges));
   }
   return bus;
 }
+
+/** Per bus, what stops the gauges `instrument()` started. */
+const gauges = new WeakMap<Bus, () => void>();

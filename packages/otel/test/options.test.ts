@@ -162,12 +162,28 @@ describe('@switchyard/otel options', () => {
       ],
     ).toBe('billing');
     expect(metrics.get(METRIC.lagAge)?.descriptor.unit).toBe('s');
-    await bus.close();
     expect(reads).toBe(3);
+    // Instrumented again without gauges: the first call's stop.
+    instrument(bus, sdk);
+    await sdk.metrics();
+    expect(reads).toBe(3);
+    instrument(bus, {
+      ...sdk,
+      gauges: {
+        groups: [{ topic: 'orders', group: 'billing' }],
+        read: async () => {
+          reads += 1;
+          return { backlog: 1 };
+        },
+      },
+    });
+    await sdk.metrics();
+    expect(reads).toBe(4);
     // A closed bus is not asked any more.
+    await bus.close();
     await sdk.metrics();
     await sdk.metrics();
-    expect(reads).toBe(3);
+    expect(reads).toBe(4);
     await sdk.shutdown();
   });
 });
