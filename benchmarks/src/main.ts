@@ -370,10 +370,10 @@ const sagaBench = withSaga
 interface OtelBench {
   events: number;
   rounds: number;
-  ratio: { noop: number; sdk: number; noopCpu: number; sdkCpu: number };
+  ratio: { noop: number; sdk: number; noopCpu: number; sdkCpu: number; sampled: number; sampledCpu: number };
   hook: { ns: number; share: number };
-  consume: { none: number; noop: number; sdk: number };
-  consumeCpu: { none: number; noop: number; sdk: number };
+  consume: { none: number; noop: number; sdk: number; sampled: number };
+  consumeCpu: { none: number; noop: number; sdk: number; sampled: number };
   perEventUs: { none: number; sdkSpan: number };
 }
 async function runOtelBench(): Promise<OtelBench> {
@@ -558,6 +558,16 @@ if (otelBench && 'ratio' in otelBench) {
   otelRow('memory:// handle(), in-memory exporter', 'ev/s', c.none, c.sdk, otelBench.ratio.sdk, 0.9);
   otelRow('same per CPU second, hook without SDK', 'ev/s', cpu.none, cpu.noop, otelBench.ratio.noopCpu, 0.98);
   otelRow('same per CPU second, in-memory exporter', 'ev/s', cpu.none, cpu.sdk, otelBench.ratio.sdkCpu, 0.9);
+  // For comparison, no target: the same SDK sampling 1 % of traces.
+  rows.push({
+    broker: 'otel',
+    figure: 'memory:// handle(), SDK sampling 1 %',
+    unit: 'ev/s',
+    raw: c.none,
+    switchyard: c.sampled,
+    ratio: otelBench.ratio.sampled,
+    higherIsBetter: true,
+  });
 }
 
 const header = ['broker', 'figure', 'raw', 'switchyard', 'sw/raw', 'target', ''];

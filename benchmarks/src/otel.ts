@@ -11,7 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  InMemorySpanExporter,
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import {
   connect,
   type Delivery,
@@ -23,7 +29,8 @@ import { Processings } from '../../packages/core/src/ops/instrumentation.ts';
 import { instrument } from '../../packages/otel/src/index.ts';
 import { median } from './measure.ts';
 
-const MODES = ['none', 'noop', 'sdk'] as const;
+// sampled: the sdk mode with 1 % of traces sampled (ParentBased(TraceIdRatio)), for comparison.
+const MODES = ['none', 'noop', 'sdk', 'sampled'] as const;
 type Mode = (typeof MODES)[number];
 const KEYS = 1_024;
 const BATCH = 1_000;
@@ -74,10 +81,15 @@ async function round(mode: Mode, events: number, name: string = mode): Promise<R
   let tracerProvider: TracerProvider | undefined;
   const bus = await connect({ url: `memory://otel-bench-${name}`, source: 'bench' });
   if (mode === 'noop') instrument(bus);
-  if (mode === 'sdk') {
+  if (mode === 'sdk' || mode === 'sampled') {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     exporter = new InMemorySpanExporter();
-    tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    tracerProvider = new TracerProvider({
+      spanProcessors: [new SimpleSpanProcessor({ exporter })],
+      ...(mode === 'sampled'
+        ? { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.01) }) }
+        : {}),
+    });
     instrument(bus, {
       tracerProvider,
       meterProvider: new MeterProvider(),
@@ -131,7 +143,9 @@ async function round(mode: Mode, events: number, name: string = mode): Promise<R
   subscription.unsubscribe();
   await bus.close({ drainTimeoutMs: 1_000 });
   const floor =
-    tracerProvider && exporter ? { spanFloorUs: spanFloor(tracerProvider, exporter, events) } : {};
+    mode === 'sdk' && tracerProvider && exporter
+      ? { spanFloorUs: spanFloor(tracerProvider, exporter, events) }
+      : {};
   return { consume, consumeCpu, publish, ...floor };
 }
 
@@ -207,7 +221,7 @@ if (process.argv[2] === '--hook-cost') {
 } else {
   const events = Number(process.argv[2] ?? 100_000);
   const rounds = Number(process.argv[3] ?? 5);
-  const runs: Record<Mode, Round[]> = { none: [], noop: [], sdk: [] };
+  const runs: Record<Mode, Round[]> = { none: [], noop: [], sdk: [], sampled: [] };
   for (let r = 0; r < rounds; r++) {
     // ABC, CBA, ...: a machine that warms up or slows down over the run favours no mode.
     const order = r % 2 === 0 ? MODES : [...MODES].reverse();
@@ -251,16 +265,20 @@ if (process.argv[2] === '--hook-cost') {
       sdk: ratio('sdk', 'consume'),
       noopCpu: ratio('noop', 'consumeCpu'),
       sdkCpu: ratio('sdk', 'consumeCpu'),
+      sampled: ratio('sampled', 'consume'),
+      sampledCpu: ratio('sampled', 'consumeCpu'),
     },
     consume: {
       none: figure('none', 'consume'),
       noop: figure('noop', 'consume'),
       sdk: figure('sdk', 'consume'),
+      sampled: figure('sampled', 'consume'),
     },
     consumeCpu: {
       none: figure('none', 'consumeCpu'),
       noop: figure('noop', 'consumeCpu'),
       sdk: figure('sdk', 'consumeCpu'),
+      sampled: figure('sampled', 'consumeCpu'),
     },
     publish: {
       none: figure('none', 'publish'),
@@ -281,7 +299,7 @@ if (process.argv[2] === '--hook-cost') {
     `memory:// handle() median events/s: none ${fmt(result.consume.none)}, hook without SDK ${fmt(result.consume.noop)}, in-memory exporter ${fmt(result.consume.sdk)}`,
   );
   console.log(
-    `overhead, median of per-round ratios (wall / CPU time): hook without SDK ${overhead(result.ratio.noop)} / ${overhead(result.ratio.noopCpu)}, timed directly ${result.hook.ns.toFixed(1)} ns per delivery = ${(result.hook.share * 100).toFixed(2)} % (target ≤ 2 %); in-memory exporter ${overhead(result.ratio.sdk)} / ${overhead(result.ratio.sdkCpu)} (target ≤ 10 %)`,
+    `overhead, median of per-round ratios (wall / CPU time): hook without SDK ${overhead(result.ratio.noop)} / ${overhead(result.ratio.noopCpu)}, timed directly ${result.hook.ns.toFixed(1)} ns per delivery = ${(result.hook.share * 100).toFixed(2)} % (target ≤ 2 %); in-memory exporter ${overhead(result.ratio.sdk)} / ${overhead(result.ratio.sdkCpu)} (target ≤ 10 %); sampling 1 % ${overhead(result.ratio.sampled)} / ${overhead(result.ratio.sampledCpu)}`,
   );
   console.log(
     `CPU per event: handle() alone ${result.perEventUs.none.toFixed(1)} µs; one bare SDK span (start, attributes, link, event, end, in-memory export) ${result.perEventUs.sdkSpan.toFixed(1)} µs, ${((result.perEventUs.sdkSpan / result.perEventUs.none) * 100).toFixed(0)} % of it before any of ours`,
