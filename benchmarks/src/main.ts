@@ -51,6 +51,8 @@ const { values: args } = parseArgs({
     'outbox-brokers': { type: 'string', default: 'memory,kafka,rabbitmq,sqs,nats' },
     'outbox-memory-events': { type: 'string', default: '100000' },
     'outbox-pg': { type: 'string', default: 'url' },
+    'otel-events': { type: 'string', default: '100000' },
+    'otel-rounds': { type: 'string', default: '5' },
     out: { type: 'string', default: here('../results') },
     'raw-envelope': { type: 'string', default: 'cloudevents' },
     help: { type: 'boolean', short: 'h' },
@@ -79,6 +81,8 @@ if (args.help) {
   --outbox-brokers L   outbox: where the relay publishes (default memory,kafka,rabbitmq,sqs,nats)
   --outbox-memory-events N  outbox: events of the memory:// throughput run (default 100000; brokers use --events)
   --outbox-pg url|private   outbox: DATABASE_URL, or a PostgreSQL cluster of the run's own (default url)
+  --otel-events N      otel: memory:// events per round and mode (default 100000)
+  --otel-rounds R      otel: rounds of none / hook without SDK / in-memory exporter (default 5)
   --out DIR            where <date>.json and <date>.svg go (default benchmarks/results)
   --raw-envelope cloudevents|bare  what the raw side sends besides the body (default cloudevents)
 Brokers: KAFKA_BROKERS, AMQP_URL, SQS_ENDPOINT, NATS_URL. See benchmarks/README.md.
@@ -105,6 +109,8 @@ const withStores = wanted.includes('all') || wanted.includes('stores');
 const withSaga = wanted.includes('all') || wanted.includes('saga');
 // The outbox relay (outbox.ts) against the same bus's publishBatch, and commit-to-ack latency.
 const withOutbox = wanted.includes('all') || wanted.includes('outbox');
+// @switchyard/otel's overhead (otel.ts): handle() on memory:// without, with the hook and no SDK, with an SDK.
+const withOtel = wanted.includes('all') || wanted.includes('otel');
 for (const name of wanted) {
   if (
     name !== 'all' &&
@@ -112,10 +118,11 @@ for (const name of wanted) {
     name !== 'stores' &&
     name !== 'saga' &&
     name !== 'outbox' &&
+    name !== 'otel' &&
     !(BROKERS as readonly string[]).includes(name)
   )
     throw new Error(
-      `Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'saga', 'outbox', 'all'].join(', ')}`,
+      `Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'saga', 'outbox', 'otel', 'all'].join(', ')}`,
     );
 }
 const rounds = Math.max(1, Number(args.rounds));
@@ -390,6 +397,25 @@ async function runOutboxBench(): Promise<(OutboxBrokerResult | { broker: string;
 const outboxBench = withOutbox
   ? await runOutboxBench().catch((error: Error) => [{ broker: 'outbox', error: error.message }])
   : [];
+interface OtelBench {
+  events: number;
+  rounds: number;
+  ratio: { noop: number; sdk: number; noopCpu: number; sdkCpu: number; sampled: number; sampledCpu: number };
+  hook: { ns: number; share: number };
+  consume: { none: number; noop: number; sdk: number; sampled: number };
+  consumeCpu: { none: number; noop: number; sdk: number; sampled: number };
+  perEventUs: { none: number; sdkSpan: number };
+}
+async function runOtelBench(): Promise<OtelBench> {
+  const out = await child(here('./otel.ts'), [args['otel-events']!, args['otel-rounds']!], 'otel');
+  for (const line of out.trim().split('\n')) if (!line.startsWith('RESULT ')) say(`otel: ${line}`);
+  const result = out.split('\n').find((line) => line.startsWith('RESULT '));
+  if (!result) throw new Error('otel.ts printed no RESULT line');
+  return JSON.parse(result.slice('RESULT '.length)) as OtelBench;
+}
+const otelBench = withOtel
+  ? await runOtelBench().catch((error: Error) => ({ error: error.message }))
+  : undefined;
 
 interface StoreRun {
   store: string;
@@ -572,6 +598,48 @@ for (const run of outboxBench) {
     run.poll.p99 <= run.poll.pollMs + 50,
   );
 }
+if (otelBench && 'ratio' in otelBench) {
+  // raw = handle() without instrumentation; switchyard = with @switchyard/otel installed.
+  const otelRow = (figure: string, unit: string, raw: number, sw: number, ratio: number, floor: number) =>
+    rows.push({
+      broker: 'otel',
+      figure,
+      unit,
+      raw,
+      switchyard: sw,
+      ratio,
+      higherIsBetter: true,
+      target: `ratio ≥ ${floor.toFixed(2)}`,
+      met: ratio >= floor,
+    });
+  const c = otelBench.consume;
+  const cpu = otelBench.consumeCpu;
+  otelRow('memory:// handle(), hook without SDK', 'ev/s', c.none, c.noop, otelBench.ratio.noop, 0.98);
+  // The hook without an SDK timed directly (ns per delivery) against handle()'s CPU per event.
+  rows.push({
+    broker: 'otel',
+    figure: `hook without SDK, timed: ${otelBench.hook.ns.toFixed(1)} ns per delivery, share of handle()`,
+    unit: '%',
+    raw: Number.NaN,
+    switchyard: otelBench.hook.share * 100,
+    ratio: Number.NaN,
+    target: '≤ 2 %',
+    met: otelBench.hook.share <= 0.02,
+  });
+  otelRow('memory:// handle(), in-memory exporter', 'ev/s', c.none, c.sdk, otelBench.ratio.sdk, 0.9);
+  otelRow('same per CPU second, hook without SDK', 'ev/s', cpu.none, cpu.noop, otelBench.ratio.noopCpu, 0.98);
+  otelRow('same per CPU second, in-memory exporter', 'ev/s', cpu.none, cpu.sdk, otelBench.ratio.sdkCpu, 0.9);
+  // For comparison, no target: the same SDK sampling 1 % of traces.
+  rows.push({
+    broker: 'otel',
+    figure: 'memory:// handle(), SDK sampling 1 %',
+    unit: 'ev/s',
+    raw: c.none,
+    switchyard: c.sampled,
+    ratio: otelBench.ratio.sampled,
+    higherIsBetter: true,
+  });
+}
 
 const header = ['broker', 'figure', 'raw', 'switchyard', 'sw/raw', 'target', ''];
 const table = rows.map((r) => [
@@ -601,6 +669,7 @@ if (memory && 'error' in memory) console.log(`memory://: ${memory.error}`);
 for (const run of stores) if ('error' in run) console.log(`${run.store} store: ${run.error}`);
 if (sagaBench && 'error' in sagaBench) console.log(`saga: ${sagaBench.error}`);
 for (const run of outboxBench) if ('error' in run) console.log(`outbox → ${run.broker}: ${run.error}`);
+if (otelBench && 'error' in otelBench) console.log(`otel: ${otelBench.error}`);
 
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(args.out!, { recursive: true });
@@ -615,6 +684,7 @@ const report = {
   stores,
   saga: sagaBench,
   outbox: outboxBench,
+  otel: otelBench,
   table: rows,
   // Over the brokers that were run: undefined (n/a) when none was, never 'met' for nothing.
   targets: {
@@ -626,6 +696,7 @@ const report = {
     sagaTimers: verdict(rows.filter((r) => r.figure.startsWith('timer lateness'))),
     outboxThroughput: verdict(rows.filter((r) => r.broker.startsWith('outbox') && r.unit === 'ev/s')),
     outboxLatency: verdict(rows.filter((r) => r.broker.startsWith('outbox') && r.unit === 'ms')),
+    otelOverhead: verdict(rows.filter((r) => r.broker === 'otel')),
   },
 };
 const ran = [...new Set(rows.map((r) => r.broker))];
@@ -649,7 +720,8 @@ const failed =
   (memory && 'error' in memory) ||
   stores.some((run) => 'error' in run) ||
   (sagaBench !== undefined && 'error' in sagaBench) ||
-  outboxBench.some((run) => 'error' in run);
+  outboxBench.some((run) => 'error' in run) ||
+  (otelBench !== undefined && 'error' in otelBench);
 if (failed) {
   say('some runs failed (listed above): the figures are incomplete');
   process.exitCode = 1;

@@ -41,6 +41,7 @@ export {
 export { type MemoryOptions, MemoryTransport } from './memory/transport.ts';
 export { assertGroupName, assertTopicName, NAME_RULE } from './names.ts';
 export type { InspectOptions } from './ops/inspect.ts';
+export type { Instrumentation, Processing, Sending } from './ops/instrumentation.ts';
 export { DEAD_LETTER_GROUP, type GroupStatus, type Inspection } from './ops/stats.ts';
 export { type DeadLetterOptions, deadLetter, deadLetterTopic } from './policies/dead-letter.ts';
 export { type HandleOptions, type Handler, type HandlerContext, handle } from './policies/handle.ts';
