@@ -109,6 +109,32 @@ describe.each(TARGETS)('outbox relay into $name', (target) => {
     received.stop();
   });
 
+  it('moves an event the broker refuses for good (too large) aside with its reason; the key goes on', async () => {
+    const topic = topicName('big');
+    topics.push(topic);
+    const t = table();
+    const outbox = pgOutbox({ pool: schema.pool, table: t, source: 'outbox-test' });
+    const consumer = await bus('outbox-test-consumer');
+    const received = await receive(consumer, topic);
+    const relayBus = await bus('outbox-relay');
+    const limit = relayBus.transport.capabilities.maxMessageBytes;
+    const r = relay({ bus: relayBus, table: t, pollMs: 200 });
+    await until(() => r.shards.length === 16, 10_000, 'the relay to own its shards');
+
+    const [before, big, after] = await inTx(schema.pool, async (tx) => [
+      await outbox.publish(tx, topic, { type: 'outbox.test', key: 'k', data: { n: 1 } }),
+      await outbox.publish(tx, topic, { type: 'outbox.test', key: 'k', data: 'x'.repeat(limit + 1) }),
+      await outbox.publish(tx, topic, { type: 'outbox.test', key: 'k', data: { n: 3 } }),
+    ]);
+    await until(() => received.ids.length >= 2, 20_000, 'the events around the refused one');
+    expect(received.ids).toEqual([before.id, after.id]);
+    const dead = await schema.pool.query(`select event_id, reason from ${t}_dead`);
+    expect(dead.rows).toEqual([{ event_id: big.id, reason: expect.stringMatching(/accepts at most/) }]);
+    const left = await schema.pool.query(`select count(*)::int as n from ${t}`);
+    expect(left.rows[0].n).toBe(0);
+    received.stop();
+  });
+
   it('keeps per-key order with 2 relays, 16 shards, 8 writers and one transaction held open 2 s', {
     timeout: 120_000,
   }, async () => {

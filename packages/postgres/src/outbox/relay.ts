@@ -1,4 +1,10 @@
-import { type Logger, leveledLogger, PublishBatchError, type WireMessage } from '@switchyard/core';
+import {
+  type Logger,
+  leveledLogger,
+  MessageTooLargeError,
+  PublishBatchError,
+  type WireMessage,
+} from '@switchyard/core';
 import { LOG_START, type LogCheckpoint, LogReader } from '../log-reader.ts';
 import { migrator } from '../migrate.ts';
 import type { SqlPool } from '../sql.ts';
@@ -69,6 +75,17 @@ interface Row {
 
 const MAX_RETRY_MS = 5_000;
 
+/** publish(): nothing failed that may pass later, but not everything was sent: read again now. */
+const AGAIN = Symbol('again');
+
+/** An outbox row the broker will never take, and why. */
+interface Refused {
+  readonly position: number;
+  readonly reason: string;
+  readonly id: string;
+  readonly topic: string;
+}
+
 /**
  * Moves outbox rows to the broker, at least once, per-key order kept with any number of relays:
  * a key maps to one slot, a slot to one shard, a shard has one owner at a time (an advisory lock
@@ -87,7 +104,7 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const rebalanceMs = options.rebalanceMs ?? 1_000;
   const retryMs = options.retryMs ?? 100;
   const log = options.logger ?? leveledLogger();
-  const { table, ddl } = outboxTable(outboxName(options));
+  const { table, ddl, dead: deadTable } = outboxTable(outboxName(options));
   const migrate = options.migrate === false ? async () => {} : migrator(pool, `switchyard:${table.sql}`, ddl);
   const warn = (message: string) => log({ level: 'warn', namespace: 'outbox.relay', message });
 
@@ -102,6 +119,11 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
   });
   const deleteSql = `delete from ${table.sql} where position = any($1::bigint[])`;
+  const burySql = `with moved as (delete from ${table.sql} where position = any($1::bigint[]) returning *)
+    insert into ${deadTable} (position, topic, key, event_id, type, headers, body, created_at, reason)
+    select m.position, m.topic, m.key, m.event_id, m.type, m.headers, m.body, m.created_at, r.reason
+      from moved m join unnest($1::bigint[], $2::text[]) as r(position, reason) using (position)
+    on conflict (position) do nothing`;
 
   const workers = new Map<number, ShardWorker>();
   let control: HeldConnection | undefined;
@@ -173,14 +195,28 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
           }
           this.expecting = false;
           const confirmed: number[] = [];
-          const failed = await publish(rows, confirmed);
+          const refused: Refused[] = [];
+          const failed = await publish(rows, confirmed, refused);
           if (confirmed.length > 0) {
             await conn.query(deleteSql, [confirmed]);
             relayed += confirmed.length;
           }
+          if (refused.length > 0) {
+            await conn.query(burySql, [refused.map((r) => r.position), refused.map((r) => r.reason)]);
+            for (const r of refused)
+              log({
+                level: 'error',
+                namespace: 'outbox.relay',
+                message: `event ${r.id} for '${r.topic}' refused by the broker for good (${r.reason}): moved to ${deadTable}`,
+              });
+          }
           if (failed === undefined) {
             after = rows[rows.length - 1]!.checkpoint;
             backoff = retryMs;
+            continue;
+          }
+          if (failed === AGAIN) {
+            after = LOG_START;
             continue;
           }
           // Start again from the oldest row left: the failed ones go before anything after them.
@@ -213,7 +249,8 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function publish(
     rows: readonly { row: Row; checkpoint: LogCheckpoint }[],
     confirmed: number[],
-  ): Promise<Error | undefined> {
+    refused: Refused[],
+  ): Promise<Error | typeof AGAIN | undefined> {
     const groups = new Map<string, { wires: WireMessage[]; positions: number[] }>();
     for (const { row, checkpoint } of rows) {
       let group = groups.get(row.topic);
@@ -229,13 +266,30 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
         await bus.publishWire(topic, group.wires);
         confirmed.push(...group.positions);
       } catch (error) {
-        if (error instanceof PublishBatchError) {
-          const failed = new Set(error.failures.map((f) => f.index));
-          group.positions.forEach((position, index) => {
-            if (!failed.has(index)) confirmed.push(position);
+        // Too large is for good: retrying would block the key's shard forever. Anything else may pass later.
+        const refuse = (index: number, reason: string) =>
+          refused.push({
+            position: group.positions[index]!,
+            reason,
+            id: group.wires[index]!.headers.id ?? '?',
+            topic,
           });
+        if (error instanceof MessageTooLargeError && error.index < group.wires.length) {
+          // The bus refused before sending anything: bury that one, read the rest again at once.
+          refuse(error.index, error.message);
+          return AGAIN;
         }
-        return error as Error;
+        if (!(error instanceof PublishBatchError)) return error as Error;
+        const failed = new Set(error.failures.map((f) => f.index));
+        let retry: Error | undefined;
+        for (const f of error.failures) {
+          if (f.error instanceof MessageTooLargeError) refuse(f.index, f.error.message);
+          else retry = error;
+        }
+        group.positions.forEach((position, index) => {
+          if (!failed.has(index)) confirmed.push(position);
+        });
+        if (retry) return retry;
       }
     }
     return undefined;

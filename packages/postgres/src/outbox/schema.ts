@@ -28,11 +28,14 @@ export function outboxTable(name: string) {
   const notify = `${schemaPrefix}${derivedName(table, 'notify_slots')}`;
   const trigger = derivedName(table, 'notify_slots');
   const view = `${schemaPrefix}${derivedName(table, 'debezium')}`;
+  const dead = `${schemaPrefix}${derivedName(table, 'dead')}`;
   const literal = t.replaceAll("'", "''");
   return {
     table,
     /** The Debezium-shaped view (id, aggregatetype, aggregateid, type, payload). */
     view,
+    /** Where the relay moves an event the broker refuses for good (too large), with the reason. */
+    dead,
     ddl: [
       `create table if not exists ${t} (
         position bigint generated always as identity primary key,
@@ -62,6 +65,20 @@ export function outboxTable(name: string) {
              for each statement execute function ${notify}();
          end if;
        end $$`,
+      // An event no broker will take (larger than it accepts) must neither block its key's shard
+      // forever nor vanish: the relay moves it here with the reason, for a person to look at.
+      `create table if not exists ${dead} (
+        position bigint primary key,
+        topic text not null,
+        key text,
+        event_id text not null,
+        type text not null,
+        headers jsonb not null,
+        body bytea not null,
+        created_at timestamptz not null,
+        reason text not null,
+        dead_at timestamptz not null default now()
+      )`,
       // For tools and for a later move to CDC (see the README): the Debezium outbox columns.
       `create or replace view ${view} as
          select event_id as id, topic as aggregatetype, key as aggregateid, type,
