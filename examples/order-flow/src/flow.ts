@@ -130,6 +130,8 @@ export interface OrderFlowResult {
   };
   /** The order-summary read model, queried once the flow ended. */
   readonly summaries: readonly OrderSummary[];
+  /** The outbox relay when it stopped: messages it sent, and what it left unsent. */
+  readonly outbox: { readonly relayed: number; readonly backlog: number };
   /** Stock left per SKU when the flow ended. */
   readonly stock: Readonly<Record<string, number>>;
   /** Everything that differs from the expected final state. Empty when all is as it should be. */
@@ -239,6 +241,8 @@ export async function runOrderFlow(options: OrderFlowOptions = {}): Promise<Orde
     // Stop the services first (they drain in-flight work), then the relay, the observer last.
     await Promise.all(services.splice(0).map((s) => s.stop()));
     await relay.close();
+    const { relayed, backlog } = await relay.stats();
+    const outbox = { relayed, backlog };
     relay = undefined;
     await Promise.all(extraBuses.splice(0).map((b) => b.close()));
     await observer.stop();
@@ -252,6 +256,7 @@ export async function runOrderFlow(options: OrderFlowOptions = {}): Promise<Orde
       observer,
       inventory,
       summaries,
+      outbox,
       problems,
       startedAt,
     });
@@ -298,6 +303,7 @@ function summarize(input: {
   observer: Timeline;
   inventory: InventoryService;
   summaries: readonly OrderSummary[];
+  outbox: OrderFlowResult['outbox'];
   problems: string[];
   startedAt: number;
 }): OrderFlowResult {
@@ -378,6 +384,7 @@ function summarize(input: {
       compensations: new Set(events.filter((e) => e.note?.startsWith('compensation')).map((e) => e.id)).size,
     },
     summaries: input.summaries,
+    outbox: input.outbox,
     stock,
     problems,
     ok: problems.length === 0,

@@ -64,9 +64,10 @@ try {
       ')',
   );
   console.log(
-    `Stock left: ${Object.entries(result.stock)
-      .map(([sku, units]) => `${sku} ${units}`)
-      .join(', ')}`,
+    `Outbox: ${result.outbox.relayed} messages relayed to the broker, ${result.outbox.backlog} left. ` +
+      `Stock left: ${Object.entries(result.stock)
+        .map(([sku, units]) => `${sku} ${units}`)
+        .join(', ')}`,
   );
   if (result.ok) {
     console.log(styleText('green', 'Every order ended as expected.'));

@@ -7,7 +7,7 @@ import { memorySagaStore } from '@switchyard/saga';
 import { memoryOrderSummaryTable } from './order-summary.ts';
 import type { Relay, Storage } from './storage.ts';
 
-export interface Queued {
+interface Queued {
   readonly topic: string;
   readonly event: SwitchyardEvent;
 }
@@ -45,8 +45,9 @@ export function memoryStorage(options: { readonly schemas: SchemaRegistry }): St
 }
 
 /** Publish the queue's messages in order; a failed publish is tried again (at least once). */
-export function memoryRelay(bus: Bus, outbox: Queued[], onWake: (wake: () => void) => void): Relay {
+function memoryRelay(bus: Bus, outbox: Queued[], onWake: (wake: () => void) => void): Relay {
   let closing = false;
+  let relayed = 0;
   let sleeping: (() => void) | undefined;
   const nap = (ms?: number) =>
     new Promise<void>((resolve) => {
@@ -69,6 +70,7 @@ export function memoryRelay(bus: Bus, outbox: Queued[], onWake: (wake: () => voi
         // The event is built already (id, time, correlation): publishing keeps all of it.
         await bus.publish(next.topic, next.event);
         outbox.shift();
+        relayed++;
       } catch {
         if (closing) return; // the bus is going away: what is left stays unsent, as after a crash
         await nap(RETRY_MS);
@@ -81,5 +83,6 @@ export function memoryRelay(bus: Bus, outbox: Queued[], onWake: (wake: () => voi
       sleeping?.();
       await loop;
     },
+    stats: async () => ({ relayed, backlog: outbox.length }),
   };
 }

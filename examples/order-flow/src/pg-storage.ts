@@ -2,9 +2,15 @@
 // checkout's instances and timers (saga store, whose commands go through the same outbox), and the
 // order-summary read model with its checkpoint. Tables go to the pools' search_path schema.
 import type { Bus, SchemaRegistry } from '@switchyard/core';
-import { eventStore, PgProjectionStore, pgSagaStore, type SqlConnection } from '@switchyard/postgres';
+import {
+  eventStore,
+  outboxRelay,
+  PgProjectionStore,
+  pgOutbox,
+  pgSagaStore,
+  type SqlConnection,
+} from '@switchyard/postgres';
 import type { Pool } from 'pg';
-import { memoryRelay, type Queued } from './memory-storage.ts';
 import { pgOrderSummaryTable } from './pg-order-summary.ts';
 import type { Relay, Storage } from './storage.ts';
 
@@ -16,12 +22,14 @@ export interface PgStorageOptions {
   readonly schemas: SchemaRegistry;
 }
 
+/** Shards of the outbox relay: keys (order ids) spread over them, each in order. */
+const RELAY_SHARDS = 4;
+
 export async function pgStorage(options: PgStorageOptions): Promise<Storage> {
   const { pool } = options;
   const events = await eventStore({ pool, source: 'orders', schemas: options.schemas });
-  // Until @switchyard/postgres has its outbox: messages are queued once the transaction commits.
-  const queue: Queued[] = [];
-  let wake: (() => void) | undefined;
+  const outbox = pgOutbox({ pool, source: 'orders' });
+  await outbox.migrate();
   const summaries = pgOrderSummaryTable(pool);
   await summaries.setup();
 
@@ -29,25 +37,22 @@ export async function pgStorage(options: PgStorageOptions): Promise<Storage> {
     kind: 'postgres',
     events,
     // The checkout's commands and timeout events are written to the outbox with its state.
-    sagas: pgSagaStore({ pool }),
+    sagas: pgSagaStore({ pool, outbox }),
     summaries,
     projections: new PgProjectionStore({ pool, lockPollMs: 200 }),
     async transaction(work) {
       const conn: SqlConnection = await pool.connect();
       let broken: Error | undefined;
-      const pending: Queued[] = [];
       try {
         await conn.query('begin');
         const result = await work({
           append: (streamId, inputs, expectedVersion) =>
             events.append(streamId, inputs, { expectedVersion, client: conn }),
           publish: async (topic, event) => {
-            pending.push({ topic, event });
+            await outbox.publish(conn, topic, event);
           },
         });
         await conn.query('commit');
-        queue.push(...pending);
-        wake?.();
         return result;
       } catch (error) {
         await conn.query('rollback').catch((e: Error) => {
@@ -59,7 +64,12 @@ export async function pgStorage(options: PgStorageOptions): Promise<Storage> {
       }
     },
     relay(bus: Bus): Relay {
-      return memoryRelay(bus, queue, (fn) => (wake = fn));
+      return outboxRelay({
+        pool: options.newPool(RELAY_SHARDS + 2),
+        bus,
+        shards: RELAY_SHARDS,
+        batchSize: 100,
+      });
     },
   };
 }

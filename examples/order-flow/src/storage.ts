@@ -31,6 +31,8 @@ export interface OrdersTransaction {
 /** Moves committed outbox messages to the broker; `close()` sends what is committed, then stops. */
 export interface Relay {
   close(): Promise<void>;
+  /** `relayed`: messages this relay had the broker confirm; `backlog`: committed, not yet sent. */
+  stats(): Promise<{ readonly relayed: number; readonly backlog: number }>;
 }
 
 export interface Storage {

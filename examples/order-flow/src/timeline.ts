@@ -308,7 +308,7 @@ export function paintStatus(status: OrderStatus): string {
 
 /** The read model as a table: one row per order. */
 export function renderSummaries(rows: readonly OrderSummary[]): string {
-  const head = ['order', 'customer', 'units', 'total', 'status', 'reason'];
+  const head = ['order', 'customer', 'units', 'total', 'status', 'payment / reason'];
   const cells = rows.map((r) => [
     r.orderId,
     r.customerId,

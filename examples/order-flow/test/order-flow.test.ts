@@ -101,6 +101,10 @@ describe.each(RUNS)('order flow on %s, state in %s', (name, storage, url) => {
         timeouts: 1,
         compensations: 2,
       });
+      // Everything the orders service wrote went out through the outbox (10 order events); on
+      // PostgreSQL the checkout's 16 commands and 1 timeout event did too (pgSagaStore({ outbox })).
+      // The relay sent each once and left nothing behind.
+      expect(result.outbox).toEqual({ relayed: storage === 'postgres' ? 27 : 10, backlog: 0 });
       // Reservations of cancelled orders were given back; confirmed ones keep theirs.
       expect(result.stock).toEqual({ widget: 8, gizmo: 4, gadget: 0 });
 
