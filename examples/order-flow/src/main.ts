@@ -3,6 +3,7 @@
 // Exits 0 only when every order ended as it should.
 import { randomBytes } from 'node:crypto';
 import { styleText } from 'node:util';
+import { pgTestSchema } from '@switchyard/conformance';
 import { removeRunTopics } from './cleanup.ts';
 import { runOrderFlow, SCENARIO } from './flow.ts';
 import { paintStatus, renderSummaries, renderTimeline } from './timeline.ts';
@@ -22,10 +23,9 @@ console.log(
 for (const { order, story } of SCENARIO) console.log(`  ${order.orderId}  ${story}`);
 console.log('');
 
-// Imported only when asked for: the memory demo needs no PostgreSQL client.
-const database = process.env.DATABASE_URL
-  ? await (await import('@switchyard/conformance')).pgTestSchema(process.env.DATABASE_URL)
-  : undefined;
+// With DATABASE_URL: a schema of this run's own (sy_test_<random>, as the tests make them), dropped
+// at the end. pg is loaded only then: the memory demo needs no PostgreSQL client.
+const database = process.env.DATABASE_URL ? await pgTestSchema(process.env.DATABASE_URL) : undefined;
 
 try {
   const result = await runOrderFlow({
