@@ -1,7 +1,7 @@
 // What the outbox tests share: the brokers to relay into, a consumer that records what reached the
 // broker, and writers that put events in the outbox inside their own transactions.
 import { type BrokerName, runPrefix, sweepBroker, uniqueName } from '@switchyard/conformance';
-import { type Bus, connect } from '@switchyard/core';
+import { type Bus, connect, type EventInput } from '@switchyard/core';
 import type { Subscription } from 'rxjs';
 import type { PgOutbox, SqlPool } from '../src/index.ts';
 
@@ -48,28 +48,27 @@ export interface Received {
 }
 
 export async function receive(bus: Bus, topic: string, group = 'g'): Promise<Received> {
-  await bus.provision(topic, { groups: [group], from: 'earliest' });
+  // Provisioned before anything is written, so 'latest' (every broker's default) sees it all.
+  await bus.provision(topic, { groups: [group] });
   const ids: string[] = [];
   const byKey = new Map<string, string[]>();
   const distinct = new Set<string>();
-  const subscription: Subscription = bus
-    .consume(topic, { group, from: 'earliest', prefetch: 1_000 })
-    .subscribe((delivery) => {
-      if (delivery.event) {
-        const { id, key } = delivery.event;
-        ids.push(id);
-        distinct.add(id);
-        if (key !== undefined) {
-          let list = byKey.get(key);
-          if (!list) {
-            list = [];
-            byKey.set(key, list);
-          }
-          list.push(id);
+  const subscription: Subscription = bus.consume(topic, { group, prefetch: 1_000 }).subscribe((delivery) => {
+    if (delivery.event) {
+      const { id, key } = delivery.event;
+      ids.push(id);
+      distinct.add(id);
+      if (key !== undefined) {
+        let list = byKey.get(key);
+        if (!list) {
+          list = [];
+          byKey.set(key, list);
         }
+        list.push(id);
       }
-      void delivery.ack();
-    });
+    }
+    void delivery.ack();
+  });
   return { ids, byKey, distinct, stop: () => subscription.unsubscribe() };
 }
 
@@ -84,10 +83,19 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
 /** Run `work` in a transaction on its own connection; commit, or roll back on a throw. */
 export async function inTx<R>(pool: SqlPool, work: (tx: SqlPool) => Promise<R>): Promise<R> {
   const conn = await pool.connect();
+  // A checked-out pg client whose server goes away (the restart case) emits 'error'; the query
+  // that fails says what happened, so the event itself is only kept from crashing the worker.
+  const onError = () => {};
+  const events = conn as unknown as {
+    on?(e: 'error', f: () => void): void;
+    off?(e: 'error', f: () => void): void;
+  };
+  events.on?.('error', onError);
   try {
     await conn.query('begin');
     const result = await work(conn as unknown as SqlPool);
     await conn.query('commit');
+    events.off?.('error', onError);
     conn.release();
     return result;
   } catch (error) {
@@ -117,7 +125,7 @@ export async function writeEvents(
       if (start >= options.total) return;
       next = Math.min(options.total, start + options.perTx);
       // A writer owns its keys (key = w + writers × i), so per-key order is the writer's order.
-      const inputs = [];
+      const inputs: EventInput[] = [];
       for (let i = start; i < next; i++) {
         const key = `k${w + options.writers * (i % Math.ceil(options.keys / options.writers))}`;
         inputs.push({ type: 'outbox.test', key, data: { key, i } });
