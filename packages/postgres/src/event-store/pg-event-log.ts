@@ -142,23 +142,43 @@ export class PgEventLog implements EventLog {
     options?: { readonly client?: unknown },
   ): Promise<AppendResult> {
     const client = (options?.client as SqlClient | undefined) ?? this.#pool;
-    const payload = JSON.stringify(
-      events.map((e) => ({
-        id: e.id,
-        type: e.type,
-        source: e.source,
-        time: e.time,
-        data: e.data,
-        ext: extOf(e),
-      })),
-    );
+    // An id twice in one append is stored once, as across appends.
+    const seen = new Set<string>();
+    const unique = events.filter((e) => !seen.has(e.id) && seen.add(e.id) !== undefined);
+    const n = unique.length;
+    const ids = new Array<string>(n);
+    const types = new Array<string>(n);
+    const sources = new Array<string>(n);
+    const times = new Array<string>(n);
+    const data = new Array<string | null>(n);
+    const ext = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const e = unique[i]!;
+      ids[i] = e.id;
+      types[i] = e.type;
+      sources[i] = e.source;
+      times[i] = e.time;
+      // Stringified here: pg would pass a string element as JSON text, not as a JSON string.
+      data[i] = e.data === undefined ? null : JSON.stringify(e.data);
+      ext[i] = JSON.stringify(extOf(e));
+    }
     try {
-      const { rows } = await client.query<{ next_version: string; last_position: string; fresh: number }>(
-        'select * from sy_append($1, $2, $3::jsonb)',
-        [streamId, expectedCode(expected), payload],
-      );
+      const { rows } = await client.query<{
+        next_version: string;
+        last_position: string;
+        fresh: number[] | null;
+      }>('select * from sy_append($1, $2, $3, $4, $5, $6, $7, $8)', [
+        streamId,
+        expectedCode(expected),
+        ids,
+        types,
+        sources,
+        times,
+        data,
+        ext,
+      ]);
       const row = rows[0]!;
-      const fresh = row.fresh === 0 ? [] : events.slice(events.length - row.fresh);
+      const fresh = row.fresh === null ? unique : row.fresh.map((i) => unique[i - 1]!);
       return { nextVersion: Number(row.next_version), position: Number(row.last_position), events: fresh };
     } catch (error) {
       const e = error as { code?: string; detail?: string };
