@@ -277,12 +277,12 @@ async function applyWithPolicy<Tx>(
       at = chunk[chunk.length - 1]!.checkpoint;
       rest = rest.slice(chunk.length);
       take = rest.length;
-      continue;
     } catch (error) {
       if (!(error instanceof HandlerFailure)) throw error;
       const attempt = (tries.get(error.stored) ?? 0) + 1;
       tries.set(error.stored, attempt);
       if (error.index > 0) {
+        policy.onError(error.error, { stored: error.stored, attempt, next: 'retry' });
         if (lease.atomic === false) {
           // The events before it are applied already (in place): record that, do not apply again.
           const prefix = chunk.slice(0, error.index);
