@@ -47,6 +47,9 @@ const { values: args } = parseArgs({
     'saga-events': { type: 'string', default: '20000' },
     'timer-rate': { type: 'string', default: '1000' },
     'timer-seconds': { type: 'string', default: '5' },
+    'es-singles': { type: 'string', default: '1000' },
+    'es-batches': { type: 'string', default: '100' },
+    'es-rounds': { type: 'string', default: '3' },
     out: { type: 'string', default: here('../results') },
     'raw-envelope': { type: 'string', default: 'cloudevents' },
     help: { type: 'boolean', short: 'h' },
@@ -56,7 +59,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   process.stdout.write(`pnpm bench [options]: Switchyard against the raw client on each broker, then memory://.
-  --broker LIST        kafka,rabbitmq,sqs,nats,memory,stores or all (default all; repeatable)
+  --broker LIST        kafka,rabbitmq,sqs,nats,memory,stores,saga,eventstore or all (default all; repeatable)
   --events N           batched publish and end-to-end events (default per broker)
   --single N           single publishes (default per broker)
   --size B             bytes per event (default 1024)
@@ -72,6 +75,9 @@ if (args.help) {
   --saga-events N      saga: events for runSaga() vs handle() on memory:// (default 20000)
   --timer-rate N       saga: new timers per second for the lateness run (default 1000)
   --timer-seconds S    saga: length of the lateness run (default 5)
+  --es-singles N       eventstore: single-event appends per round (default 1000)
+  --es-batches N       eventstore: 100-event appends per round (default 100)
+  --es-rounds R        eventstore: rounds, raw and ours alternated (default 3)
   --out DIR            where <date>.json and <date>.svg go (default benchmarks/results)
   --raw-envelope cloudevents|bare  what the raw side sends besides the body (default cloudevents)
 Brokers: KAFKA_BROKERS, AMQP_URL, SQS_ENDPOINT, NATS_URL. See benchmarks/README.md.
@@ -96,16 +102,19 @@ const withMemory = wanted.includes('all') || wanted.includes('memory');
 const withStores = wanted.includes('all') || wanted.includes('stores');
 // Sagas (saga.ts): runSaga() vs handle() on memory://, timer lateness on memory and PostgreSQL.
 const withSaga = wanted.includes('all') || wanted.includes('saga');
+// The PostgreSQL event store (event-store.ts): appends, catch-up, rebuild, raw SQL beside each.
+const withEventStore = wanted.includes('all') || wanted.includes('eventstore');
 for (const name of wanted) {
   if (
     name !== 'all' &&
     name !== 'memory' &&
     name !== 'stores' &&
     name !== 'saga' &&
+    name !== 'eventstore' &&
     !(BROKERS as readonly string[]).includes(name)
   )
     throw new Error(
-      `Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'saga', 'all'].join(', ')}`,
+      `Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'saga', 'eventstore', 'all'].join(', ')}`,
     );
 }
 const rounds = Math.max(1, Number(args.rounds));
@@ -360,6 +369,27 @@ const sagaBench = withSaga
   ? await runSagaBench().catch((error: Error) => ({ error: error.message }))
   : undefined;
 
+interface EventStoreBench {
+  singles: { raw: number[]; ours: number[] };
+  batch100: { raw: number[]; ours: number[] };
+  catchUp: { raw: number[]; ours: number[]; events: number };
+  rebuild: { raw: number[]; ours: number[]; events: number };
+  rebuildBatch: { raw: number[]; ours: number[]; events: number };
+}
+async function runEventStoreBench(): Promise<EventStoreBench> {
+  const out = await child(
+    here('./event-store.ts'),
+    [args['es-singles']!, args['es-batches']!, args['es-rounds']!],
+    'eventstore',
+  );
+  const result = out.split('\n').find((line) => line.startsWith('RESULT '));
+  if (!result) throw new Error('event-store.ts printed no RESULT line');
+  return JSON.parse(result.slice('RESULT '.length)) as EventStoreBench;
+}
+const eventStoreBench = withEventStore
+  ? await runEventStoreBench().catch((error: Error) => ({ error: error.message }))
+  : undefined;
+
 interface StoreRun {
   store: string;
   events: number;
@@ -500,6 +530,51 @@ if (sagaBench && 'saga' in sagaBench) {
   }
 }
 
+if (eventStoreBench && 'singles' in eventStoreBench) {
+  const es = eventStoreBench;
+  const row = (
+    figure: string,
+    sides: { raw: number[]; ours: number[] },
+    target: number | undefined,
+    rawLabel: string,
+  ) => {
+    const raw = median(sides.raw);
+    const ours = median(sides.ours);
+    rows.push({
+      broker: 'eventstore (PostgreSQL)',
+      figure: `${figure}; raw = ${rawLabel}`,
+      unit: 'ev/s',
+      raw,
+      switchyard: ours,
+      ratio: ours / raw,
+      rounds: { raw: sides.raw, switchyard: sides.ours },
+      ...(target === undefined
+        ? {}
+        : { target: `≥ ${target.toLocaleString('en')} ev/s`, met: ours >= target }),
+    });
+  };
+  row('single-event appends, 1 connection', es.singles, 1_280, 'BEGIN; upsert stream; INSERT; COMMIT');
+  row('events in 100-event appends, 1 connection', es.batch100, 48_000, 'the same with INSERT … unnest');
+  row(
+    `subscription catch-up through handle() c16 (${es.catchUp.events} events)`,
+    es.catchUp,
+    20_000,
+    'gap-safe SELECT loop',
+  );
+  row(
+    `projection rebuild into a table, batch handler (${es.rebuildBatch.events} events)`,
+    es.rebuildBatch,
+    20_000,
+    'one INSERT … SELECT',
+  );
+  row(
+    `projection rebuild into a table, a query per event (${es.rebuild.events} events)`,
+    es.rebuild,
+    undefined,
+    'one INSERT … SELECT',
+  );
+}
+
 const header = ['broker', 'figure', 'raw', 'switchyard', 'sw/raw', 'target', ''];
 const table = rows.map((r) => [
   r.broker,
@@ -527,6 +602,18 @@ for (const entry of results) {
 if (memory && 'error' in memory) console.log(`memory://: ${memory.error}`);
 for (const run of stores) if ('error' in run) console.log(`${run.store} store: ${run.error}`);
 if (sagaBench && 'error' in sagaBench) console.log(`saga: ${sagaBench.error}`);
+if (eventStoreBench && 'error' in eventStoreBench) console.log(`eventstore: ${eventStoreBench.error}`);
+if (eventStoreBench && 'singles' in eventStoreBench) {
+  const range = (xs: number[]) => `${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}`;
+  for (const [label, sides] of [
+    ['single appends/s', eventStoreBench.singles],
+    ['100-event appends ev/s', eventStoreBench.batch100],
+    ['catch-up ev/s', eventStoreBench.catchUp],
+    ['rebuild ev/s, batch handler', eventStoreBench.rebuildBatch],
+    ['rebuild ev/s, a query per event', eventStoreBench.rebuild],
+  ] as const)
+    console.log(`eventstore ${label} over rounds: raw ${range(sides.raw)}, ours ${range(sides.ours)}`);
+}
 
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(args.out!, { recursive: true });
@@ -540,6 +627,7 @@ const report = {
   memory,
   stores,
   saga: sagaBench,
+  eventStore: eventStoreBench,
   table: rows,
   // Over the brokers that were run: undefined (n/a) when none was, never 'met' for nothing.
   targets: {
@@ -549,6 +637,7 @@ const report = {
     memoryPipeline: verdict(rows.filter((r) => r.broker === MEMORY_FIGURE.broker)),
     stores: verdict(rows.filter((r) => r.broker.endsWith(' store'))),
     sagaTimers: verdict(rows.filter((r) => r.figure.startsWith('timer lateness'))),
+    eventStore: verdict(rows.filter((r) => r.broker.startsWith('eventstore'))),
   },
 };
 const ran = [...new Set(rows.map((r) => r.broker))];
@@ -571,7 +660,8 @@ const failed =
   results.some((entry) => entry.rounds.some((r) => r.error)) ||
   (memory && 'error' in memory) ||
   stores.some((run) => 'error' in run) ||
-  (sagaBench !== undefined && 'error' in sagaBench);
+  (sagaBench !== undefined && 'error' in sagaBench) ||
+  (eventStoreBench !== undefined && 'error' in eventStoreBench);
 if (failed) {
   say('some runs failed (listed above): the figures are incomplete');
   process.exitCode = 1;

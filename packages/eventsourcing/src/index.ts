@@ -17,6 +17,8 @@ export { memoryEventStore } from './memory-store.ts';
 export {
   type ParkedEvent,
   type PoisonPolicy,
+  type ProjectionBatchContext,
+  type ProjectionBatchHandler,
   type ProjectionContext,
   type ProjectionDefinition,
   type ProjectionErrorInfo,

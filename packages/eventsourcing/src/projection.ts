@@ -22,12 +22,32 @@ export interface ProjectionContext<Tx> {
 // biome-ignore lint/suspicious/noExplicitAny: a handler names its own data type
 export type ProjectionHandler<Tx> = (event: SwitchyardEvent<any>, context: ProjectionContext<Tx>) => unknown;
 
+export interface ProjectionBatchContext<Tx> {
+  /** The transaction the checkpoint commits in (PostgreSQL: a client inside BEGIN). */
+  readonly tx: Tx;
+  readonly name: string;
+  readonly version: number;
+}
+
+/** Handles a batch's events at once (one multi-row write instead of one per event), upcast, in log order. */
+export type ProjectionBatchHandler<Tx> = (
+  // biome-ignore lint/suspicious/noExplicitAny: a handler names its own data type
+  events: readonly StoredEvent<any>[],
+  context: ProjectionBatchContext<Tx>,
+) => unknown;
+
 export interface ProjectionDefinition<Tx = unknown> {
   readonly name: string;
   /** Bump when the handlers change: the new version is rebuilt beside the old one, then switched to. */
   readonly version: number;
-  /** Handlers by event type; events of other types are passed over. */
-  readonly handlers: Readonly<Record<string, ProjectionHandler<Tx>>>;
+  /** Handlers by event type; events of other types are passed over. Either this or `batch`. */
+  readonly handlers?: Readonly<Record<string, ProjectionHandler<Tx>>>;
+  /**
+   * Or: one handler for all of a batch's events of `types` (in log order, up to the runner's
+   * `batchSize`), for read models written set-wise. When it throws, the batch's events are taken
+   * one at a time to find the failing one, which the retry and poison policy then apply to.
+   */
+  readonly batch?: { readonly types: readonly string[]; readonly handle: ProjectionBatchHandler<Tx> };
   /** Empty this version's read model; runs (in the transaction) before a build from the start. */
   readonly truncate?: (tx: Tx, context: { readonly name: string; readonly version: number }) => unknown;
 }
@@ -37,6 +57,9 @@ export function projection<Tx = unknown>(definition: ProjectionDefinition<Tx>): 
   if (!definition.name) throw new TypeError('A projection needs a name');
   if (!Number.isInteger(definition.version) || definition.version < 1) {
     throw new TypeError(`Projection '${definition.name}': version must be a positive integer`);
+  }
+  if ((definition.handlers === undefined) === (definition.batch === undefined)) {
+    throw new TypeError(`Projection '${definition.name}': give either handlers or batch`);
   }
   return definition;
 }
@@ -196,15 +219,46 @@ async function applyBatch<Tx>(
   batch: readonly StoredEvent[],
 ): Promise<boolean> {
   const to = batch[batch.length - 1]!.checkpoint;
+  const context = { name: definition.name, version: definition.version };
+  const admit = async (stored: StoredEvent, i: number): Promise<SwitchyardEvent> => {
+    try {
+      const admitted = store.schemas.admit(stored.event);
+      return admitted instanceof Promise ? await admitted : admitted;
+    } catch (error) {
+      throw new HandlerFailure(i, stored, toError(error));
+    }
+  };
+  const { handlers, batch: many } = definition;
+  if (many !== undefined) {
+    const types = new Set(many.types);
+    return lease.commit(from, to, async (tx) => {
+      const picked: StoredEvent[] = [];
+      const at: number[] = [];
+      for (let i = 0; i < batch.length; i++) {
+        const stored = batch[i]!;
+        if (!types.has(stored.event.type)) continue;
+        const event = await admit(stored, i);
+        picked.push(event === stored.event ? stored : { ...stored, event });
+        at.push(i);
+      }
+      if (picked.length === 0) return;
+      try {
+        const result = many.handle(picked, { ...context, tx });
+        if (result instanceof Promise) await result;
+      } catch (error) {
+        // One event: it is the one. More: which one is not known; -1 asks for one at a time.
+        throw new HandlerFailure(picked.length === 1 ? at[0]! : -1, batch[at[0]!]!, toError(error));
+      }
+    });
+  }
   return lease.commit(from, to, async (tx) => {
     for (let i = 0; i < batch.length; i++) {
       const stored = batch[i]!;
-      const handler = definition.handlers[stored.event.type];
+      const handler = handlers?.[stored.event.type];
       if (handler === undefined) continue;
+      const event = await admit(stored, i);
       try {
-        const admitted = store.schemas.admit(stored.event);
-        const event = admitted instanceof Promise ? await admitted : admitted;
-        const result = handler(event, { tx, name: definition.name, version: definition.version, stored });
+        const result = handler(event, { ...context, tx, stored });
         if (result instanceof Promise) await result;
       } catch (error) {
         throw new HandlerFailure(i, stored, toError(error));
@@ -267,6 +321,7 @@ async function applyWithPolicy<Tx>(
   let applied = 0;
   let parked = 0;
   const tries = new Map<StoredEvent, number>();
+  let isolating = false; // a batch handler failed: one event at a time for the rest of this batch
   const done = (moved: boolean): Applied => ({ at, applied, parked, moved });
   while (rest.length > 0) {
     if (signal.aborted) return done(false);
@@ -276,9 +331,14 @@ async function applyWithPolicy<Tx>(
       applied += chunk.length;
       at = chunk[chunk.length - 1]!.checkpoint;
       rest = rest.slice(chunk.length);
-      take = rest.length;
+      take = isolating ? 1 : rest.length;
     } catch (error) {
       if (!(error instanceof HandlerFailure)) throw error;
+      if (error.index < 0) {
+        isolating = true;
+        take = 1;
+        continue;
+      }
       const attempt = (tries.get(error.stored) ?? 0) + 1;
       tries.set(error.stored, attempt);
       if (error.index > 0) {
@@ -324,7 +384,7 @@ async function applyWithPolicy<Tx>(
       parked += 1;
       at = stored.checkpoint;
       rest = rest.slice(1);
-      take = rest.length;
+      take = isolating ? 1 : rest.length;
     }
   }
   return done(false);
