@@ -146,18 +146,22 @@ export class PgEventLog implements EventLog {
     const types = new Array<string>(n);
     const sources = new Array<string>(n);
     const times = new Array<string>(n);
-    const data = new Array<string | null>(n);
-    const ext = new Array<string>(n);
+    // Data and extensions go as one JSON array each: one parse on the server, no array-literal
+    // escaping of every event's JSON on the client.
+    let data = '[';
+    let ext = '[';
     for (let i = 0; i < n; i++) {
       const e = unique[i]!;
       ids[i] = e.id;
       types[i] = e.type;
       sources[i] = e.source;
       times[i] = e.time;
-      // Stringified here: pg would pass a string element as JSON text, not as a JSON string.
-      data[i] = e.data === undefined ? null : JSON.stringify(e.data);
-      ext[i] = JSON.stringify(extOf(e));
+      const sep = i === 0 ? '' : ',';
+      data += sep + (e.data === undefined ? 'null' : JSON.stringify(e.data));
+      ext += sep + JSON.stringify(extOf(e));
     }
+    data += ']';
+    ext += ']';
     try {
       const { rows } = await client.query<{
         next_version: string;

@@ -22,8 +22,9 @@ create table if not exists sy_es_checkpoints (name text primary key, tx_id xid8 
 -- conflict (DETAIL: actual version). fresh: null when every event was new, else the 1-based
 -- indexes of those stored (ids stored already are left out; none left = a retried append).
 drop function if exists sy_append(text, bigint, jsonb);
+drop function if exists sy_append(text, bigint, text[], text[], text[], timestamptz[], jsonb[], jsonb[]);
 create or replace function sy_append(p_stream text, p_expected bigint, p_ids text[], p_types text[],
-  p_sources text[], p_times timestamptz[], p_data jsonb[], p_ext jsonb[])
+  p_sources text[], p_times timestamptz[], p_data jsonb, p_ext jsonb)
 returns table (next_version bigint, last_position bigint, fresh int[]) language plpgsql
 -- PL/pgSQL keeps a generic plan per session. Planned while sy_events is small (a new store, before
 -- autovacuum's first analyze), the id lookup became a sequential scan for the life of the session:
@@ -44,7 +45,7 @@ begin
     end if;
     select array_agg(p_ids[k] order by k), array_agg(p_types[k] order by k),
       array_agg(p_sources[k] order by k), array_agg(p_times[k] order by k),
-      array_agg(p_data[k] order by k), array_agg(p_ext[k] order by k)
+      jsonb_agg(p_data -> (k - 1) order by k), jsonb_agg(p_ext -> (k - 1) order by k)
       into p_ids, p_types, p_sources, p_times, p_data, p_ext from unnest(keep) k;
   end if;
   n := coalesce(cardinality(p_ids), 0);
@@ -70,8 +71,8 @@ begin
     raise exception using errcode = 'SY409', message = 'concurrency conflict', detail = coalesce(actual, 0)::text;
   end if;
   insert into sy_events (stream_id, version, id, type, source, time, data, ext)
-    select p_stream, cur + o, i, ty, so, ti, d, x
-    from unnest(p_ids, p_types, p_sources, p_times, p_data, p_ext) with ordinality t(i, ty, so, ti, d, x, o);
+    select p_stream, cur + o, i, ty, so, ti, p_data -> (o::int - 1), p_ext -> (o::int - 1)
+    from unnest(p_ids, p_types, p_sources, p_times) with ordinality t(i, ty, so, ti, o);
   -- This session's last sequence value: the position of the last row just inserted.
   return query select cur + n, currval(pg_get_serial_sequence('sy_events', 'global_position')), keep;
 end $$;
