@@ -103,6 +103,17 @@ async function pooled<T>(
 }
 
 export function eventStoreSuite<Tx>(backend: EventStoreBackend<Tx>): void {
+  /**
+   * Wait until `table` counts `applied` events. Not caughtUp(): the head a reader can reach stops
+   * before any transaction still open in the whole PostgreSQL cluster (other tests' included), so
+   * "caught up" may be short of the last append for a while; the count is what the test means.
+   */
+  const applied = (w: EventStoreWorld<Tx>, table: string, n: number) =>
+    vi.waitFor(async () => expect((await w.totals.read(table)).applied).toBe(n), {
+      timeout: 30_000,
+      interval: 20,
+    });
+
   describe(`event store suite: ${backend.name}`, () => {
     const cleanup: (() => unknown)[] = [];
     afterEach(async () => {
@@ -515,7 +526,7 @@ export function eventStoreSuite<Tx>(backend: EventStoreBackend<Tx>): void {
         rebuildProjection(totalsProjection(name, 1, type, live), { store, projections }),
       ).rejects.toBeInstanceOf(ProjectionBusyError);
       await writing;
-      await a.caughtUp();
+      await applied(w, live, 400);
       expect(b.status).toBe('waiting');
       const result = await rebuildProjection(totalsProjection(name, 2, type, rebuilt), {
         store,
@@ -530,7 +541,8 @@ export function eventStoreSuite<Tx>(backend: EventStoreBackend<Tx>): void {
       await a.stop();
       await more;
       await vi.waitFor(() => expect(b.status).toBe('active'), { timeout: 10_000 });
-      await b.caughtUp();
+      await applied(w, live, 600);
+      await sleep(100); // and nothing more comes
       const table = await w.totals.read(live);
       expect(table.applied).toBe(600); // each event applied exactly once
       expect(table.sum).toBe((599 * 600) / 2);
@@ -575,7 +587,8 @@ export function eventStoreSuite<Tx>(backend: EventStoreBackend<Tx>): void {
         await vi.waitFor(() => expect(standby.status).toBe('active'), { timeout: 10_000, interval: 20 });
         const takeover = Date.now() - killed;
         await writing;
-        await standby.caughtUp();
+        await applied(w, table, 600);
+        await sleep(100);
         const totals = await w.totals.read(table);
         expect(totals.applied).toBe(600);
         expect(totals.sum).toBe((599 * 600) / 2);
@@ -624,6 +637,7 @@ export function eventStoreSuite<Tx>(backend: EventStoreBackend<Tx>): void {
           onError: (_e, info) => void errors.push(info),
         });
         cleanup.push(() => runner.stop());
+        await applied(w, table, 29);
         await runner.caughtUp();
         expect(runner.status).toBe('active');
         expect(state.tries).toBe(3);
@@ -654,6 +668,7 @@ export function eventStoreSuite<Tx>(backend: EventStoreBackend<Tx>): void {
           onPoison: 'stop',
         });
         cleanup.push(() => runner.stop());
+        await vi.waitFor(() => expect(runner.status).toBe('failed'), { timeout: 30_000, interval: 20 });
         const error = await runner.caughtUp().then(
           () => undefined,
           (e: unknown) => e,
@@ -668,12 +683,13 @@ export function eventStoreSuite<Tx>(backend: EventStoreBackend<Tx>): void {
         let totals = await w.totals.read(table);
         expect(totals.applied).toBe(13); // 0..12 once each; nothing of 13 or after
         expect(totals.sum).toBe((12 * 13) / 2);
-        expect((await runner.lag()).events).toBeGreaterThanOrEqual(17);
+        expect((await runner.lag()).events).toBeGreaterThan(0); // 13 and after, as far as the head reaches
         // Fixed: a new runner resumes at the halted event, nothing lost, nothing twice.
         state.heal = true;
         const fixed = runProjection(def, { store, projections, pollIntervalMs: 10 });
         cleanup.push(() => fixed.stop());
-        await fixed.caughtUp();
+        await applied(w, table, 30);
+        await sleep(100);
         totals = await w.totals.read(table);
         expect(totals.applied).toBe(30);
         expect(totals.sum).toBe((29 * 30) / 2);
@@ -705,7 +721,7 @@ export function eventStoreSuite<Tx>(backend: EventStoreBackend<Tx>): void {
           retry: { maxAttempts: 2, backoff: fixedBackoff(10) },
         });
         cleanup.push(() => runner.stop());
-        await runner.caughtUp();
+        await applied(w, table, 29);
         const parked = await projections.parked(name, 1);
         expect(parked.map((p) => p.streamVersion)).toEqual([5]);
         const totals = await w.totals.read(table);
