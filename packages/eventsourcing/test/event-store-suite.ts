@@ -459,7 +459,8 @@ export function eventStoreSuite<Tx>(backend: EventStoreBackend<Tx>): void {
                 },
                 {
                   concurrency: 8,
-                  retry: { maxAttempts: 3, backoff: fixedBackoff(10) },
+                  // Every retry goes back to the subscription (nack with a delay), not waited in process.
+                  retry: { maxAttempts: 3, backoff: fixedBackoff(20), inProcessMaxDelayMs: 0 },
                   deadLetter: { topic: 'dlq' },
                 },
               ),
