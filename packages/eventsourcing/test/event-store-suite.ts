@@ -247,6 +247,17 @@ export function eventStoreSuite<Tx>(backend: EventStoreBackend<Tx>): void {
           )
           .subscribe();
         cleanup.push(() => sub.unsubscribe());
+        // And through a projection runner: the same reader behind it.
+        const projected: string[] = [];
+        const runner = runProjection(
+          projection<Tx>({
+            name: `gap-${rand()}`,
+            version: 1,
+            handlers: { [type]: (e) => void projected.push(e.id) },
+          }),
+          { store, projections: await w.projections(), pollIntervalMs: 20 },
+        );
+        cleanup.push(() => runner.stop());
         await sleep(200);
         const slow = await w.holdAppend!(store, `g-${rand()}`, [
           { type, id: `late-${rand()}`, data: { n: 0 } },
@@ -256,10 +267,13 @@ export function eventStoreSuite<Tx>(backend: EventStoreBackend<Tx>): void {
         for (let i = 0; i < 10; i++) await store.append(`g${i}-${rand()}`, [{ type, data: { n: i } }]);
         await sleep(2_000);
         expect(seen).toEqual([]); // held back behind the open transaction, not skipped past it
+        expect(projected).toEqual([]);
         await slow.commit();
         await vi.waitFor(() => expect(seen).toHaveLength(11), { timeout: 30_000, interval: 100 });
         expect(seen[0]).toMatch(/^late-/);
         expect(seen).not.toContain('rolled');
+        await vi.waitFor(() => expect(projected).toHaveLength(11), { timeout: 30_000, interval: 100 });
+        expect(projected).toEqual(seen); // commit order, the late one first
         // The hole left by the rollback does not stall the reader.
         await store.append(`g-${rand()}`, [{ type, id: 'after', data: { n: 0 } }]);
         await vi.waitFor(() => expect(seen).toContain('after'), { timeout: 30_000, interval: 100 });
