@@ -446,6 +446,9 @@ export function runProjection<Tx>(
         if (signal.aborted) break;
         policy.onError(error, { next: 'retry' });
         await sleep(retryMs, signal);
+        // Part of the batch may have committed before the failure: go on from what is stored.
+        from = await projections.checkpoint(definition.name, definition.version);
+        position = from ?? START;
         continue;
       }
       applied += result.applied;
