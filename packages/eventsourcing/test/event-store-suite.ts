@@ -166,6 +166,16 @@ export function eventStoreSuite<Tx>(backend: EventStoreBackend<Tx>): void {
       expect((await stores[0]!.readStream(stream)).map((s) => s.version)).toEqual(
         Array.from({ length: 16 }, (_, i) => i + 1),
       );
+      // The same event appended by all 8 at once (a retry racing the original): stored once, no error.
+      for (let round = 0; round < 5; round++) {
+        const twice = `twice-${rand()}`;
+        const id = `same-${rand()}`;
+        const results = await Promise.all(
+          stores.map((s) => s.append(twice, [{ type: 't', id, data: { n: 1 } }])),
+        );
+        expect(results.filter((r) => r.events.length === 1)).toHaveLength(1);
+        expect((await stores[0]!.readStream(twice)).map((s) => s.event.id)).toEqual([id]);
+      }
     });
 
     it('no_stream / exists / any and the same event id stored once; CloudEvent attributes round-trip', async () => {

@@ -131,11 +131,21 @@ export class PgEventLog implements EventLog {
     }
   }
 
-  async append(
+  append(
     streamId: string,
     events: readonly SwitchyardEvent[],
     expected: ExpectedVersion,
     options?: { readonly client?: unknown },
+  ): Promise<AppendResult> {
+    return this.#append(streamId, events, expected, options, false);
+  }
+
+  async #append(
+    streamId: string,
+    events: readonly SwitchyardEvent[],
+    expected: ExpectedVersion,
+    options: { readonly client?: unknown } | undefined,
+    retried: boolean,
   ): Promise<AppendResult> {
     const client = (options?.client as SqlClient | undefined) ?? this.#pool;
     // An id twice in one append is stored once, as across appends.
@@ -181,8 +191,18 @@ export class PgEventLog implements EventLog {
       const fresh = row.fresh === null ? unique : row.fresh.map((i) => unique[i - 1]!);
       return { nextVersion: Number(row.next_version), position: Number(row.last_position), events: fresh };
     } catch (error) {
-      const e = error as { code?: string; detail?: string };
+      const e = error as { code?: string; detail?: string; constraint?: string };
       if (e.code === 'SY409') throw new ConcurrencyError(streamId, expected, Number(e.detail));
+      // The same event id appended twice at once: both passed the id check, the second to insert
+      // met the first's row. Again, it finds the id stored: a retried append. Not inside a
+      // caller's transaction, which the error has aborted.
+      if (
+        e.code === '23505' &&
+        e.constraint === 'sy_events_id_key' &&
+        options?.client === undefined &&
+        !retried
+      )
+        return this.#append(streamId, events, expected, options, true);
       throw error;
     }
   }
