@@ -53,6 +53,9 @@ const { values: args } = parseArgs({
     'outbox-pg': { type: 'string', default: 'url' },
     'otel-events': { type: 'string', default: '100000' },
     'otel-rounds': { type: 'string', default: '5' },
+    'es-singles': { type: 'string', default: '1000' },
+    'es-batches': { type: 'string', default: '100' },
+    'es-rounds': { type: 'string', default: '3' },
     out: { type: 'string', default: here('../results') },
     'raw-envelope': { type: 'string', default: 'cloudevents' },
     help: { type: 'boolean', short: 'h' },
@@ -62,7 +65,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   process.stdout.write(`pnpm bench [options]: Switchyard against the raw client on each broker, then memory://.
-  --broker LIST        kafka,rabbitmq,sqs,nats,memory,stores,saga,outbox or all (default all; repeatable)
+  --broker LIST        kafka,rabbitmq,sqs,nats,memory,stores,saga,outbox,otel,eventstore or all (default all; repeatable)
   --events N           batched publish and end-to-end events (default per broker)
   --single N           single publishes (default per broker)
   --size B             bytes per event (default 1024)
@@ -83,6 +86,9 @@ if (args.help) {
   --outbox-pg url|private   outbox: DATABASE_URL, or a PostgreSQL cluster of the run's own (default url)
   --otel-events N      otel: memory:// events per round and mode (default 100000)
   --otel-rounds R      otel: rounds of none / hook without SDK / in-memory exporter (default 5)
+  --es-singles N       eventstore: single-event appends per round (default 1000)
+  --es-batches N       eventstore: 100-event appends per round (default 100)
+  --es-rounds R        eventstore: rounds, raw and ours alternated (default 3)
   --out DIR            where <date>.json and <date>.svg go (default benchmarks/results)
   --raw-envelope cloudevents|bare  what the raw side sends besides the body (default cloudevents)
 Brokers: KAFKA_BROKERS, AMQP_URL, SQS_ENDPOINT, NATS_URL. See benchmarks/README.md.
@@ -111,6 +117,8 @@ const withSaga = wanted.includes('all') || wanted.includes('saga');
 const withOutbox = wanted.includes('all') || wanted.includes('outbox');
 // @switchyard/otel's overhead (otel.ts): handle() on memory:// without, with the hook and no SDK, with an SDK.
 const withOtel = wanted.includes('all') || wanted.includes('otel');
+// The PostgreSQL event store (event-store.ts): appends, catch-up, rebuild, raw SQL beside each.
+const withEventStore = wanted.includes('all') || wanted.includes('eventstore');
 for (const name of wanted) {
   if (
     name !== 'all' &&
@@ -119,10 +127,11 @@ for (const name of wanted) {
     name !== 'saga' &&
     name !== 'outbox' &&
     name !== 'otel' &&
+    name !== 'eventstore' &&
     !(BROKERS as readonly string[]).includes(name)
   )
     throw new Error(
-      `Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'saga', 'outbox', 'otel', 'all'].join(', ')}`,
+      `Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'saga', 'outbox', 'otel', 'eventstore', 'all'].join(', ')}`,
     );
 }
 const rounds = Math.max(1, Number(args.rounds));
@@ -416,6 +425,26 @@ async function runOtelBench(): Promise<OtelBench> {
 const otelBench = withOtel
   ? await runOtelBench().catch((error: Error) => ({ error: error.message }))
   : undefined;
+interface EventStoreBench {
+  singles: { raw: number[]; ours: number[] };
+  batch100: { raw: number[]; ours: number[] };
+  catchUp: { raw: number[]; ours: number[]; events: number };
+  rebuild: { raw: number[]; ours: number[]; events: number };
+  rebuildBatch: { raw: number[]; ours: number[]; events: number };
+}
+async function runEventStoreBench(): Promise<EventStoreBench> {
+  const out = await child(
+    here('./event-store.ts'),
+    [args['es-singles']!, args['es-batches']!, args['es-rounds']!],
+    'eventstore',
+  );
+  const result = out.split('\n').find((line) => line.startsWith('RESULT '));
+  if (!result) throw new Error('event-store.ts printed no RESULT line');
+  return JSON.parse(result.slice('RESULT '.length)) as EventStoreBench;
+}
+const eventStoreBench = withEventStore
+  ? await runEventStoreBench().catch((error: Error) => ({ error: error.message }))
+  : undefined;
 
 interface StoreRun {
   store: string;
@@ -640,6 +669,50 @@ if (otelBench && 'ratio' in otelBench) {
     higherIsBetter: true,
   });
 }
+if (eventStoreBench && 'singles' in eventStoreBench) {
+  const es = eventStoreBench;
+  const row = (
+    figure: string,
+    sides: { raw: number[]; ours: number[] },
+    target: number | undefined,
+    rawLabel: string,
+  ) => {
+    const raw = median(sides.raw);
+    const ours = median(sides.ours);
+    rows.push({
+      broker: 'eventstore (PostgreSQL)',
+      figure: `${figure}; raw = ${rawLabel}`,
+      unit: 'ev/s',
+      raw,
+      switchyard: ours,
+      ratio: ours / raw,
+      rounds: { raw: sides.raw, switchyard: sides.ours },
+      ...(target === undefined
+        ? {}
+        : { target: `≥ ${target.toLocaleString('en')} ev/s`, met: ours >= target }),
+    });
+  };
+  row('single-event appends, 1 connection', es.singles, 1_280, 'BEGIN; upsert stream; INSERT; COMMIT');
+  row('events in 100-event appends, 1 connection', es.batch100, 48_000, 'the same with INSERT … unnest');
+  row(
+    `subscription catch-up through handle() c16 (${es.catchUp.events} events)`,
+    es.catchUp,
+    20_000,
+    'gap-safe SELECT loop',
+  );
+  row(
+    `projection rebuild into a table, batch handler (${es.rebuildBatch.events} events)`,
+    es.rebuildBatch,
+    20_000,
+    'one INSERT … SELECT',
+  );
+  row(
+    `projection rebuild into a table, a query per event (${es.rebuild.events} events)`,
+    es.rebuild,
+    undefined,
+    'one INSERT … SELECT',
+  );
+}
 
 const header = ['broker', 'figure', 'raw', 'switchyard', 'sw/raw', 'target', ''];
 const table = rows.map((r) => [
@@ -670,6 +743,18 @@ for (const run of stores) if ('error' in run) console.log(`${run.store} store: $
 if (sagaBench && 'error' in sagaBench) console.log(`saga: ${sagaBench.error}`);
 for (const run of outboxBench) if ('error' in run) console.log(`outbox → ${run.broker}: ${run.error}`);
 if (otelBench && 'error' in otelBench) console.log(`otel: ${otelBench.error}`);
+if (eventStoreBench && 'error' in eventStoreBench) console.log(`eventstore: ${eventStoreBench.error}`);
+if (eventStoreBench && 'singles' in eventStoreBench) {
+  const range = (xs: number[]) => `${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}`;
+  for (const [label, sides] of [
+    ['single appends/s', eventStoreBench.singles],
+    ['100-event appends ev/s', eventStoreBench.batch100],
+    ['catch-up ev/s', eventStoreBench.catchUp],
+    ['rebuild ev/s, batch handler', eventStoreBench.rebuildBatch],
+    ['rebuild ev/s, a query per event', eventStoreBench.rebuild],
+  ] as const)
+    console.log(`eventstore ${label} over rounds: raw ${range(sides.raw)}, ours ${range(sides.ours)}`);
+}
 
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(args.out!, { recursive: true });
@@ -685,6 +770,7 @@ const report = {
   saga: sagaBench,
   outbox: outboxBench,
   otel: otelBench,
+  eventStore: eventStoreBench,
   table: rows,
   // Over the brokers that were run: undefined (n/a) when none was, never 'met' for nothing.
   targets: {
@@ -697,6 +783,7 @@ const report = {
     outboxThroughput: verdict(rows.filter((r) => r.broker.startsWith('outbox') && r.unit === 'ev/s')),
     outboxLatency: verdict(rows.filter((r) => r.broker.startsWith('outbox') && r.unit === 'ms')),
     otelOverhead: verdict(rows.filter((r) => r.broker === 'otel')),
+    eventStore: verdict(rows.filter((r) => r.broker.startsWith('eventstore'))),
   },
 };
 const ran = [...new Set(rows.map((r) => r.broker))];
@@ -721,7 +808,8 @@ const failed =
   stores.some((run) => 'error' in run) ||
   (sagaBench !== undefined && 'error' in sagaBench) ||
   outboxBench.some((run) => 'error' in run) ||
-  (otelBench !== undefined && 'error' in otelBench);
+  (otelBench !== undefined && 'error' in otelBench) ||
+  (eventStoreBench !== undefined && 'error' in eventStoreBench);
 if (failed) {
   say('some runs failed (listed above): the figures are incomplete');
   process.exitCode = 1;

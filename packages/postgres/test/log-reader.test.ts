@@ -1,20 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { type PgTestSchema, pgTestSchema, storeUrl } from '@switchyard/conformance';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LOG_START, type LogCheckpoint, LogReader } from '../src/log-reader.ts';
 
-const url = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
-const schema = `sy_test_${randomBytes(6).toString('hex')}`;
+let schema: PgTestSchema;
 let pool: pg.Pool;
 const reader = new LogReader<{ n: number }>({ table: 'log', columns: 'n' });
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
-  pool = new pg.Pool({ connectionString: url, max: 4, options: `-c search_path=${schema}` });
-  pool.on('error', () => {});
+  schema = await pgTestSchema(storeUrl('postgres'), { max: 4 });
+  pool = schema.pool;
   await pool.query(
     'create table log (global_position bigint generated always as identity primary key, n int not null, tx_id xid8 not null default pg_current_xact_id())',
   );
@@ -22,11 +17,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await pool.end();
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`drop schema if exists ${schema} cascade`);
-  await admin.end();
+  await schema?.drop();
 });
 
 async function drain(from: LogCheckpoint, seen: number[]): Promise<LogCheckpoint> {
