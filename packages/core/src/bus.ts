@@ -9,6 +9,7 @@ import { assertGroupName, assertTopicName } from './names.ts';
 import { type DeadLetters, type DeadLettersOptions, deadLetters } from './ops/dead-letters.ts';
 import { type InspectOptions, inspectGroup } from './ops/inspect.ts';
 import { InspectionWindows } from './ops/inspect-window.ts';
+import { type Instrumentation, instrumentedSend } from './ops/instrumentation.ts';
 import type { Inspection } from './ops/stats.ts';
 import { SchemaRegistry } from './schemas.ts';
 import { encodedSize, type Transport, type TransportDelivery, type WireMessage } from './transport.ts';
@@ -83,7 +84,7 @@ export class Bus implements DeliveryOrigin {
       events.push(event);
       wires.push(encode(event));
     }
-    await this.publishWire(topic, wires);
+    await this.#publishWire(topic, wires, events);
     return events;
   }
 
@@ -107,12 +108,27 @@ export class Bus implements DeliveryOrigin {
 
   /** Publish already-encoded messages (dead letters, replays) unchanged. */
   publishWire(topic: string, messages: readonly WireMessage[]): Promise<void> {
+    return this.#publishWire(topic, messages, undefined);
+  }
+
+  /** `events`: what publishBatch() returns, given the trace headers an instrumentation wrote. */
+  #publishWire(
+    topic: string,
+    messages: readonly WireMessage[],
+    events: SwitchyardEvent[] | undefined,
+  ): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(new ClosedError());
     try {
       assertTopicName(topic);
     } catch (error) {
       return Promise.reject(error);
     }
+    if (this.instrumentation !== undefined)
+      return instrumentedSend(this.instrumentation, topic, messages, events, this.#send);
+    return this.#send(messages, topic);
+  }
+
+  readonly #send = (messages: readonly WireMessage[], topic: string): Promise<void> => {
     const limit = this.transport.capabilities.maxMessageBytes;
     for (let index = 0; index < messages.length; index++) {
       const size = encodedSize(messages[index]!);
@@ -123,6 +139,16 @@ export class Bus implements DeliveryOrigin {
     const forget = () => this.#publishing.delete(publishing);
     publishing.then(forget, forget);
     return publishing;
+  };
+
+  // ---- instrumentation (#23): tracing and metrics, see ops/instrumentation.ts ----
+  /** Told of every send and every delivery handle() takes; undefined (the default): nothing is. */
+  instrumentation: Instrumentation | undefined = undefined;
+
+  /** Install `instrumentation` (e.g. @switchyard/otel's), replacing any; undefined removes it. */
+  instrument(instrumentation: Instrumentation | undefined): this {
+    this.instrumentation = instrumentation;
+    return this;
   }
 
   /** Create the topic and groups ahead of time, so events published from now on wait for them. */

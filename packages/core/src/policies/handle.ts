@@ -4,6 +4,7 @@ import { UnsupportedOptionError } from '../errors.ts';
 import type { EventInput, SwitchyardEvent } from '../event.ts';
 import { storeCalls } from '../idempotency/batched.ts';
 import { isTransactional, type TransactionalIdempotencyStore } from '../idempotency/store.ts';
+import { Processings } from '../ops/instrumentation.ts';
 import { isPromiseLike } from '../promise.ts';
 import { type DeadLetterOptions, deadLetter } from './dead-letter.ts';
 import {
@@ -173,6 +174,8 @@ export function handle<T>(
   return (source) =>
     defer(() => {
       const attemptsMade = new Map<string, number>();
+      // Deliveries of an instrumented bus (bus.instrument) run and end through their Processing.
+      const processings = new Processings();
 
       const outcome = (
         kind: OutcomeKind,
@@ -196,11 +199,13 @@ export function handle<T>(
       const settle = (settling: Promise<void>, o: Outcome<T>): Promise<Outcome<T>> =>
         settling.then(
           () =>
-            // The bus may have given the delivery back first (drain deadline): then it was not acked.
-            o.kind !== 'released' && o.kind !== 'retrying' && o.delivery.settledAs === 'nack'
-              ? { ...o, kind: 'released' }
-              : o,
-          (error: unknown) => ({ ...o, kind: 'released', error: error as Error }),
+            processings.outcome(
+              // The bus may have given the delivery back first (drain deadline): then it was not acked.
+              o.kind !== 'released' && o.kind !== 'retrying' && o.delivery.settledAs === 'nack'
+                ? { ...o, kind: 'released' }
+                : o,
+            ),
+          (error: unknown) => processings.outcome({ ...o, kind: 'released', error: error as Error }),
         );
 
       /** The attempt is over; its last outcome follows when the broker confirmed the settle. */
@@ -264,7 +269,10 @@ export function handle<T>(
           delayMs: decision.delayMs,
         });
         if (decision.kind === 'inProcess')
-          return { outcomes: [retrying], next: { kind: 'again', delayMs: decision.delayMs } };
+          return {
+            outcomes: [processings.outcome(retrying)],
+            next: { kind: 'again', delayMs: decision.delayMs },
+          };
         const id = delivery.event.id;
         remember(attemptsMade, id, attempt);
         const holdMs = decision.delayMs + (options.retry?.holdGraceMs ?? 10_000);
@@ -351,6 +359,13 @@ export function handle<T>(
       };
 
       const run = (delivery: Delivery<T>, attempt: number): Result<T> => {
+        const instrumentation = delivery.origin.instrumentation;
+        if (instrumentation !== undefined)
+          return processings.run(instrumentation, delivery, attempt, runAttempt);
+        return runAttempt(delivery, attempt);
+      };
+
+      const runAttempt = (delivery: Delivery<T>, attempt: number): Result<T> => {
         const startedAt = performance.now();
         if (delivery.invalid) {
           return giveUp(
