@@ -6,6 +6,7 @@ import { createEvent, type EventInput, type SwitchyardEvent } from './event.ts';
 import { intake } from './intake.ts';
 import { type Logger, leveledLogger } from './logger.ts';
 import { assertGroupName, assertTopicName } from './names.ts';
+import { type DeadLetters, type DeadLettersOptions, deadLetters } from './ops/dead-letters.ts';
 import { type InspectOptions, inspectGroup } from './ops/inspect.ts';
 import { InspectionWindows } from './ops/inspect-window.ts';
 import { type Instrumentation, instrumentedSend } from './ops/instrumentation.ts';
@@ -263,6 +264,15 @@ export class Bus implements DeliveryOrigin {
   inspect(topic: string, options: InspectOptions): Promise<Inspection> {
     if (this.#state === 'closed') return Promise.reject(new ClosedError());
     return inspectGroup(this.transport, this.#inspections, topic, options);
+  }
+
+  // Operations (#23): dead letters. The logic is in ops/dead-letters*.ts.
+  /**
+   * The group's dead letters (its DLQ topic, read through DEAD_LETTER_GROUP): `groups()` counts them
+   * by reason and type, `inspect()` shows them without consuming, `redrive()` republishes them.
+   */
+  deadLetters(topic: string, options: DeadLettersOptions): DeadLetters {
+    return deadLetters(this, topic, options);
   }
 
   get closing(): boolean {

@@ -19,6 +19,7 @@ import { transportError } from './errors.ts';
 import { inspectKafka } from './inspect.ts';
 import { kafkaLogLevel, logCreatorFor, secretsOf } from './logger.ts';
 import { type KafkaOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { peekKafka } from './peek.ts';
 import { Publisher, retryStablePartitioner } from './publisher.ts';
 import { rewritingSocketFactory } from './socket-factory.ts';
 import { type PartitionLag, Provisioner } from './topology.ts';
@@ -144,6 +145,20 @@ export class KafkaTransport implements Transport {
     if (group !== undefined) {
       await this.#provisioner.positionGroup(topic, this.options.groupIdFor(topic, group), from, since);
     }
+  }
+
+  /** Operations (#23): the group's records from its committed offset, read without consuming or committing. */
+  peek(topic: string, group: string, limit: number) {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    return peekKafka(
+      this.#kafka,
+      this.#provisioner,
+      topic,
+      this.options.groupIdFor(topic, group),
+      limit,
+      this.#secrets,
+    );
   }
 
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {

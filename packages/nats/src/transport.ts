@@ -18,6 +18,7 @@ import { PullSubscription } from './consumer.ts';
 import { toSwitchyardError } from './errors.ts';
 import { inspectNats } from './inspect.ts';
 import { type NatsOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { peekNats } from './peek.ts';
 import { Publisher } from './publisher.ts';
 import { Topology } from './topology.ts';
 
@@ -92,6 +93,13 @@ export class NatsTransport implements Transport {
     else assertGroupName(topic, group);
     if (group === undefined) await this.#topology.ensureStream(topic);
     else await this.#topology.ensureConsumer(topic, group, from);
+  }
+
+  /** Operations (#23): the group's unsettled messages, read from its ack floor without consuming. */
+  peek(topic: string, group: string, limit: number) {
+    this.#assertOpen();
+    assertGroupName(topic, group);
+    return peekNats(this.#connection, this.#topology, topic, group, limit);
   }
 
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {

@@ -20,6 +20,7 @@ import { inspectRabbitMq } from './inspect.ts';
 import { ManagementApi } from './management.ts';
 import { exchangeName, routingKeyOf } from './names.ts';
 import { type RabbitMqOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { peekRabbit } from './peek.ts';
 import { Publisher } from './publisher.ts';
 import { Retarder } from './retarder.ts';
 import { Topology } from './topology.ts';
@@ -120,6 +121,13 @@ export class RabbitMqTransport implements Transport {
     if (group === undefined) return this.#topology.ensureExchange(topic);
     if (from === 'earliest') await this.#refuseReplay(topic, group);
     await this.#topology.ensureGroup(topic, group);
+  }
+
+  /** Operations (#23): the group's ready messages, received on a channel of its own and given back unacked. */
+  peek(topic: string, group: string, limit: number) {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    return peekRabbit(this.#connection, this.options, topic, group, limit);
   }
 
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {

@@ -5,6 +5,7 @@ import {
   assertGroupName,
   assertTopicName,
   type Capabilities,
+  deduplicationId,
   type GroupStats,
   Lifecycle,
   type SubscribeOptions,
@@ -21,6 +22,7 @@ import { transportError } from './errors.ts';
 import { inspectSqs } from './inspect.ts';
 import { Leases, type VisibilityChange } from './leases.ts';
 import { type ResolvedOptions, resolveOptions, type SqsOptions } from './options.ts';
+import { peekSqs } from './peek.ts';
 import { fifoIds, type Outgoing, publishAll } from './publisher.ts';
 import { Topology } from './topology.ts';
 
@@ -111,7 +113,7 @@ export class SqsTransport implements Transport {
       if (payload.size > limit) throw new MessageTooLargeError(payload.size, limit, index);
       entries.push(
         this.#options.fifo
-          ? { index, payload, ...fifoIds(message.key, message.headers.id, randomUUID()) }
+          ? { index, payload, ...fifoIds(message.key, deduplicationId(message), randomUUID()) }
           : { index, payload },
       );
     }
@@ -129,6 +131,14 @@ export class SqsTransport implements Transport {
       return Promise.reject(error);
     }
     return this.#topology.provision(topic, group, from);
+  }
+
+  /** Operations (#23): the group queue's visible messages, received and made visible again at once. */
+  async peek(topic: string, group: string, limit: number) {
+    if (this.#life.closed) throw this.#life.closedError();
+    assertGroupName(topic, group);
+    const mode = await this.#topology.mode();
+    return peekSqs(this.#clients, this.#options, mode, topic, group, limit);
   }
 
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {

@@ -1,6 +1,6 @@
 import type { Case } from './case.ts';
 import { churnCases } from './churn.ts';
-import { deadLetterCases } from './dead-letters.ts';
+import { deadLetterCases, redriveCases } from './dead-letters.ts';
 import { deliveryCases } from './delivery.ts';
 import { groupCases } from './groups.ts';
 import { inspectCases } from './inspect.ts';
@@ -19,5 +19,6 @@ export const cases: readonly Case[] = [
   ...orderingCases,
   ...lifecycleCases,
   ...churnCases,
+  ...redriveCases,
   ...inspectCases,
 ];

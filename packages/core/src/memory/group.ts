@@ -161,6 +161,11 @@ export class MemoryGroup {
     if (!member.active && member.unsettled === 0) this.#drop(member);
     this.dispatch();
   }
+
+  /** Every message not yet acked, each key's in order (for `peek`); nothing is handed out or changed. */
+  *unacked(): IterableIterator<Entry> {
+    for (const lane of this.#queue.lanes()) yield* lane.entries;
+  }
 }
 
 const SETTLED = Promise.resolve();

@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import { Lifecycle } from '../kit/lifecycle.ts';
 import { assertGroupName, assertTopicName } from '../names.ts';
-import type { GroupStats } from '../ops/stats.ts';
+import type { GroupStats, PeekedMessage } from '../ops/stats.ts';
 import type {
   Capabilities,
   SubscribeOptions,
@@ -12,6 +12,7 @@ import type {
 import { type MemoryBroker, memoryBroker } from './broker.ts';
 import type { Member, MemoryGroup } from './group.ts';
 import { inspectMemory } from './inspect.ts';
+import { peekMemory } from './peek.ts';
 
 export interface MemoryOptions {
   /** Messages per topic kept for groups created with `from: 'earliest'`. Default: 10 000. */
@@ -99,6 +100,12 @@ export class MemoryTransport implements Transport {
     this.#life.assertOpen();
     assertGroupName(topic, group);
     return inspectMemory(this.#broker, topic, group);
+  }
+
+  async peek(topic: string, group: string, limit: number): Promise<PeekedMessage[]> {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    return peekMemory(this.#broker, topic, group, limit);
   }
 
   close(): Promise<void> {
