@@ -53,6 +53,13 @@ export const PEERS: readonly Peer[] = [
     note: 'consumer only: publishes through the raw SDK; handleMessage, a batch of 10 at a time, each deleted after its handler',
     create: async () => new (await import('./sqs-consumer.ts')).SqsConsumerDriver(),
   },
+  {
+    side: 'peer:mq-toolkit',
+    broker: 'sqs',
+    label: '@message-queue-toolkit/sqs',
+    note: 'zod-validated JSON messages, body base64; a message deleted after its handler returned success',
+    create: async () => new (await import('./mq-toolkit.ts')).MqToolkitDriver(),
+  },
 ];
 
 export function peersOf(broker: Broker): readonly Peer[] {
