@@ -23,6 +23,8 @@ import {
 import { median } from './measure.ts';
 import type { OutboxBrokerResult, OutboxSettings } from './outbox.ts';
 import { BROKERS, type Broker } from './pairs.ts';
+import { PEERS, peer, peersOf } from './peers/index.ts';
+import { peerRows, printPeerRows } from './peers/report.ts';
 import type { ScenarioResult, ScenarioSettings, SlowResult } from './scenarios.ts';
 
 import type { WorkerInput } from './worker.ts';
@@ -58,6 +60,7 @@ const { values: args } = parseArgs({
     'es-rounds': { type: 'string', default: '3' },
     out: { type: 'string', default: here('../results') },
     'raw-envelope': { type: 'string', default: 'cloudevents' },
+    peers: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
   allowPositionals: false,
@@ -91,6 +94,7 @@ if (args.help) {
   --es-rounds R        eventstore: rounds, raw and ours alternated (default 3)
   --out DIR            where <date>.json and <date>.svg go (default benchmarks/results)
   --raw-envelope cloudevents|bare  what the raw side sends besides the body (default cloudevents)
+  --peers              also run the libraries users pick instead (benchmarks/src/peers) in the same rounds
 Brokers: KAFKA_BROKERS, AMQP_URL, SQS_ENDPOINT, NATS_URL. See benchmarks/README.md.
 `);
   process.exit(0);
@@ -218,12 +222,17 @@ function child(script: string, argv: string[], label: string, extra: string[] = 
   });
 }
 
+const sideCode = (side: Side) =>
+  side === 'raw' ? 'r' : side === 'switchyard' ? 's' : `p${peersOf(peer(side).broker).indexOf(peer(side))}`;
+
 async function runSide(broker: Broker, side: Side, round: number, prefix: string): Promise<RoundResult> {
+  const isPeer = side.startsWith('peer:');
   const base = {
     broker,
     side,
-    prefix: `${prefix}-${side === 'raw' ? 'r' : 's'}${round}`,
-    settings: settingsFor(broker),
+    prefix: `${prefix}-${sideCode(side)}${round}`,
+    // A peer is measured on the scenarios only: no backlog left for a slow consumer.
+    settings: isPeer ? { ...settingsFor(broker), backlog: 0 } : settingsFor(broker),
   };
   const run = async (mode: WorkerInput['mode']) => {
     const input: WorkerInput = { ...base, mode };
@@ -236,7 +245,9 @@ async function runSide(broker: Broker, side: Side, round: number, prefix: string
     return JSON.parse(out.trim().split('\n').pop()!);
   };
   const scenarios = (await run('scenarios')) as ScenarioResult;
-  const slow = (await run('slow')) as SlowResult;
+  const slow: SlowResult = isPeer
+    ? { controlHeld: NaN, backlogHeld: NaN, controlRssPeak: NaN, backlogRssPeak: NaN, backlogConsumed: NaN }
+    : ((await run('slow')) as SlowResult);
   return { ...scenarios, ...slow };
 }
 
@@ -285,6 +296,7 @@ async function clientVersions(): Promise<Record<string, string>> {
     '@nats-io/transport-node',
     '@nats-io/jetstream',
     'rxjs',
+    ...(args.peers ? ['@nestjs/microservices', 'rascal', 'sqs-consumer'] : []),
   ]) {
     try {
       const json = JSON.parse(await readFile(here(`../node_modules/${name}/package.json`), 'utf8'));
@@ -337,12 +349,19 @@ for (const broker of brokers) {
   }
   const s = entry.settings;
   say(
-    `${broker}: ${s.events} events of ${s.size} B (single ${s.singleEvents}), backlog ${s.backlog}, ${rounds} rounds raw/switchyard`,
+    `${broker}: ${s.events} events of ${s.size} B (single ${s.singleEvents}), backlog ${s.backlog}, ${rounds} rounds raw/switchyard${
+      args.peers
+        ? `/${peersOf(broker)
+            .map((p) => p.label)
+            .join('/')}`
+        : ''
+    }`,
   );
   for (let round = 1; round <= rounds; round++) {
     // raw, sw | sw, raw | raw, sw …: a broker that warms up (the JVM) or slows down (a growing
     // store) over the run would otherwise always favour the side that goes second.
-    const order = round % 2 === 1 ? (['raw', 'switchyard'] as const) : (['switchyard', 'raw'] as const);
+    const sides: Side[] = ['raw', 'switchyard', ...(args.peers ? peersOf(broker).map((p) => p.side) : [])];
+    const order = round % 2 === 1 ? sides : sides.toReversed();
     for (const side of order) {
       try {
         entry.rounds.push({ round, side, result: await runSide(broker, side, round, prefix) });
@@ -733,6 +752,8 @@ const line = (cells: string[]) =>
 console.log(line(header));
 console.log(line(widths.map((w) => '-'.repeat(w))));
 for (const row of table) console.log(line(row));
+const peers = peerRows(results);
+printPeerRows(peers, fmt);
 for (const entry of results) {
   if (entry.skipped) console.log(`${entry.broker}: skipped (${entry.skipped})`);
   for (const r of entry.rounds)
@@ -772,6 +793,7 @@ const report = {
   otel: otelBench,
   eventStore: eventStoreBench,
   table: rows,
+  peers: args.peers ? { libraries: PEERS, table: peers } : undefined,
   // Over the brokers that were run: undefined (n/a) when none was, never 'met' for nothing.
   targets: {
     throughputRatio: verdict(rows.filter((r) => r.target === THROUGHPUT_TARGET.text)),
@@ -784,6 +806,8 @@ const report = {
     outboxLatency: verdict(rows.filter((r) => r.broker.startsWith('outbox') && r.unit === 'ms')),
     otelOverhead: verdict(rows.filter((r) => r.broker === 'otel')),
     eventStore: verdict(rows.filter((r) => r.broker.startsWith('eventstore'))),
+    // Switchyard ≥ every peer that keeps the same guarantees (throughput and p99).
+    peers: args.peers ? verdict(peers.map((r) => ({ ...r, raw: r.peerValue }) as unknown as Row)) : undefined,
   },
 };
 const ran = [...new Set(rows.map((r) => r.broker))];
