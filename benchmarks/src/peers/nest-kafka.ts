@@ -3,7 +3,7 @@
 import { ClientKafka, ServerKafka } from '@nestjs/microservices';
 import { logLevel } from 'kafkajs';
 import type { ConsumeSettings, Consuming, Item } from '../driver.ts';
-import { sent } from './nest.ts';
+import { listening, sent } from './nest.ts';
 import { fromJson, type JsonItem, RawBacked, toJson } from './raw-backed.ts';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -46,10 +46,7 @@ export class NestKafka extends RawBacked {
       run: { partitionsConsumedConcurrently: 3 },
     });
     server.addHandler(topic, async (data: JsonItem) => handler(fromJson(data)), true);
-    await new Promise<void>((resolve, reject) =>
-      server.listen((error?: unknown) => (error ? reject(error) : resolve())),
-    );
-    return { stop: () => server.close() };
+    return listening(server);
   }
 
   override async close(): Promise<void> {

@@ -2,7 +2,7 @@
 // no acks — a weaker guarantee, marked in the table. A queue group, as a scaled service would use.
 import { ClientNats, ServerNats } from '@nestjs/microservices';
 import type { ConsumeSettings, Consuming, Item } from '../driver.ts';
-import { sent } from './nest.ts';
+import { listening, sent } from './nest.ts';
 import { fromJson, type JsonItem, RawBacked, toJson } from './raw-backed.ts';
 
 const servers = new URL(process.env.NATS_URL ?? 'nats://127.0.0.1:4222').host;
@@ -37,10 +37,7 @@ export class NestNats extends RawBacked {
   ): Promise<Consuming> {
     const server = new ServerNats({ servers: [servers], queue: group });
     server.addHandler(subjectOf(topic), async (data: JsonItem) => handler(fromJson(data)), true);
-    await new Promise<void>((resolve, reject) =>
-      server.listen((error?: unknown) => (error ? reject(error) : resolve())),
-    );
-    return { stop: () => server.close() };
+    return listening(server);
   }
 
   override async close(): Promise<void> {

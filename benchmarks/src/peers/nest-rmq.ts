@@ -3,7 +3,7 @@
 import { ClientRMQ, type RmqContext, ServerRMQ } from '@nestjs/microservices';
 import type { ConsumeSettings, Consuming, Item } from '../driver.ts';
 import { QUEUE_ARGUMENTS, queueOf, url } from '../rabbitmq.ts';
-import { PATTERN, sent } from './nest.ts';
+import { listening, PATTERN, sent } from './nest.ts';
 import { fromJson, type JsonItem, RawBacked, toJson } from './raw-backed.ts';
 
 const queueOptions = { durable: true, arguments: QUEUE_ARGUMENTS };
@@ -50,10 +50,7 @@ export class NestRmq extends RawBacked {
       },
       true,
     );
-    await new Promise<void>((resolve, reject) =>
-      server.listen((error?: unknown) => (error ? reject(error) : resolve())),
-    );
-    return { stop: () => server.close() };
+    return listening(server);
   }
 
   override async close(): Promise<void> {

@@ -3,6 +3,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { lastValueFrom, type Observable } from 'rxjs';
+import type { Consuming } from '../driver.ts';
 
 Logger.overrideLogger(false);
 
@@ -12,3 +13,14 @@ export function sent(emitted: Observable<unknown>): Promise<unknown> {
 }
 
 export const PATTERN = 'bench';
+
+/** Start a Nest server (ServerRMQ, ServerKafka, ...) and consume until stopped. */
+export async function listening(server: {
+  listen(callback: (error?: unknown) => void): unknown;
+  close(): unknown;
+}): Promise<Consuming> {
+  await new Promise<void>((resolve, reject) =>
+    server.listen((error?: unknown) => (error ? reject(error) : resolve())),
+  );
+  return { stop: async () => void (await server.close()) };
+}
