@@ -55,10 +55,19 @@ const controlCharacter = (name: string) =>
 
 const requiredEmpty = (name: string) => new InvalidEventError(`Required attribute '${name}' is empty`);
 
-/** assertAttribute's value check for a named attribute (its name is valid), when it is a string. */
-function controlFree(name: string, value: unknown): void {
+/** assertAttribute's value check for a named attribute (its name is valid), when it is a string; returns the value. */
+function controlFree(name: string, value: unknown): unknown {
   if (typeof value === 'string' && CONTROL.test(value)) throw controlCharacter(name);
+  return value;
 }
+
+/** The last value of each often-repeated attribute that controlFree() passed. */
+const clean: { source: unknown; type: unknown; time: unknown; datacontenttype: unknown } = {
+  source: undefined,
+  type: undefined,
+  time: undefined,
+  datacontenttype: undefined,
+};
 
 /** Extension names that passed NAME: few distinct ones in a process, so remembered. */
 const goodNames = new Set<string>();
@@ -100,14 +109,17 @@ export function validateEvent(event: SwitchyardEvent): void {
     // The checks below in the order attributesOf() would list them, without building it; one
     // field at a time, as a loop over names would read each through a megamorphic keyed load.
     // specversion is '1.0', checked above.
+    // Values that repeat from event to event (source, type, time, content type; correlationid is
+    // mostly the id) are compared with the last one found clean: cheaper than the regex again.
     controlFree('id', event.id);
-    controlFree('source', event.source);
-    controlFree('type', event.type);
-    controlFree('time', event.time);
+    if (event.source !== clean.source) clean.source = controlFree('source', event.source);
+    if (event.type !== clean.type) clean.type = controlFree('type', event.type);
+    if (event.time !== clean.time) clean.time = controlFree('time', event.time);
     controlFree('subject', event.subject);
-    controlFree('datacontenttype', event.datacontenttype);
+    if (event.datacontenttype !== clean.datacontenttype)
+      clean.datacontenttype = controlFree('datacontenttype', event.datacontenttype);
     controlFree('dataschema', event.dataschema);
-    controlFree('correlationid', event.correlationid);
+    if (event.correlationid !== event.id) controlFree('correlationid', event.correlationid);
     controlFree('causationid', event.causationid);
     controlFree('partitionkey', event.partitionkey);
     controlFree('traceparent', event.traceparent);

@@ -1,4 +1,5 @@
 import type { SwitchyardEvent } from './event.ts';
+import { SETTLED_NOW } from './kit/settle-once.ts';
 import type { Instrumentation } from './ops/instrumentation.ts';
 import type { Transport, TransportDelivery, WireMessage } from './transport.ts';
 
@@ -113,7 +114,7 @@ export class BusDelivery<T = unknown> {
       this.#as = 'ack';
       let settling: Promise<void>;
       try {
-        settling = Promise.resolve(this.#inner.ack()); // a transport may return void
+        settling = this.#inner.ack();
       } catch (error) {
         settling = Promise.reject(error);
       }
@@ -127,7 +128,7 @@ export class BusDelivery<T = unknown> {
       this.#as = 'nack';
       let settling: Promise<void>;
       try {
-        settling = Promise.resolve(this.#inner.nack(options));
+        settling = this.#inner.nack(options);
       } catch (error) {
         settling = Promise.reject(error);
       }
@@ -136,8 +137,14 @@ export class BusDelivery<T = unknown> {
     return this.#settle;
   }
 
-  #track(settling: Promise<void>): Promise<void> {
-    return settling.then(
+  /** A settle the transport finished already (SETTLED_NOW) is done here and now, without a microtask. */
+  #track(settling: Promise<void> | undefined): Promise<void> {
+    if (settling === SETTLED_NOW) {
+      this.#onSettled(this as BusDelivery);
+      return SETTLED_NOW;
+    }
+    // A transport may return void.
+    return Promise.resolve(settling).then(
       () => this.#onSettled(this as BusDelivery),
       (error: unknown) => {
         this.#onSettled(this as BusDelivery);

@@ -10,6 +10,7 @@ export {
   Lifecycle,
   type PublishFailure,
   publishError,
+  SETTLED_NOW,
   type Settlement,
   SettleOnce,
   settleOnce,

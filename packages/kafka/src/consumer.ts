@@ -1,4 +1,4 @@
-import type { TransportDelivery, WireMessage } from '@switchyard/core/transport';
+import { SETTLED_NOW, type TransportDelivery, type WireMessage } from '@switchyard/core/transport';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { fromRecord } from './binding.ts';
 import { withConnectDeadline } from './connect-deadline.ts';
@@ -258,22 +258,44 @@ export class KafkaMember {
     this.#o.deliver(recordDelivery(entry, this.#settlement));
   }
 
-  async #ack(entry: Entry<WireMessage>): Promise<void> {
+  #ack(entry: Entry<WireMessage>): Promise<void> {
     // The slot stays taken until the commit is done, so prefetch bounds what the bus holds unsettled.
     this.#dispatcher.hold();
+    let committing: Promise<void> | undefined;
     try {
-      if (!this.#dispatcher.ack(entry)) return;
-      const state = this.#partitions.get(entry.partition);
-      if (!state?.tracker?.settle(entry.offset)) return;
-      this.#maybeResume(entry.partition, state);
-      if (this.#roomWaiters.size > 0 && state.tracker.size <= this.#window / 2) this.#wakeRoomWaiters();
-      // Resolve once the offset is committed, so an acked record is not redelivered by a crash.
-      await this.#commit();
-    } finally {
-      this.#dispatcher.release();
-      this.#afterSettle();
+      committing = this.#settle(entry);
+    } catch (error) {
+      this.#afterAck();
+      return Promise.reject(error);
     }
+    if (committing === undefined) {
+      this.#afterAck();
+      // Nothing to wait for: the bus and handle() go on without a microtask.
+      return SETTLED_NOW;
+    }
+    // Resolve once the offset is committed, so an acked record is not redelivered by a crash.
+    return committing.then(this.#afterAck, this.#afterFailedAck);
   }
+
+  /** The acked record's offset settled; the commit that covers it, when it moved the commit point. */
+  #settle(entry: Entry<WireMessage>): Promise<void> | undefined {
+    if (!this.#dispatcher.ack(entry)) return undefined;
+    const state = this.#partitions.get(entry.partition);
+    if (!state?.tracker?.settle(entry.offset)) return undefined;
+    this.#maybeResume(entry.partition, state);
+    if (this.#roomWaiters.size > 0 && state.tracker.size <= this.#window / 2) this.#wakeRoomWaiters();
+    return this.#commit();
+  }
+
+  readonly #afterAck = (): void => {
+    this.#dispatcher.release();
+    this.#afterSettle();
+  };
+
+  readonly #afterFailedAck = (error: unknown): never => {
+    this.#afterAck();
+    throw error;
+  };
 
   async #nack(entry: Entry<WireMessage>, delayMs: number): Promise<void> {
     this.#dispatcher.nack(entry, delayMs);

@@ -70,6 +70,36 @@ export async function publishAll(
 
 type BatchResult = ReadonlyMap<number, Error>;
 
+/**
+ * Send one batch (at most 10 entries within the byte limit, `index` = position) to every target
+ * at once; per entry, the error it failed with, undefined where every target accepted it. A
+ * request that failed as a whole fails each of its entries with that request's error.
+ */
+export async function sendBatch(
+  clients: Clients,
+  targets: Targets,
+  batch: readonly Outgoing[],
+): Promise<Array<Error | undefined>> {
+  const results: Array<Error | undefined> = new Array(batch.length).fill(undefined);
+  const toTarget = async (send: () => Promise<BatchResult>) => {
+    let failed: BatchResult;
+    try {
+      failed = await send();
+    } catch (error) {
+      const reason = transportError('publish', error);
+      for (let index = 0; index < batch.length; index++) results[index] ??= reason;
+      return;
+    }
+    for (const [index, error] of failed) results[index] ??= error;
+  };
+  await Promise.all(
+    targets.kind === 'sns'
+      ? [toTarget(() => publishSns(clients, targets.arn, batch))]
+      : targets.urls.map((url) => toTarget(() => sendSqs(clients, url, batch))),
+  );
+  return results;
+}
+
 async function sendChunks(
   chunks: readonly Outgoing[][],
   failures: Map<number, Error>,

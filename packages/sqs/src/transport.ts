@@ -23,7 +23,7 @@ import { inspectSqs } from './inspect.ts';
 import { Leases, type VisibilityChange } from './leases.ts';
 import { type ResolvedOptions, resolveOptions, type SqsOptions } from './options.ts';
 import { peekSqs } from './peek.ts';
-import { fifoIds, type Outgoing, publishAll } from './publisher.ts';
+import { fifoIds, type Outgoing, publishAll, sendBatch } from './publisher.ts';
 import { Topology } from './topology.ts';
 
 /**
@@ -50,6 +50,8 @@ export class SqsTransport implements Transport {
   readonly #topology: Topology;
   readonly #acks: Batcher<string>;
   readonly #visibility: Batcher<VisibilityChange>;
+  /** Single publishes per topic, gathered into SendMessageBatch (or SNS PublishBatch) calls. */
+  readonly #singles: Batcher<Outgoing>;
   readonly #leases: Leases;
   readonly #life = new Lifecycle<Consumer>('sqs transport');
   readonly #publishing = new Set<Promise<void>>();
@@ -60,6 +62,10 @@ export class SqsTransport implements Transport {
     this.#topology = new Topology(clients, options);
     this.#acks = new Batcher((queueUrl, handles) => this.#deleteBatch(queueUrl, handles));
     this.#visibility = new Batcher((queueUrl, changes) => this.#visibilityBatch(queueUrl, changes));
+    this.#singles = new Batcher((topic, entries) => this.#sendSingles(topic, entries), {
+      sizeOf: (entry) => entry.payload.size,
+      maxBytes: options.maxMessageBytes,
+    });
     this.#leases = new Leases(this.#visibility, options.visibilityTimeoutSeconds);
     this.capabilities = {
       consumerGroups: options.fanOut !== 'none',
@@ -118,8 +124,22 @@ export class SqsTransport implements Transport {
       );
     }
     if (entries.length === 0) return;
+    // One event per call (bus.publish): concurrent ones to a topic go out together, up to 10 per
+    // request, each settled with its own entry's outcome. A round trip per event is what made
+    // single publishes a quarter as fast as batched ones.
+    if (entries.length === 1) return this.#singles.add(topic, entries[0]!);
     const targets = await this.#topology.targets(topic);
     await publishAll(this.#clients, targets, entries, limit);
+  }
+
+  /** A gathered batch of single publishes: targets resolved once for it, entries numbered by position. */
+  async #sendSingles(topic: string, entries: readonly Outgoing[]): Promise<Array<Error | undefined>> {
+    const targets = await this.#topology.targets(topic);
+    return sendBatch(
+      this.#clients,
+      targets,
+      entries.map((entry, index) => ({ ...entry, index })),
+    );
   }
 
   provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
@@ -177,6 +197,8 @@ export class SqsTransport implements Transport {
   }
 
   async #release(): Promise<void> {
+    // Gathered single publishes go now rather than at the next turn of the event loop.
+    await this.#singles.drain();
     await Promise.allSettled([...this.#publishing]);
     await this.#leases.releaseAll();
     await Promise.all([this.#acks.drain(), this.#visibility.drain()]);

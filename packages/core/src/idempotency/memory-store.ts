@@ -17,11 +17,16 @@ export interface MemoryIdempotencyStore extends IdempotencyStore {
   completeMany(entries: readonly ClaimEntry[], ttlMs: number): Promise<boolean[]>;
 }
 
+/** One key's claim or done mark, linked into the store's list of entries in write order. */
 interface Entry {
+  readonly key: string;
   state: 'pending' | 'done';
+  /** In the store's clock (see `clock`). */
   expiresAt: number;
   /** The owner: the token of the attempt that claimed (and, once done, completed) the key. */
   token: string;
+  older: Entry | undefined;
+  newer: Entry | undefined;
 }
 
 /**
@@ -32,63 +37,87 @@ interface Entry {
 export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = {}): MemoryIdempotencyStore {
   const ttlMs = options.ttlMs ?? 86_400_000;
   const maxEntries = options.maxEntries ?? 100_000;
-  // A Map iterates in insertion order, so re-inserting on write keeps the oldest first for eviction.
   const entries = new Map<string, Entry>();
+  // Times are kept as milliseconds since the store was made: a small integer V8 stores in the
+  // entry itself, where an epoch time is a heap number of its own for each of (say) 200 000 ids.
+  const base = Date.now();
+  const clock = () => Date.now() - base;
+  // Write order, for eviction: a list through the entries, oldest first. A rewrite moves its entry
+  // to the newest end and updates it in place, where re-inserting into the Map (delete, then set)
+  // would cost two more hash operations and leave a hole the table has to rehash away.
+  let oldest: Entry | undefined;
+  let newest: Entry | undefined;
 
-  // The oldest entry, for eviction. A Map iterator is live: it walks past what was deleted and
-  // reaches what is added later, and everything behind it was evicted, so each eviction costs O(1)
-  // (a fresh keys().next() would step over every deleted slot since the table's last rehash).
-  let oldest = entries.keys();
-  /** The key written last: rewriting it needs no delete, it is the newest already. */
-  let newest: string | undefined;
+  const unlink = (entry: Entry) => {
+    if (entry.older === undefined) oldest = entry.newer;
+    else entry.older.newer = entry.newer;
+    if (entry.newer === undefined) newest = entry.older;
+    else entry.newer.older = entry.older;
+    entry.older = undefined;
+    entry.newer = undefined;
+  };
 
-  const put = (key: string, entry: Entry, present: boolean) => {
-    if (present && key !== newest) entries.delete(key);
-    entries.set(key, entry);
-    newest = key;
-    while (entries.size > maxEntries) {
-      let next = oldest.next();
-      if (next.done) {
-        oldest = entries.keys();
-        next = oldest.next();
-      }
-      entries.delete(next.value as string);
+  const append = (entry: Entry) => {
+    entry.older = newest;
+    if (newest === undefined) oldest = entry;
+    else newest.newer = entry;
+    newest = entry;
+  };
+
+  const add = (key: string, state: Entry['state'], expiresAt: number, token: string) => {
+    append({ key, state, expiresAt, token, older: undefined, newer: undefined });
+    entries.set(key, newest!);
+    while (entries.size > maxEntries && oldest !== undefined) {
+      const evicted = oldest;
+      unlink(evicted);
+      entries.delete(evicted.key);
+    }
+  };
+
+  const rewrite = (entry: Entry, state: Entry['state'], expiresAt: number, token: string) => {
+    entry.state = state;
+    entry.expiresAt = expiresAt;
+    entry.token = token;
+    if (entry !== newest) {
+      unlink(entry);
+      append(entry);
     }
   };
 
   /** Whether `token` may write over `entry`: its own, or one that expired (nobody took the key since). */
-  const owns = (entry: Entry | undefined, token: string, now: number) =>
-    entry === undefined || entry.token === token || entry.expiresAt <= now;
+  const owns = (entry: Entry, token: string, now: number) => entry.token === token || entry.expiresAt <= now;
 
   const sync: SyncIdempotencyStore = {
     claim(key, token, leaseMs) {
-      const now = Date.now();
+      const now = clock();
       const entry = entries.get(key);
-      if (entry !== undefined && entry.expiresAt > now) return entry.state === 'done' ? 'done' : 'busy';
-      put(key, { state: 'pending', expiresAt: now + leaseMs, token }, entry !== undefined);
+      if (entry === undefined) add(key, 'pending', now + leaseMs, token);
+      else if (entry.expiresAt > now) return entry.state === 'done' ? 'done' : 'busy';
+      else rewrite(entry, 'pending', now + leaseMs, token);
       return 'claimed';
     },
     renew(key, token, leaseMs) {
-      const now = Date.now();
       const entry = entries.get(key);
       // Only the owner's own pending claim: one released or done is not taken again by a renewal
       // that was on its way meanwhile.
       if (entry === undefined || entry.token !== token || entry.state !== 'pending') return false;
-      put(key, { state: 'pending', expiresAt: now + leaseMs, token }, entry !== undefined);
+      rewrite(entry, 'pending', clock() + leaseMs, token);
       return true;
     },
     complete(key, token, ttl) {
-      const now = Date.now();
+      const now = clock();
       const entry = entries.get(key);
-      if (!owns(entry, token, now)) return false;
-      put(key, { state: 'done', expiresAt: now + (ttl ?? ttlMs), token }, entry !== undefined);
+      const expiresAt = now + (ttl ?? ttlMs);
+      if (entry === undefined) add(key, 'done', expiresAt, token);
+      else if (owns(entry, token, now)) rewrite(entry, 'done', expiresAt, token);
+      else return false;
       return true;
     },
     release(key, token) {
       const entry = entries.get(key);
       if (entry?.state === 'pending' && entry.token === token) {
         entries.delete(key);
-        if (key === newest) newest = undefined;
+        unlink(entry);
       }
     },
   };

@@ -3,4 +3,4 @@ export { type PublishFailure, publishError, settleSends } from './batch-result.t
 export { Fifo } from './fifo.ts';
 export { KeyedQueue, type Lane } from './keyed-queue.ts';
 export { Lifecycle } from './lifecycle.ts';
-export { type Settlement, SettleOnce, settleOnce } from './settle-once.ts';
+export { SETTLED_NOW, type Settlement, SettleOnce, settleOnce } from './settle-once.ts';

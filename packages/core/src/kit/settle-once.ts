@@ -1,6 +1,13 @@
 import type { TransportDelivery, WireMessage } from '../transport.ts';
 
 /**
+ * What a delivery's ack or nack returns when the settle is complete before it returns (memory://):
+ * the bus and handle() recognise it and go on at once, where any other promise costs them a
+ * microtask each before the outcome is known.
+ */
+export const SETTLED_NOW: Promise<void> = Promise.resolve();
+
+/**
  * A delivery whose first `ack` or `nack` wins: that call settles it with the broker, and every
  * later call (a second ack, a nack after the ack) gets the same promise and does nothing. The
  * contract asks each delivery to be settled exactly once; this is where a transport gets that.

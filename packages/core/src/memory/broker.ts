@@ -1,10 +1,11 @@
+import { Ring } from '../kit/ring.ts';
 import type { WireMessage } from '../transport.ts';
 import { MemoryGroup } from './group.ts';
 
 interface Topic {
   readonly groups: Map<string, MemoryGroup>;
   /** Retained for groups that ask to start from the earliest message. */
-  readonly log: WireMessage[];
+  readonly log: Ring<WireMessage>;
 }
 
 /** The state behind `memory://name`: every bus connected to the same name shares it. */
@@ -19,7 +20,7 @@ export class MemoryBroker {
   topic(name: string): Topic {
     let topic = this.#topics.get(name);
     if (!topic) {
-      topic = { groups: new Map(), log: [] };
+      topic = { groups: new Map(), log: new Ring(this.retain) };
       this.#topics.set(name, topic);
     }
     return topic;
@@ -46,10 +47,7 @@ export class MemoryBroker {
     const topic = this.topic(topicName);
     for (const message of messages) {
       for (const group of topic.groups.values()) group.enqueue(message);
-      if (this.retain > 0) {
-        topic.log.push(message);
-        if (topic.log.length > this.retain) topic.log.shift();
-      }
+      topic.log.push(message);
     }
     for (const group of topic.groups.values()) group.dispatch();
   }

@@ -1,5 +1,5 @@
 import { KeyedQueue, type Lane } from '../kit/keyed-queue.ts';
-import { SettleOnce } from '../kit/settle-once.ts';
+import { SETTLED_NOW, SettleOnce } from '../kit/settle-once.ts';
 import type { TransportDelivery, WireMessage } from '../transport.ts';
 
 export interface Entry {
@@ -168,8 +168,6 @@ export class MemoryGroup {
   }
 }
 
-const SETTLED = Promise.resolve();
-
 /** One hand-out of one message to one member: settled once, later calls are no-ops. */
 class MemoryDelivery extends SettleOnce {
   readonly #group: MemoryGroup;
@@ -187,11 +185,11 @@ class MemoryDelivery extends SettleOnce {
 
   protected settleAck(): Promise<void> {
     this.#group.settle(this.#lane, this.#entry, this.#member, undefined);
-    return SETTLED;
+    return SETTLED_NOW;
   }
 
   protected settleNack(delayMs: number): Promise<void> {
     this.#group.settle(this.#lane, this.#entry, this.#member, delayMs);
-    return SETTLED;
+    return SETTLED_NOW;
   }
 }

@@ -4,6 +4,7 @@ import { UnsupportedOptionError } from '../errors.ts';
 import type { EventInput, SwitchyardEvent } from '../event.ts';
 import { storeCalls } from '../idempotency/batched.ts';
 import { isTransactional, type TransactionalIdempotencyStore } from '../idempotency/store.ts';
+import { SETTLED_NOW } from '../kit/settle-once.ts';
 import { Processings } from '../ops/instrumentation.ts';
 import { isPromiseLike } from '../promise.ts';
 import { type DeadLetterOptions, deadLetter } from './dead-letter.ts';
@@ -195,38 +196,40 @@ export function handle<T>(
               ...extra,
             };
 
+      /** The outcome as the broker confirmed it: the bus may have given the delivery back first (drain deadline), then it was not acked. */
+      const confirmed = (o: Outcome<T>): Outcome<T> =>
+        processings.outcome(
+          o.kind !== 'released' && o.kind !== 'retrying' && o.delivery.settledAs === 'nack'
+            ? { ...o, kind: 'released' }
+            : o,
+        );
+
       // Settling can fail (connection lost): the broker then redelivers, which is what release means.
       const settle = (settling: Promise<void>, o: Outcome<T>): Promise<Outcome<T>> =>
         settling.then(
-          () =>
-            processings.outcome(
-              // The bus may have given the delivery back first (drain deadline): then it was not acked.
-              o.kind !== 'released' && o.kind !== 'retrying' && o.delivery.settledAs === 'nack'
-                ? { ...o, kind: 'released' }
-                : o,
-            ),
+          () => confirmed(o),
           (error: unknown) => processings.outcome({ ...o, kind: 'released', error: error as Error }),
         );
 
-      /** The attempt is over; its last outcome follows when the broker confirmed the settle. */
-      const settled = (settling: Promise<Outcome<T>>): Step<Outcome<T>> => ({
-        outcomes: NO_OUTCOMES,
-        next: DONE,
-        settling,
-      });
+      /**
+       * The attempt is over; its last outcome follows when the broker confirmed the settle, at once
+       * when the transport settled before ack() or nack() returned (SETTLED_NOW: memory://).
+       */
+      const settled = (settling: Promise<void>, o: Outcome<T>): Step<Outcome<T>> =>
+        settling === SETTLED_NOW
+          ? { outcomes: [confirmed(o)], next: DONE }
+          : { outcomes: NO_OUTCOMES, next: DONE, settling: settle(settling, o) };
 
       const ack = (delivery: Delivery<T>, kind: OutcomeKind, attempt: number, startedAt: number) =>
-        settled(settle(delivery.ack(), outcome(kind, delivery, attempt, startedAt)));
+        settled(delivery.ack(), outcome(kind, delivery, attempt, startedAt));
 
       const comeBackLater = (delivery: Delivery<T>, attempt: number, startedAt: number, error?: Error) =>
         settled(
-          settle(
-            delivery.nack({ delayMs: SETTLE_RETRY_MS }),
-            outcome('retrying', delivery, attempt, startedAt, {
-              ...(error ? { error } : {}),
-              delayMs: SETTLE_RETRY_MS,
-            }),
-          ),
+          delivery.nack({ delayMs: SETTLE_RETRY_MS }),
+          outcome('retrying', delivery, attempt, startedAt, {
+            ...(error ? { error } : {}),
+            delayMs: SETTLE_RETRY_MS,
+          }),
         );
 
       const giveUp = async (
@@ -245,10 +248,8 @@ export function handle<T>(
           return comeBackLater(delivery, attempt, startedAt, publishError as Error);
         }
         return settled(
-          settle(
-            delivery.ack(),
-            outcome(kind, delivery, attempt, startedAt, { error, deadLetterTopic: topic }),
-          ),
+          delivery.ack(),
+          outcome(kind, delivery, attempt, startedAt, { error, deadLetterTopic: topic }),
         );
       };
 
@@ -385,7 +386,11 @@ export function handle<T>(
           concurrency,
           keyOf: (d) => (d.event ? keyOf(d.event) : undefined),
           idOf: (d) => d.event?.id,
-          firstAttempt: (d) => Math.max(d.attempt, d.event ? (attemptsMade.get(d.event.id) ?? 0) + 1 : 0),
+          // Most subscriptions never retry through the broker: no lookup (and no hash of the id) then.
+          firstAttempt: (d) =>
+            attemptsMade.size === 0 || !d.event
+              ? d.attempt
+              : Math.max(d.attempt, (attemptsMade.get(d.event.id) ?? 0) + 1),
           run,
           shouldRelease: (d) => d.origin.closing,
           release: (d) => settle(d.nack(), outcome('released', d, d.attempt, performance.now())),

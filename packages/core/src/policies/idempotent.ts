@@ -234,11 +234,18 @@ function finish<R>(
   } catch {
     return unrecorded(calls, lease, value);
   }
-  if (!isPromiseLike<boolean>(recorded)) return recorded ? { status: 'done', value } : lost(lease);
+  if (!isPromiseLike<boolean>(recorded)) return recorded ? done(value) : lost(lease);
   return recorded.then(
     (ok) => (ok ? { status: 'done' as const, value } : lost(lease)),
     () => unrecorded(calls, lease, value),
   );
+}
+
+/** A handler's result is mostly undefined: that answer is made once, not per event. */
+const DONE_UNDEFINED = Object.freeze({ status: 'done' as const, value: undefined });
+
+function done<R>(value: R): IdempotentResult<R> {
+  return value === undefined ? (DONE_UNDEFINED as IdempotentResult<R>) : { status: 'done', value };
 }
 
 function lost(lease: Lease): IdempotentResult<never> {

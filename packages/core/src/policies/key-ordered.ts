@@ -116,8 +116,11 @@ export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunc
       const drop = (lane: Lane<I>) => {
         lane.state = 'gone';
         if (lanes.get(lane.key) === lane) lanes.delete(lane.key);
-        clearTimeout(lane.timer);
-        lane.timer = undefined;
+        // Nearly every lane closes without a timer (a key with nothing queued behind it).
+        if (lane.timer !== undefined) {
+          clearTimeout(lane.timer);
+          lane.timer = undefined;
+        }
         lane.parkedFor = undefined;
       };
 
