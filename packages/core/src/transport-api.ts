@@ -27,6 +27,7 @@ export {
   type Capabilities,
   copyBytes,
   encodedSize,
+  type PublishReceipt,
   rememberedNames,
   type SubscribeOptions,
   type Transport,
