@@ -112,8 +112,13 @@ async function parent(): Promise<void> {
     let killed = 0;
     let last = -1;
     let stalledSince = Date.now();
+    let reported = Date.now();
     for (;;) {
       const done = await counted();
+      if (Date.now() - reported >= 15_000) {
+        reported = Date.now();
+        say(`${done}/${events} counted after ${Math.round((reported - started) / 1000)} s`);
+      }
       if (done !== last) {
         last = done;
         stalledSince = Date.now();
