@@ -41,6 +41,14 @@ export async function provideStore(kind: StoreKind): Promise<ProvidedStore> {
 }
 
 async function fromApplication<T>(name: string): Promise<T> {
-  const resolved = createRequire(join(process.cwd(), 'index.js')).resolve(name);
+  let resolved: string;
+  try {
+    resolved = createRequire(join(process.cwd(), 'index.js')).resolve(name);
+  } catch (error) {
+    throw new Error(
+      `The idempotency-${name.endsWith('postgres') ? 'pg' : 'redis'} cases need ${name} installed where the tests run (${process.cwd()}); the workspace root has it as a devDependency`,
+      { cause: error },
+    );
+  }
   return (await import(pathToFileURL(resolved).href)) as T;
 }
