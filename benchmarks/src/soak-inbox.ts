@@ -3,11 +3,12 @@
 // transaction, consumers SIGKILLed and restarted K times. Pass: every id counted once, none twice.
 //   pnpm soak:inbox [--events 20000] [--kills 5] [--url nats://127.0.0.1:4222] [--members 3]
 // Needs DATABASE_URL (default postgres://root@127.0.0.1:5432/test). Leaves nothing behind: its
-// schema is dropped and its topic deleted (NATS, Kafka, RabbitMQ; on SQS `pnpm brokers sweep` finds soak-…).
+// schema is dropped and its topic deleted, with its groups.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sweepBroker } from '@switchyard/conformance';
 import { connect, handle } from '@switchyard/core';
 import { pgInbox } from '@switchyard/postgres';
 import pg from 'pg';
@@ -171,24 +172,24 @@ async function parent(): Promise<void> {
 }
 
 /**
- * Delete the run's topic (and its soak group) with the benchmark pair's cleanup for the broker.
- * SQS is left to `pnpm brokers sweep` (topics named soak-… are among its prefixes): its pair
- * deletes only the plain queue, not the group queues and SNS topic the transport made.
+ * Delete the run's topic (and its soak group) with the benchmark pair's cleanup for the broker; on
+ * SQS with the sweep, which knows every queue and SNS topic the transport made for it (the SQS
+ * pair deletes only a plain queue).
  */
 async function removeTopic(topic: string): Promise<void> {
-  const scheme = new URL(args.url!).protocol.slice(0, -1);
+  const url = new URL(args.url!);
+  const scheme = url.protocol.slice(0, -1);
   const pairs: Record<string, () => Promise<{ pair: Pair }>> = {
     nats: () => import('./nats.ts'),
     kafka: () => import('./kafka.ts'),
     amqp: () => import('./rabbitmq.ts'),
   };
-  const load = pairs[scheme];
-  if (!load) {
-    say(`left ${topic} on ${scheme}: remove it with pnpm brokers sweep`);
-    return;
-  }
   try {
-    await (await load()).pair.cleanup('switchyard', [topic], 'soak');
+    if (scheme === 'sqs') {
+      const endpoint =
+        url.searchParams.get('endpoint') ?? process.env.SQS_ENDPOINT ?? 'http://127.0.0.1:4566';
+      await sweepBroker('sqs', endpoint, { topics: [topic] });
+    } else await (await pairs[scheme]?.())?.pair.cleanup('switchyard', [topic], 'soak');
   } catch (error) {
     say(`could not delete ${topic}: ${(error as Error).message}`);
   }
