@@ -12,7 +12,13 @@ import { InspectionWindows } from './ops/inspect-window.ts';
 import { type Instrumentation, instrumentedSend } from './ops/instrumentation.ts';
 import type { Inspection } from './ops/stats.ts';
 import { SchemaRegistry } from './schemas.ts';
-import { encodedSize, type Transport, type TransportDelivery, type WireMessage } from './transport.ts';
+import {
+  encodedSize,
+  type PublishReceipt,
+  type Transport,
+  type TransportDelivery,
+  type WireMessage,
+} from './transport.ts';
 
 export interface ConsumeOptions {
   /** Consumer group: members of one group compete, each group gets every event. */
@@ -134,7 +140,9 @@ export class Bus implements DeliveryOrigin {
       const size = encodedSize(messages[index]!);
       if (size > limit) return Promise.reject(new MessageTooLargeError(size, limit, index));
     }
-    const publishing = this.transport.publish(topic, messages);
+    const publishing = this.transport
+      .publish(topic, messages)
+      .then((receipt) => this.#reportDuplicates(topic, messages, receipt));
     this.#publishing.add(publishing);
     const forget = () => this.#publishing.delete(publishing);
     publishing.then(forget, forget);
@@ -149,6 +157,21 @@ export class Bus implements DeliveryOrigin {
   instrument(instrumentation: Instrumentation | undefined): this {
     this.instrumentation = instrumentation;
     return this;
+  }
+
+  /**
+   * The broker dropped these as repeats of an event id it holds (JetStream's duplicate window):
+   * publish resolves as for stored events, so the drop is said here, one line per event id.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: what Transport.publish resolves
+  #reportDuplicates(topic: string, messages: readonly WireMessage[], receipt: void | PublishReceipt): void {
+    for (const index of receipt?.duplicates ?? []) {
+      this.#log({
+        level: 'warn',
+        namespace: 'bus',
+        message: `'${topic}': the broker dropped event ${messages[index]?.headers.id ?? `#${index}`} as a repeat of an id it already holds: not stored, this publish delivers nothing`,
+      });
+    }
   }
 
   /** Create the topic and groups ahead of time, so events published from now on wait for them. */

@@ -29,6 +29,7 @@ export {
   type Capabilities,
   copyBytes,
   encodedSize,
+  type PublishReceipt,
   rememberedNames,
   type SubscribeOptions,
   type Transport,

@@ -5,6 +5,7 @@ import {
   type Capabilities,
   type GroupStats,
   Lifecycle,
+  type PublishReceipt,
   type SubscribeOptions,
   settleSends,
   type Transport,
@@ -65,10 +66,13 @@ export class NatsTransport implements Transport {
     return new NatsTransport(await Connection.open(new URL(url), resolved), resolved);
   }
 
-  /** Resolves when the stream's PubAck arrived for every message (duplicates of an event id included). */
-  async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
+  /**
+   * Resolves when the stream's PubAck arrived for every message, naming those the stream dropped
+   * as repeats of an event id (`Nats-Msg-Id`) within its duplicate window.
+   */
+  async publish(topic: string, messages: readonly WireMessage[]): Promise<PublishReceipt | undefined> {
     this.#assertOpen();
-    if (messages.length === 0) return;
+    if (messages.length === 0) return undefined;
     // The declared limit is core's to check (the bus, before any transport); here only what the
     // server measures: headers and payload against its max_payload.
     const prepared = messages.map((message, index) => {
@@ -79,12 +83,14 @@ export class NatsTransport implements Transport {
     });
     const { subject } = await this.#topology.ensureStream(topic);
     // Pipelined on one connection, so the stream stores them in the order given.
-    await settleSends(
-      messages.map((message, index) =>
-        this.#publisher.publish(topic, subject, message.body, prepared[index]!),
-      ),
-      (reason) => toSwitchyardError(reason, `publishing to '${topic}'`),
+    const sends = messages.map((message, index) =>
+      this.#publisher.publish(topic, subject, message.body, prepared[index]!),
     );
+    await settleSends(sends, (reason) => toSwitchyardError(reason, `publishing to '${topic}'`));
+    const duplicates: number[] = [];
+    for (let index = 0; index < sends.length; index++)
+      if ((await sends[index]) === 'duplicate') duplicates.push(index);
+    return duplicates.length > 0 ? { duplicates } : undefined;
   }
 
   async provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
