@@ -10,9 +10,10 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/core-pack-check.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 cd "$root"
-npx tsc -b packages/core packages/otel
+npx tsc -b packages/core packages/otel packages/dashboard
 pnpm --filter @switchyard/core pack --pack-destination "$work" >/dev/null
 pnpm --filter @switchyard/otel pack --pack-destination "$work" >/dev/null
+pnpm --filter @switchyard/dashboard pack --pack-destination "$work" >/dev/null
 tarball="$(ls "$work"/switchyard-core-*.tgz)"
 otel_tarball="$(ls "$work"/switchyard-otel-*.tgz)"
 
@@ -87,3 +88,15 @@ if (!send || !processSpan || sent.traceparent !== formatTraceparent(send.spanCon
 console.log(`otel pack check ok: ${send.name} -> ${processSpan.name}, traceparent ${sent.traceparent}`);
 JS
 node otel-check.mjs
+
+# @switchyard/dashboard: its `switchyard` bin runs from an installed tarball (help, and a real command).
+dashboard_tarball="$(ls "$work"/switchyard-dashboard-*.tgz)"
+npm install --no-audit --no-fund --loglevel=error "$tarball" "$dashboard_tarball"
+npx switchyard --help | grep -q 'switchyard inspect <url> <topic>'
+if out="$(npx switchyard inspect memory://pack-check orders --group billing 2>&1)"; then
+  echo "dashboard pack check failed: inspect of a missing topic succeeded: $out"; exit 1
+fi
+case "$out" in
+  *NotFoundError*) echo "dashboard pack check ok: switchyard --help; inspect -> $out" ;;
+  *) echo "dashboard pack check failed: $out"; exit 1 ;;
+esac
