@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Build and pack @switchyard/core, install the tarball into an empty project outside the workspace,
 # and run an ESM script that publishes, consumes, retries, dead-letters and de-duplicates on memory://.
-# Exits non-zero if the package cannot be installed or the script fails.
+# Then the same for @switchyard/otel with @opentelemetry/api and an in-memory SDK: spans and the
+# traceparent carried through memory://.
+# Exits non-zero if a package cannot be installed or a script fails.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/core-pack-check.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 cd "$root"
-npx tsc -b packages/core
+npx tsc -b packages/core packages/otel packages/dashboard
 pnpm --filter @switchyard/core pack --pack-destination "$work" >/dev/null
+pnpm --filter @switchyard/otel pack --pack-destination "$work" >/dev/null
+pnpm --filter @switchyard/dashboard pack --pack-destination "$work" >/dev/null
 tarball="$(ls "$work"/switchyard-core-*.tgz)"
+otel_tarball="$(ls "$work"/switchyard-otel-*.tgz)"
 
 mkdir "$work/app" && cd "$work/app"
 npm init -y >/dev/null
@@ -52,3 +57,46 @@ JS
 # rxjs is core's dependency; the script imports it the way an application would.
 npm install --no-audit --no-fund --loglevel=error rxjs@^7.8.2
 node check.mjs
+
+# @switchyard/otel: its peer @opentelemetry/api and, as an application would add them, an SDK.
+npm install --no-audit --no-fund --loglevel=error "$tarball" "$otel_tarball" \
+  @opentelemetry/api@^1.10.0 @opentelemetry/sdk-trace@^3.1.1 @opentelemetry/context-async-hooks@^3.1.1
+cat > otel-check.mjs <<'JS'
+import { context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { connect, handle } from '@switchyard/core';
+import { formatTraceparent, instrument } from '@switchyard/otel';
+import { firstValueFrom } from 'rxjs';
+
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+const exporter = new InMemorySpanExporter();
+const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+const bus = instrument(await connect({ url: 'memory://otel-pack-check', source: 'pack-check' }), { tracerProvider });
+await bus.provision('orders', { groups: ['billing'] });
+const handled = firstValueFrom(bus.consume('orders', { group: 'billing' }).pipe(handle((event) => event.traceparent)));
+const sent = await bus.publish('orders', { type: 'order', data: { id: 1 } });
+const outcome = await handled;
+await bus.close();
+const send = exporter.getFinishedSpans().find((s) => s.name === 'send orders');
+const processSpan = exporter.getFinishedSpans().find((s) => s.name === 'process orders');
+if (!send || !processSpan || sent.traceparent !== formatTraceparent(send.spanContext()) ||
+    outcome.event.traceparent !== sent.traceparent || processSpan.links[0]?.context.spanId !== send.spanContext().spanId) {
+  console.error(`otel pack check failed: ${exporter.getFinishedSpans().map((s) => s.name).join(', ')}; ${sent.traceparent}`);
+  process.exit(1);
+}
+console.log(`otel pack check ok: ${send.name} -> ${processSpan.name}, traceparent ${sent.traceparent}`);
+JS
+node otel-check.mjs
+
+# @switchyard/dashboard: its `switchyard` bin runs from an installed tarball (help, and a real command).
+dashboard_tarball="$(ls "$work"/switchyard-dashboard-*.tgz)"
+npm install --no-audit --no-fund --loglevel=error "$tarball" "$dashboard_tarball"
+npx switchyard --help | grep -q 'switchyard inspect <url> <topic>'
+if out="$(npx switchyard inspect memory://pack-check orders --group billing 2>&1)"; then
+  echo "dashboard pack check failed: inspect of a missing topic succeeded: $out"; exit 1
+fi
+case "$out" in
+  *NotFoundError*) echo "dashboard pack check ok: switchyard --help; inspect -> $out" ;;
+  *) echo "dashboard pack check failed: $out"; exit 1 ;;
+esac

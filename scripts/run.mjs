@@ -21,6 +21,7 @@ const TASKS = {
   brokers: ['node', 'packages/conformance/src/provision/cli.ts'],
   'conformance:matrix': ['node', 'packages/conformance/src/matrix-cli.ts'],
   'soak:inbox': ['node', 'benchmarks/src/soak-inbox.ts'],
+  dashboard: ['node', 'packages/dashboard/src/cli.ts', 'dashboard'],
 };
 
 function fail(message) {

@@ -2,6 +2,7 @@
 // chart can be drawn again from a results file without running the benchmark (redraw.ts).
 import type { ChartInput } from './chart.ts';
 import { FIGURES, MEMORY_FIGURE, meets, type Row } from './figures.ts';
+import type { PeerRow } from './peers/report.ts';
 import type { ScenarioSettings } from './scenarios.ts';
 
 export interface Report {
@@ -10,6 +11,7 @@ export interface Report {
   readonly brokers: ReadonlyArray<{ broker: string; settings: ScenarioSettings; skipped?: string }>;
   readonly memory?: { median: number } | { error: string };
   readonly table: readonly Row[];
+  readonly peers?: { readonly table: readonly PeerRow[] } | undefined;
 }
 
 /**
@@ -45,7 +47,30 @@ export function chartInput(report: Report): ChartInput {
   return {
     title: `Switchyard against the raw client, ${day}`,
     subtitle: `${m.cpu}, ${m.cores} cores, Node ${m.node}, load ${m.loadavgAtStart.join(' ')} at start${size ? `; ${size} B events` : ''}`,
-    rows: report.table.map((row) => completeRow(row, settings(row.broker))),
+    rows: [
+      ...report.table.map((row) => completeRow(row, settings(row.broker))),
+      ...(report.peers?.table ?? []).map(peerChartRow),
+    ],
     notRun,
+  };
+}
+
+/** A peer's figure drawn as a raw-vs-Switchyard line whose "raw" is the peer (its group says so). */
+function peerChartRow(row: PeerRow): Row {
+  const figure = FIGURES.find((f) => f.label === row.figure);
+  const higherIsBetter = figure?.higherIsBetter ?? row.unit === 'ev/s';
+  const judged = row.met !== undefined;
+  return {
+    broker: `${row.broker} vs ${row.peer}`,
+    figure: row.figure,
+    unit: row.unit,
+    raw: row.peerValue,
+    switchyard: row.switchyard,
+    ratio: row.ratio,
+    higherIsBetter,
+    ...(judged
+      ? { target: higherIsBetter ? '≥ the peer' : '≤ the peer', limit: row.peerValue, met: row.met }
+      : {}),
+    ...(row.guarantee === 'same' ? {} : { target: row.guarantee.slice(0, 40) }),
   };
 }

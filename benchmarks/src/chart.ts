@@ -149,6 +149,15 @@ export function resultsChart(input: ChartInput): string {
         `<line x1="8" y1="${y}" x2="${WIDTH - 8}" y2="${y}" stroke="#ddd"/>`,
         text(8, y + 16, group, ' font-weight="bold" font-size="13"'),
       );
+      if (group.includes(' vs '))
+        parts.push(
+          text(
+            BAR_LEFT + BAR_WIDTH + 20,
+            y + 16,
+            '(a library users pick instead: the raw-client column is this peer)',
+            ' fill="#555" font-size="11"',
+          ),
+        );
       if (group === 'memory://')
         parts.push(
           text(

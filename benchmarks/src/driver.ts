@@ -37,7 +37,9 @@ export interface Driver {
   close(): Promise<void>;
 }
 
-export type Side = 'raw' | 'switchyard';
+/** `peer:<name>`: a library users pick instead (peers/index.ts). */
+export type PeerSide = `peer:${string}`;
+export type Side = 'raw' | 'switchyard' | PeerSide;
 
 /** A broker's two sides, plus the versions to record. */
 export interface Pair {

@@ -21,7 +21,10 @@ import {
   verdict,
 } from './figures.ts';
 import { median } from './measure.ts';
+import type { OutboxBrokerResult, OutboxSettings } from './outbox.ts';
 import { BROKERS, type Broker } from './pairs.ts';
+import { PEERS, peer, peersOf } from './peers/index.ts';
+import { peerRows, printPeerRows } from './peers/report.ts';
 import type { ScenarioResult, ScenarioSettings, SlowResult } from './scenarios.ts';
 
 import type { WorkerInput } from './worker.ts';
@@ -47,9 +50,18 @@ const { values: args } = parseArgs({
     'saga-events': { type: 'string', default: '20000' },
     'timer-rate': { type: 'string', default: '1000' },
     'timer-seconds': { type: 'string', default: '5' },
+    'outbox-brokers': { type: 'string', default: 'memory,kafka,rabbitmq,sqs,nats' },
+    'outbox-memory-events': { type: 'string', default: '100000' },
+    'outbox-pg': { type: 'string', default: 'url' },
+    'otel-events': { type: 'string', default: '100000' },
+    'otel-rounds': { type: 'string', default: '5' },
+    'es-singles': { type: 'string', default: '1000' },
+    'es-batches': { type: 'string', default: '100' },
+    'es-rounds': { type: 'string', default: '3' },
     out: { type: 'string', default: here('../results') },
     'raw-envelope': { type: 'string', default: 'cloudevents' },
     'kafka-client': { type: 'string', default: 'kafkajs' },
+    peers: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
   allowPositionals: false,
@@ -57,7 +69,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   process.stdout.write(`pnpm bench [options]: Switchyard against the raw client on each broker, then memory://.
-  --broker LIST        kafka,rabbitmq,sqs,nats,memory,stores or all (default all; repeatable)
+  --broker LIST        kafka,rabbitmq,sqs,nats,memory,stores,saga,outbox,otel,eventstore or all (default all; repeatable)
   --events N           batched publish and end-to-end events (default per broker)
   --single N           single publishes (default per broker)
   --size B             bytes per event (default 1024)
@@ -73,9 +85,18 @@ if (args.help) {
   --saga-events N      saga: events for runSaga() vs handle() on memory:// (default 20000)
   --timer-rate N       saga: new timers per second for the lateness run (default 1000)
   --timer-seconds S    saga: length of the lateness run (default 5)
+  --outbox-brokers L   outbox: where the relay publishes (default memory,kafka,rabbitmq,sqs,nats)
+  --outbox-memory-events N  outbox: events of the memory:// throughput run (default 100000; brokers use --events)
+  --outbox-pg url|private   outbox: DATABASE_URL, or a PostgreSQL cluster of the run's own (default url)
+  --otel-events N      otel: memory:// events per round and mode (default 100000)
+  --otel-rounds R      otel: rounds of none / hook without SDK / in-memory exporter (default 5)
+  --es-singles N       eventstore: single-event appends per round (default 1000)
+  --es-batches N       eventstore: 100-event appends per round (default 100)
+  --es-rounds R        eventstore: rounds, raw and ours alternated (default 3)
   --out DIR            where <date>.json and <date>.svg go (default benchmarks/results)
   --raw-envelope cloudevents|bare  what the raw side sends besides the body (default cloudevents)
   --kafka-client kafkajs|platformatic  the driver under Switchyard's Kafka side (default kafkajs; raw stays kafkajs)
+  --peers              also run the libraries users pick instead (benchmarks/src/peers) in the same rounds
 Brokers: KAFKA_BROKERS, AMQP_URL, SQS_ENDPOINT, NATS_URL. See benchmarks/README.md.
 `);
   process.exit(0);
@@ -98,16 +119,25 @@ const withMemory = wanted.includes('all') || wanted.includes('memory');
 const withStores = wanted.includes('all') || wanted.includes('stores');
 // Sagas (saga.ts): runSaga() vs handle() on memory://, timer lateness on memory and PostgreSQL.
 const withSaga = wanted.includes('all') || wanted.includes('saga');
+// The outbox relay (outbox.ts) against the same bus's publishBatch, and commit-to-ack latency.
+const withOutbox = wanted.includes('all') || wanted.includes('outbox');
+// @switchyard/otel's overhead (otel.ts): handle() on memory:// without, with the hook and no SDK, with an SDK.
+const withOtel = wanted.includes('all') || wanted.includes('otel');
+// The PostgreSQL event store (event-store.ts): appends, catch-up, rebuild, raw SQL beside each.
+const withEventStore = wanted.includes('all') || wanted.includes('eventstore');
 for (const name of wanted) {
   if (
     name !== 'all' &&
     name !== 'memory' &&
     name !== 'stores' &&
     name !== 'saga' &&
+    name !== 'outbox' &&
+    name !== 'otel' &&
+    name !== 'eventstore' &&
     !(BROKERS as readonly string[]).includes(name)
   )
     throw new Error(
-      `Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'saga', 'all'].join(', ')}`,
+      `Unknown broker '${name}': use ${[...BROKERS, 'memory', 'stores', 'saga', 'outbox', 'otel', 'eventstore', 'all'].join(', ')}`,
     );
 }
 const rounds = Math.max(1, Number(args.rounds));
@@ -198,12 +228,17 @@ function child(script: string, argv: string[], label: string, extra: string[] = 
   });
 }
 
+const sideCode = (side: Side) =>
+  side === 'raw' ? 'r' : side === 'switchyard' ? 's' : `p${peersOf(peer(side).broker).indexOf(peer(side))}`;
+
 async function runSide(broker: Broker, side: Side, round: number, prefix: string): Promise<RoundResult> {
+  const isPeer = side.startsWith('peer:');
   const base = {
     broker,
     side,
-    prefix: `${prefix}-${side === 'raw' ? 'r' : 's'}${round}`,
-    settings: settingsFor(broker),
+    prefix: `${prefix}-${sideCode(side)}${round}`,
+    // A peer is measured on the scenarios only: no backlog left for a slow consumer.
+    settings: isPeer ? { ...settingsFor(broker), backlog: 0 } : settingsFor(broker),
   };
   const run = async (mode: WorkerInput['mode']) => {
     const input: WorkerInput = { ...base, mode };
@@ -216,7 +251,9 @@ async function runSide(broker: Broker, side: Side, round: number, prefix: string
     return JSON.parse(out.trim().split('\n').pop()!);
   };
   const scenarios = (await run('scenarios')) as ScenarioResult;
-  const slow = (await run('slow')) as SlowResult;
+  const slow: SlowResult = isPeer
+    ? { controlHeld: NaN, backlogHeld: NaN, controlRssPeak: NaN, backlogRssPeak: NaN, backlogConsumed: NaN }
+    : ((await run('slow')) as SlowResult);
   return { ...scenarios, ...slow };
 }
 
@@ -265,6 +302,7 @@ async function clientVersions(): Promise<Record<string, string>> {
     '@nats-io/transport-node',
     '@nats-io/jetstream',
     'rxjs',
+    ...(args.peers ? ['@nestjs/microservices', 'rascal', 'sqs-consumer'] : []),
   ]) {
     try {
       const json = JSON.parse(await readFile(here(`../node_modules/${name}/package.json`), 'utf8'));
@@ -317,12 +355,19 @@ for (const broker of brokers) {
   }
   const s = entry.settings;
   say(
-    `${broker}: ${s.events} events of ${s.size} B (single ${s.singleEvents}), backlog ${s.backlog}, ${rounds} rounds raw/switchyard`,
+    `${broker}: ${s.events} events of ${s.size} B (single ${s.singleEvents}), backlog ${s.backlog}, ${rounds} rounds raw/switchyard${
+      args.peers
+        ? `/${peersOf(broker)
+            .map((p) => p.label)
+            .join('/')}`
+        : ''
+    }`,
   );
   for (let round = 1; round <= rounds; round++) {
     // raw, sw | sw, raw | raw, sw …: a broker that warms up (the JVM) or slows down (a growing
     // store) over the run would otherwise always favour the side that goes second.
-    const order = round % 2 === 1 ? (['raw', 'switchyard'] as const) : (['switchyard', 'raw'] as const);
+    const sides: Side[] = ['raw', 'switchyard', ...(args.peers ? peersOf(broker).map((p) => p.side) : [])];
+    const order = round % 2 === 1 ? sides : sides.toReversed();
     for (const side of order) {
       try {
         entry.rounds.push({ round, side, result: await runSide(broker, side, round, prefix) });
@@ -364,6 +409,66 @@ async function runSagaBench(): Promise<SagaBench> {
 }
 const sagaBench = withSaga
   ? await runSagaBench().catch((error: Error) => ({ error: error.message }))
+  : undefined;
+
+async function runOutboxBench(): Promise<(OutboxBrokerResult | { broker: string; error: string })[]> {
+  const outboxBrokers = args['outbox-brokers']!.split(',').map((b) => b.trim());
+  const events: Record<string, number> = { memory: Number(args['outbox-memory-events']) };
+  for (const broker of BROKERS) events[broker] = settingsFor(broker).events;
+  const settings: OutboxSettings = {
+    brokers: outboxBrokers,
+    events,
+    size,
+    rate: Number(args.rate),
+    seconds: Number(args['latency-seconds']),
+    pg: args['outbox-pg'] === 'private' ? 'private' : 'url',
+  };
+  const out = await child(here('./outbox.ts'), [JSON.stringify(settings)], 'outbox');
+  const result = out.split('\n').find((line) => line.startsWith('RESULT '));
+  if (!result) throw new Error('outbox.ts printed no RESULT line');
+  return JSON.parse(result.slice('RESULT '.length));
+}
+const outboxBench = withOutbox
+  ? await runOutboxBench().catch((error: Error) => [{ broker: 'outbox', error: error.message }])
+  : [];
+interface OtelBench {
+  events: number;
+  rounds: number;
+  ratio: { noop: number; sdk: number; noopCpu: number; sdkCpu: number; sampled: number; sampledCpu: number };
+  hook: { ns: number; share: number };
+  consume: { none: number; noop: number; sdk: number; sampled: number };
+  consumeCpu: { none: number; noop: number; sdk: number; sampled: number };
+  perEventUs: { none: number; sdkSpan: number };
+}
+async function runOtelBench(): Promise<OtelBench> {
+  const out = await child(here('./otel.ts'), [args['otel-events']!, args['otel-rounds']!], 'otel');
+  for (const line of out.trim().split('\n')) if (!line.startsWith('RESULT ')) say(`otel: ${line}`);
+  const result = out.split('\n').find((line) => line.startsWith('RESULT '));
+  if (!result) throw new Error('otel.ts printed no RESULT line');
+  return JSON.parse(result.slice('RESULT '.length)) as OtelBench;
+}
+const otelBench = withOtel
+  ? await runOtelBench().catch((error: Error) => ({ error: error.message }))
+  : undefined;
+interface EventStoreBench {
+  singles: { raw: number[]; ours: number[] };
+  batch100: { raw: number[]; ours: number[] };
+  catchUp: { raw: number[]; ours: number[]; events: number };
+  rebuild: { raw: number[]; ours: number[]; events: number };
+  rebuildBatch: { raw: number[]; ours: number[]; events: number };
+}
+async function runEventStoreBench(): Promise<EventStoreBench> {
+  const out = await child(
+    here('./event-store.ts'),
+    [args['es-singles']!, args['es-batches']!, args['es-rounds']!],
+    'eventstore',
+  );
+  const result = out.split('\n').find((line) => line.startsWith('RESULT '));
+  if (!result) throw new Error('event-store.ts printed no RESULT line');
+  return JSON.parse(result.slice('RESULT '.length)) as EventStoreBench;
+}
+const eventStoreBench = withEventStore
+  ? await runEventStoreBench().catch((error: Error) => ({ error: error.message }))
   : undefined;
 
 interface StoreRun {
@@ -506,6 +611,134 @@ if (sagaBench && 'saga' in sagaBench) {
   }
 }
 
+const OUTBOX_RATIO = 0.8;
+const OUTBOX_MEMORY_MIN = 40_000;
+const OUTBOX_P99_MS = 50;
+for (const run of outboxBench) {
+  if ('error' in run) continue;
+  const ratio = run.relay / run.publishBatch;
+  const memory = run.broker === 'memory';
+  rows.push({
+    broker: `outbox → ${run.broker}`,
+    figure: "relay vs the bus's publishBatch (16 × 500)",
+    unit: 'ev/s',
+    raw: run.publishBatch,
+    switchyard: run.relay,
+    ratio,
+    target: memory ? `ratio ≥ ${OUTBOX_RATIO} and ≥ 40 000 ev/s` : `ratio ≥ ${OUTBOX_RATIO}`,
+    met: ratio >= OUTBOX_RATIO && (!memory || run.relay >= OUTBOX_MEMORY_MIN),
+  });
+  const latencyRow = (figure: string, value: number, target?: string, met?: boolean) =>
+    rows.push({
+      broker: `outbox → ${run.broker}`,
+      figure,
+      unit: 'ms',
+      raw: Number.NaN,
+      switchyard: value,
+      ratio: Number.NaN,
+      ...(target ? { target, met } : {}),
+    });
+  latencyRow('commit→ack p50, NOTIFY', run.notify.p50);
+  latencyRow(
+    'commit→ack p99, NOTIFY',
+    run.notify.p99,
+    `≤ ${OUTBOX_P99_MS} ms`,
+    run.notify.p99 <= OUTBOX_P99_MS,
+  );
+  latencyRow(
+    `commit→ack p99, polling only (${run.poll.pollMs} ms)`,
+    run.poll.p99,
+    `≤ ${run.poll.pollMs + 50} ms`,
+    run.poll.p99 <= run.poll.pollMs + 50,
+  );
+}
+if (otelBench && 'ratio' in otelBench) {
+  // raw = handle() without instrumentation; switchyard = with @switchyard/otel installed.
+  const otelRow = (figure: string, unit: string, raw: number, sw: number, ratio: number, floor: number) =>
+    rows.push({
+      broker: 'otel',
+      figure,
+      unit,
+      raw,
+      switchyard: sw,
+      ratio,
+      higherIsBetter: true,
+      target: `ratio ≥ ${floor.toFixed(2)}`,
+      met: ratio >= floor,
+    });
+  const c = otelBench.consume;
+  const cpu = otelBench.consumeCpu;
+  otelRow('memory:// handle(), hook without SDK', 'ev/s', c.none, c.noop, otelBench.ratio.noop, 0.98);
+  // The hook without an SDK timed directly (ns per delivery) against handle()'s CPU per event.
+  rows.push({
+    broker: 'otel',
+    figure: `hook without SDK, timed: ${otelBench.hook.ns.toFixed(1)} ns per delivery, share of handle()`,
+    unit: '%',
+    raw: Number.NaN,
+    switchyard: otelBench.hook.share * 100,
+    ratio: Number.NaN,
+    target: '≤ 2 %',
+    met: otelBench.hook.share <= 0.02,
+  });
+  otelRow('memory:// handle(), in-memory exporter', 'ev/s', c.none, c.sdk, otelBench.ratio.sdk, 0.9);
+  otelRow('same per CPU second, hook without SDK', 'ev/s', cpu.none, cpu.noop, otelBench.ratio.noopCpu, 0.98);
+  otelRow('same per CPU second, in-memory exporter', 'ev/s', cpu.none, cpu.sdk, otelBench.ratio.sdkCpu, 0.9);
+  // For comparison, no target: the same SDK sampling 1 % of traces.
+  rows.push({
+    broker: 'otel',
+    figure: 'memory:// handle(), SDK sampling 1 %',
+    unit: 'ev/s',
+    raw: c.none,
+    switchyard: c.sampled,
+    ratio: otelBench.ratio.sampled,
+    higherIsBetter: true,
+  });
+}
+if (eventStoreBench && 'singles' in eventStoreBench) {
+  const es = eventStoreBench;
+  const row = (
+    figure: string,
+    sides: { raw: number[]; ours: number[] },
+    target: number | undefined,
+    rawLabel: string,
+  ) => {
+    const raw = median(sides.raw);
+    const ours = median(sides.ours);
+    rows.push({
+      broker: 'eventstore (PostgreSQL)',
+      figure: `${figure}; raw = ${rawLabel}`,
+      unit: 'ev/s',
+      raw,
+      switchyard: ours,
+      ratio: ours / raw,
+      rounds: { raw: sides.raw, switchyard: sides.ours },
+      ...(target === undefined
+        ? {}
+        : { target: `≥ ${target.toLocaleString('en')} ev/s`, met: ours >= target }),
+    });
+  };
+  row('single-event appends, 1 connection', es.singles, 1_280, 'BEGIN; upsert stream; INSERT; COMMIT');
+  row('events in 100-event appends, 1 connection', es.batch100, 48_000, 'the same with INSERT … unnest');
+  row(
+    `subscription catch-up through handle() c16 (${es.catchUp.events} events)`,
+    es.catchUp,
+    20_000,
+    'gap-safe SELECT loop',
+  );
+  row(
+    `projection rebuild into a table, batch handler (${es.rebuildBatch.events} events)`,
+    es.rebuildBatch,
+    20_000,
+    'one INSERT … SELECT',
+  );
+  row(
+    `projection rebuild into a table, a query per event (${es.rebuild.events} events)`,
+    es.rebuild,
+    undefined,
+    'one INSERT … SELECT',
+  );
+}
+
 const header = ['broker', 'figure', 'raw', 'switchyard', 'sw/raw', 'target', ''];
 const table = rows.map((r) => [
   r.broker,
@@ -525,6 +758,8 @@ const line = (cells: string[]) =>
 console.log(line(header));
 console.log(line(widths.map((w) => '-'.repeat(w))));
 for (const row of table) console.log(line(row));
+const peers = peerRows(results);
+printPeerRows(peers, fmt);
 for (const entry of results) {
   if (entry.skipped) console.log(`${entry.broker}: skipped (${entry.skipped})`);
   for (const r of entry.rounds)
@@ -533,6 +768,20 @@ for (const entry of results) {
 if (memory && 'error' in memory) console.log(`memory://: ${memory.error}`);
 for (const run of stores) if ('error' in run) console.log(`${run.store} store: ${run.error}`);
 if (sagaBench && 'error' in sagaBench) console.log(`saga: ${sagaBench.error}`);
+for (const run of outboxBench) if ('error' in run) console.log(`outbox → ${run.broker}: ${run.error}`);
+if (otelBench && 'error' in otelBench) console.log(`otel: ${otelBench.error}`);
+if (eventStoreBench && 'error' in eventStoreBench) console.log(`eventstore: ${eventStoreBench.error}`);
+if (eventStoreBench && 'singles' in eventStoreBench) {
+  const range = (xs: number[]) => `${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}`;
+  for (const [label, sides] of [
+    ['single appends/s', eventStoreBench.singles],
+    ['100-event appends ev/s', eventStoreBench.batch100],
+    ['catch-up ev/s', eventStoreBench.catchUp],
+    ['rebuild ev/s, batch handler', eventStoreBench.rebuildBatch],
+    ['rebuild ev/s, a query per event', eventStoreBench.rebuild],
+  ] as const)
+    console.log(`eventstore ${label} over rounds: raw ${range(sides.raw)}, ours ${range(sides.ours)}`);
+}
 
 const date = new Date().toISOString().slice(0, 10);
 await mkdir(args.out!, { recursive: true });
@@ -547,7 +796,11 @@ const report = {
   memory,
   stores,
   saga: sagaBench,
+  outbox: outboxBench,
+  otel: otelBench,
+  eventStore: eventStoreBench,
   table: rows,
+  peers: args.peers ? { libraries: PEERS, table: peers } : undefined,
   // Over the brokers that were run: undefined (n/a) when none was, never 'met' for nothing.
   targets: {
     throughputRatio: verdict(rows.filter((r) => r.target === THROUGHPUT_TARGET.text)),
@@ -556,6 +809,12 @@ const report = {
     memoryPipeline: verdict(rows.filter((r) => r.broker === MEMORY_FIGURE.broker)),
     stores: verdict(rows.filter((r) => r.broker.endsWith(' store'))),
     sagaTimers: verdict(rows.filter((r) => r.figure.startsWith('timer lateness'))),
+    outboxThroughput: verdict(rows.filter((r) => r.broker.startsWith('outbox') && r.unit === 'ev/s')),
+    outboxLatency: verdict(rows.filter((r) => r.broker.startsWith('outbox') && r.unit === 'ms')),
+    otelOverhead: verdict(rows.filter((r) => r.broker === 'otel')),
+    eventStore: verdict(rows.filter((r) => r.broker.startsWith('eventstore'))),
+    // Switchyard ≥ every peer that keeps the same guarantees (throughput and p99).
+    peers: args.peers ? verdict(peers.map((r) => ({ ...r, raw: r.peerValue }) as unknown as Row)) : undefined,
   },
 };
 const ran = [...new Set(rows.map((r) => r.broker))];
@@ -578,7 +837,10 @@ const failed =
   results.some((entry) => entry.rounds.some((r) => r.error)) ||
   (memory && 'error' in memory) ||
   stores.some((run) => 'error' in run) ||
-  (sagaBench !== undefined && 'error' in sagaBench);
+  (sagaBench !== undefined && 'error' in sagaBench) ||
+  outboxBench.some((run) => 'error' in run) ||
+  (otelBench !== undefined && 'error' in otelBench) ||
+  (eventStoreBench !== undefined && 'error' in eventStoreBench);
 if (failed) {
   say('some runs failed (listed above): the figures are incomplete');
   process.exitCode = 1;

@@ -7,9 +7,9 @@ import { binaryHeaders } from './envelope.ts';
 import { Limiter } from './measure.ts';
 import { SwitchyardDriver } from './switchyard-driver.ts';
 
-const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/%2F';
-const queueOf = (topic: string, group: string) => `${topic}:${group}`;
-const QUEUE_ARGUMENTS = { 'x-queue-type': 'quorum', 'x-single-active-consumer': true };
+export const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/%2F';
+export const queueOf = (topic: string, group: string) => `${topic}:${group}`;
+export const QUEUE_ARGUMENTS = { 'x-queue-type': 'quorum', 'x-single-active-consumer': true };
 
 class RawRabbitMq implements Driver {
   #connection: amqp.ChannelModel | undefined;

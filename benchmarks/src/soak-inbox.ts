@@ -3,14 +3,16 @@
 // transaction, consumers SIGKILLed and restarted K times. Pass: every id counted once, none twice.
 //   pnpm soak:inbox [--events 20000] [--kills 5] [--url nats://127.0.0.1:4222] [--members 3]
 // Needs DATABASE_URL (default postgres://root@127.0.0.1:5432/test). Leaves nothing behind: its
-// schema is dropped, and on NATS its stream deleted (other brokers: the topic is soak-<run>).
+// schema is dropped and its topic deleted, with its groups.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sweepBroker } from '@switchyard/conformance';
 import { connect, handle } from '@switchyard/core';
 import { pgInbox } from '@switchyard/postgres';
 import pg from 'pg';
+import type { Pair } from './driver.ts';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -112,8 +114,13 @@ async function parent(): Promise<void> {
     let killed = 0;
     let last = -1;
     let stalledSince = Date.now();
+    let reported = Date.now();
     for (;;) {
       const done = await counted();
+      if (Date.now() - reported >= 15_000) {
+        reported = Date.now();
+        say(`${done}/${events} counted after ${Math.round((reported - started) / 1000)} s`);
+      }
       if (done !== last) {
         last = done;
         stalledSince = Date.now();
@@ -160,22 +167,30 @@ async function parent(): Promise<void> {
     await bus.close({ drainTimeoutMs: 1_000 }).catch(() => {});
     await db.query(`drop schema ${schema} cascade`).catch(() => {});
     await db.end();
-    if (args.url!.startsWith('nats:')) await deleteNatsStream(run);
+    await removeTopic(topic);
   }
 }
 
-/** The stream of this run's topic (its name holds the run id, which no other topic has). */
-async function deleteNatsStream(run: string): Promise<void> {
+/**
+ * Delete the run's topic (and its soak group) with the benchmark pair's cleanup for the broker; on
+ * SQS with the sweep, which knows every queue and SNS topic the transport made for it (the SQS
+ * pair deletes only a plain queue).
+ */
+async function removeTopic(topic: string): Promise<void> {
+  const url = new URL(args.url!);
+  const scheme = url.protocol.slice(0, -1);
+  const pairs: Record<string, () => Promise<{ pair: Pair }>> = {
+    nats: () => import('./nats.ts'),
+    kafka: () => import('./kafka.ts'),
+    amqp: () => import('./rabbitmq.ts'),
+  };
   try {
-    const { connect: natsConnect } = await import('@nats-io/transport-node');
-    const { jetstreamManager } = await import('@nats-io/jetstream');
-    const nc = await natsConnect({ servers: new URL(args.url!).host });
-    const jsm = await jetstreamManager(nc);
-    const names: string[] = [];
-    for await (const name of jsm.streams.names()) if (name.includes(run)) names.push(name);
-    for (const name of names) await jsm.streams.delete(name);
-    await nc.close();
+    if (scheme === 'sqs') {
+      const endpoint =
+        url.searchParams.get('endpoint') ?? process.env.SQS_ENDPOINT ?? 'http://127.0.0.1:4566';
+      await sweepBroker('sqs', endpoint, { topics: [topic] });
+    } else await (await pairs[scheme]?.())?.pair.cleanup('switchyard', [topic], 'soak');
   } catch (error) {
-    say(`could not delete the stream of soak-${run}: ${(error as Error).message}`);
+    say(`could not delete ${topic}: ${(error as Error).message}`);
   }
 }

@@ -20,10 +20,10 @@ import { SwitchyardDriver } from './switchyard-driver.ts';
 const endpoint = process.env.SQS_ENDPOINT ?? 'http://127.0.0.1:4566';
 const region = 'us-east-1';
 /** What @switchyard/sqs uses against an endpoint: 1 s long polls, 30 s visibility. */
-const WAIT_SECONDS = 1;
-const VISIBILITY_SECONDS = 30;
+export const WAIT_SECONDS = 1;
+export const VISIBILITY_SECONDS = 30;
 
-function client(): SQSClient {
+export function client(): SQSClient {
   return new SQSClient({
     endpoint,
     region,

@@ -4,6 +4,7 @@
 // slowly in a fresh process and deletes it. Progress goes to stderr; the last stdout line is the result.
 import type { Side } from './driver.ts';
 import { type Broker, loadPair } from './pairs.ts';
+import { peer } from './peers/index.ts';
 import { runScenarios, runSlowConsumer, type ScenarioSettings } from './scenarios.ts';
 
 export interface WorkerInput {
@@ -16,7 +17,8 @@ export interface WorkerInput {
 
 const input = JSON.parse(process.argv[2]!) as WorkerInput;
 const pair = await loadPair(input.broker);
-const driver = pair.create(input.side);
+const isPeer = input.side.startsWith('peer:');
+const driver = isPeer ? await peer(input.side as `peer:${string}`).create() : pair.create(input.side);
 const group = `${input.prefix}-g`;
 const topicOf = (scenario: string) => `${input.prefix}-${scenario}`;
 const topics =
@@ -39,7 +41,13 @@ try {
   await driver.close().catch((error: unknown) => console.error('close:', error));
   // A failed scenarios run leaves no backlog for the slow consumer: delete it now.
   const leftover =
-    failed && input.mode === 'scenarios' ? [...topics, topicOf('control'), topicOf('backlog')] : topics;
-  await pair.cleanup(input.side, leftover, group).catch((error: unknown) => console.error('cleanup:', error));
+    // (A peer has no slow run: it leaves nothing behind either.)
+    (failed || isPeer) && input.mode === 'scenarios'
+      ? [...topics, topicOf('control'), topicOf('backlog')]
+      : topics;
+  // A peer runs on the raw side's topology (peers/raw-backed.ts), so the raw cleanup removes it.
+  await pair
+    .cleanup(isPeer ? 'raw' : input.side, leftover, group)
+    .catch((error: unknown) => console.error('cleanup:', error));
 }
 process.exit(failed ? 1 : 0);

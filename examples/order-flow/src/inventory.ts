@@ -1,14 +1,16 @@
-// The inventory service: reserves stock when an order is placed, releases it when payment fails.
-//   OrderPlaced   → InventoryReserved | InventoryOutOfStock
-//   PaymentFailed → InventoryReleased                        (compensation)
+// The inventory service: reserves stock and gives it back, as the checkout asks.
+//   ReserveStock → InventoryReserved | InventoryOutOfStock
+//   ReleaseStock → InventoryReleased                        (a compensation)
 import { connect, handle } from '@switchyard/core';
 import {
+  CommandTypes,
   EventTypes,
   type InventoryOutOfStock,
   type InventoryReleased,
   type InventoryReserved,
   type OrderPlaced,
-  type PaymentFailed,
+  type ReleaseStock,
+  type ReserveStock,
   registerSchemas,
 } from './events.ts';
 import {
@@ -31,68 +33,57 @@ export async function startInventory(
   const { topics } = options;
   const bus = await connect({ url: brokerUrl(options), source: 'inventory' });
   registerSchemas(bus);
-  // Create what we consume (and our groups) before anyone publishes, so nothing is missed.
-  await bus.provision(topics.orders, { groups: ['inventory'] });
-  await bus.provision(topics.payments, { groups: ['inventory'] });
+  // Create what we consume (and our group) before anyone publishes, so nothing is missed.
+  await bus.provision(topics.inventoryCommands, { groups: ['inventory'] });
   await bus.provision(topics.inventory);
 
   const stock = new Map(Object.entries(options.stock));
   const reservations = new Map<string, OrderPlaced['items']>();
-  const store = idempotencyStore();
 
-  const onOrders = bus.consume(topics.orders, { group: 'inventory' }).pipe(
+  const reserve = async (
+    { orderId, items }: ReserveStock,
+    publish: (input: { type: string; data: unknown; key: string }) => Promise<unknown>,
+  ) => {
+    // Reserve at most once per order, even if publishing below fails and the command is retried.
+    if (!reservations.has(orderId)) {
+      const missing = items.find((item) => (stock.get(item.sku) ?? 0) < item.quantity);
+      if (missing) {
+        const data: InventoryOutOfStock = { orderId, sku: missing.sku, requested: missing.quantity };
+        await publish({ type: EventTypes.InventoryOutOfStock, data, key: orderId });
+        return;
+      }
+      for (const item of items) stock.set(item.sku, (stock.get(item.sku) ?? 0) - item.quantity);
+      reservations.set(orderId, items);
+    }
+    const data: InventoryReserved = { orderId, items };
+    await publish({ type: EventTypes.InventoryReserved, data, key: orderId });
+  };
+
+  const release = async (
+    { orderId, reason }: ReleaseStock,
+    publish: (input: { type: string; data: unknown; key: string }) => Promise<unknown>,
+  ) => {
+    // Releasing twice gives back nothing the second time: a compensation must be safe to repeat.
+    const items = reservations.get(orderId);
+    if (items) {
+      for (const item of items) stock.set(item.sku, (stock.get(item.sku) ?? 0) + item.quantity);
+      reservations.delete(orderId);
+    }
+    const data: InventoryReleased = { orderId, items: items ?? [], reason };
+    await publish({ type: EventTypes.InventoryReleased, data, key: orderId });
+  };
+
+  const onCommands = bus.consume(topics.inventoryCommands, { group: 'inventory' }).pipe(
     handle(
       async (event, ctx) => {
-        if (event.type !== EventTypes.OrderPlaced) return; // confirmations, cancellations: not ours
-        const order = event.data as OrderPlaced;
-        // Reserve at most once per order, even if publishing below fails and the event is retried.
-        if (!reservations.has(order.orderId)) {
-          const missing = order.items.find((item) => (stock.get(item.sku) ?? 0) < item.quantity);
-          if (missing) {
-            await ctx.publish<InventoryOutOfStock>(topics.inventory, {
-              type: EventTypes.InventoryOutOfStock,
-              data: { orderId: order.orderId, sku: missing.sku, requested: missing.quantity },
-              key: order.orderId,
-            });
-            return;
-          }
-          for (const item of order.items) stock.set(item.sku, (stock.get(item.sku) ?? 0) - item.quantity);
-          reservations.set(order.orderId, order.items);
-        }
-        await ctx.publish<InventoryReserved>(topics.inventory, {
-          type: EventTypes.InventoryReserved,
-          data: {
-            orderId: order.orderId,
-            items: order.items,
-            total: order.total,
-            paymentToken: order.paymentToken,
-          },
-          key: order.orderId,
-        });
+        const publish = (input: { type: string; data: unknown; key: string }) =>
+          ctx.publish(topics.inventory, input);
+        if (event.type === CommandTypes.ReserveStock) await reserve(event.data as ReserveStock, publish);
+        else if (event.type === CommandTypes.ReleaseStock) await release(event.data as ReleaseStock, publish);
       },
-      policies(topics, store),
+      policies(topics, idempotencyStore()),
     ),
   );
 
-  const onPayments = bus.consume(topics.payments, { group: 'inventory' }).pipe(
-    handle(
-      async (event, ctx) => {
-        if (event.type !== EventTypes.PaymentFailed) return;
-        const { orderId, reason } = event.data as PaymentFailed;
-        const items = reservations.get(orderId);
-        if (items) {
-          for (const item of items) stock.set(item.sku, (stock.get(item.sku) ?? 0) + item.quantity);
-          reservations.delete(orderId);
-        }
-        await ctx.publish<InventoryReleased>(topics.inventory, {
-          type: EventTypes.InventoryReleased,
-          data: { orderId, items: items ?? [], reason: `payment failed: ${reason}` },
-          key: orderId,
-        });
-      },
-      policies(topics, store),
-    ),
-  );
-
-  return { ...running('inventory', bus, [onOrders, onPayments], options), stock };
+  return { ...running('inventory', bus, [onCommands], options), stock };
 }

@@ -1,10 +1,12 @@
 // `pnpm demo`: run the order flow on $BROKER_URL (default memory://) and print what happened.
+// With DATABASE_URL the state lives in PostgreSQL, in a schema of its own that is dropped after.
 // Exits 0 only when every order ended as it should.
 import { randomBytes } from 'node:crypto';
 import { styleText } from 'node:util';
+import { pgTestSchema } from '@switchyard/conformance';
 import { removeRunTopics } from './cleanup.ts';
 import { runOrderFlow, SCENARIO } from './flow.ts';
-import { paintStatus, renderTimeline } from './timeline.ts';
+import { paintStatus, renderSummaries, renderTimeline } from './timeline.ts';
 
 const url = process.env.BROKER_URL ?? 'memory://';
 // Named here, so a run that fails still removes its topics.
@@ -13,16 +15,24 @@ const dim = (text: string) => styleText('dim', text);
 const timeoutMs = process.env.ORDER_FLOW_TIMEOUT_MS ? Number(process.env.ORDER_FLOW_TIMEOUT_MS) : undefined;
 
 console.log(
-  styleText('bold', 'Switchyard order flow: orders, inventory and payments, talking only through events'),
+  styleText(
+    'bold',
+    'Switchyard order flow: orders, inventory and payments, coordinated by a checkout process manager',
+  ),
 );
 for (const { order, story } of SCENARIO) console.log(`  ${order.orderId}  ${story}`);
 console.log('');
+
+// With DATABASE_URL: a schema of this run's own (sy_test_<random>, as the tests make them), dropped
+// at the end. pg is loaded only then: the memory demo needs no PostgreSQL client.
+const database = process.env.DATABASE_URL ? await pgTestSchema(process.env.DATABASE_URL) : undefined;
 
 try {
   const result = await runOrderFlow({
     url,
     runId,
     ...(timeoutMs ? { timeoutMs } : {}),
+    ...(database ? { postgres: database } : {}),
     log: (message) => console.log(dim(`- ${message}`)),
   });
   console.log('');
@@ -33,23 +43,31 @@ try {
     ),
   );
   console.log(renderTimeline(result.entries));
+  console.log(
+    `${styleText('bold', 'Read model')} order-summary, queried after the flow ` +
+      dim('(a projection of the order streams):'),
+  );
+  console.log(renderSummaries(result.summaries));
+  console.log('');
 
   const c = result.counts;
   console.log(
-    `${styleText('bold', 'Summary')} on ${result.url} in ${result.elapsedMs} ms: ` +
+    `${styleText('bold', 'Summary')} on ${result.url}, state in ${result.storage}, in ${result.elapsedMs} ms: ` +
       `${c.confirmed} ${paintStatus('confirmed')}, ${c.cancelled} ${paintStatus('cancelled')}, ` +
       `${c.deadLettered} ${paintStatus('dead-lettered')}` +
       (c.pending ? `, ${c.pending} ${paintStatus('pending')}` : '') +
-      ` (${c.retries} retried, ${c.duplicatesSkipped} duplicate skipped by a handler` +
+      ` (${c.retries} retried, ${c.timeouts} payment timeout, ${c.compensations} compensations, ` +
+      `${c.duplicatesSkipped} duplicate skipped` +
       (c.duplicatesDroppedByBroker
         ? `, ${c.duplicatesDroppedByBroker} dropped by the broker, which de-duplicates by id`
         : '') +
       ')',
   );
   console.log(
-    `Stock left: ${Object.entries(result.stock)
-      .map(([sku, units]) => `${sku} ${units}`)
-      .join(', ')}`,
+    `Outbox: ${result.outbox.relayed} messages relayed to the broker, ${result.outbox.backlog} left. ` +
+      `Stock left: ${Object.entries(result.stock)
+        .map(([sku, units]) => `${sku} ${units}`)
+        .join(', ')}`,
   );
   if (result.ok) {
     console.log(styleText('green', 'Every order ended as expected.'));
@@ -68,6 +86,10 @@ try {
 }
 const removed = await removeRunTopics(url, runId);
 if (removed) console.log(dim(`- ${removed}`));
+if (database) {
+  await database.drop();
+  console.log(dim(`- dropped PostgreSQL schema ${database.schema}`));
+}
 
 // Every bus is closed by now, so the process ends by itself. If a transport leaves a handle open,
 // say so and exit rather than hang (unref: this timer alone never keeps the process alive).

@@ -1,18 +1,20 @@
-// The orders service: places orders and decides how each one ends.
-//   placeOrder()                          → OrderPlaced
-//   PaymentCaptured                       → OrderConfirmed
-//   InventoryOutOfStock | InventoryReleased → OrderCancelled
-import { connect, type HandlerContext, handle, type SwitchyardEvent } from '@switchyard/core';
+// The orders service: owns the orders. Each order is an event-sourced aggregate (order.ts) whose
+// events are appended to its stream and written to the outbox in one transaction; the relay
+// publishes them on the orders topic. It also keeps the order-summary read model up to date.
+//   placeOrder()  → OrderPlaced
+//   ConfirmOrder  → OrderConfirmed
+//   CancelOrder   → OrderCancelled
+import { connect, handle, type SwitchyardEvent } from '@switchyard/core';
+import { ConcurrencyError, type ProjectionRunner, runProjection } from '@switchyard/eventsourcing';
 import {
-  EventTypes,
-  type InventoryOutOfStock,
-  type InventoryReleased,
-  type OrderCancelled,
-  type OrderConfirmed,
+  type CancelOrder,
+  CommandTypes,
+  type ConfirmOrder,
   type OrderPlaced,
-  type PaymentCaptured,
   registerSchemas,
 } from './events.ts';
+import { decide, type OrderCommand, orderAggregate, streamOf } from './order.ts';
+import { type OrderSummaryQuery, orderSummaryProjection } from './order-summary.ts';
 import {
   brokerUrl,
   idempotencyStore,
@@ -21,91 +23,97 @@ import {
   type Service,
   type ServiceOptions,
 } from './service.ts';
-
-export type OrderStatus = 'placed' | 'confirmed' | 'cancelled';
+import type { Storage } from './storage.ts';
 
 export interface OrdersService extends Service {
-  /** Publish OrderPlaced. Pass `id` to publish an event again under the same id (a producer retry). */
-  placeOrder(order: OrderPlaced, options?: { id?: string }): Promise<SwitchyardEvent<OrderPlaced>>;
-  readonly status: ReadonlyMap<string, OrderStatus>;
+  /** Append OrderPlaced (once per order id: placing it again changes nothing). */
+  placeOrder(order: OrderPlaced): Promise<SwitchyardEvent<OrderPlaced> | undefined>;
+  /** The read model; `caughtUp()` first to read your own writes. */
+  readonly summaries: OrderSummaryQuery;
+  /** Resolves once the read model reflects every order event appended so far. */
+  caughtUp(): Promise<void>;
 }
 
-export async function startOrders(options: ServiceOptions): Promise<OrdersService> {
-  const { topics } = options;
+/** Attempts when another writer appended to the same order first. */
+const MAX_ATTEMPTS = 5;
+
+export async function startOrders(
+  options: ServiceOptions & { readonly storage: Storage },
+): Promise<OrdersService> {
+  const { topics, storage } = options;
   const bus = await connect({ url: brokerUrl(options), source: 'orders' });
   registerSchemas(bus);
-  await bus.provision(topics.inventory, { groups: ['orders'] });
-  await bus.provision(topics.payments, { groups: ['orders'] });
+  await bus.provision(topics.orderCommands, { groups: ['orders'] });
   await bus.provision(topics.orders);
 
-  const status = new Map<string, OrderStatus>();
-  const store = idempotencyStore();
-
-  /** The one place an order ends: only a placed order moves, and only once. */
-  const settle = async (
-    ctx: HandlerContext,
+  /**
+   * Load the order, decide, and append with the loaded version as the expected one, writing the
+   * new events to the outbox in the same transaction. Another writer first → load and decide again.
+   */
+  const execute = async (
     orderId: string,
-    outcome: { confirmed: OrderConfirmed } | { cancelled: OrderCancelled },
-  ) => {
-    if (status.get(orderId) !== 'placed') return;
-    if ('confirmed' in outcome) {
-      await ctx.publish<OrderConfirmed>(topics.orders, {
-        type: EventTypes.OrderConfirmed,
-        data: outcome.confirmed,
+    command: OrderCommand,
+    cause?: SwitchyardEvent,
+  ): Promise<SwitchyardEvent[]> => {
+    const stream = streamOf(orderId);
+    for (let attempt = 1; ; attempt++) {
+      const { state, version } = await storage.events.aggregate(stream, orderAggregate);
+      const inputs = decide(state, command).map((input) => ({
+        ...input,
         key: orderId,
-      });
-      status.set(orderId, 'confirmed');
-    } else {
-      await ctx.publish<OrderCancelled>(topics.orders, {
-        type: EventTypes.OrderCancelled,
-        data: outcome.cancelled,
-        key: orderId,
-      });
-      status.set(orderId, 'cancelled');
+        subject: orderId,
+        // A follow-up of the command: same conversation, caused by it.
+        ...(cause ? { causationid: cause.id, correlationid: cause.correlationid } : {}),
+      }));
+      if (inputs.length === 0) return [];
+      try {
+        return await storage.transaction(async (tx) => {
+          const { events } = await tx.append(stream, inputs, version === 0 ? 'no_stream' : version);
+          for (const event of events) await tx.publish(topics.orders, event);
+          return [...events];
+        });
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw error;
+      }
     }
   };
 
-  const onInventory = bus.consume(topics.inventory, { group: 'orders' }).pipe(
+  const onCommands = bus.consume(topics.orderCommands, { group: 'orders' }).pipe(
     handle(
-      async (event, ctx) => {
-        if (event.type === EventTypes.InventoryOutOfStock) {
-          const { orderId, sku, requested } = event.data as InventoryOutOfStock;
-          await settle(ctx, orderId, {
-            cancelled: { orderId, reason: `out of stock: ${sku} x${requested}` },
-          });
-        } else if (event.type === EventTypes.InventoryReleased) {
-          // The compensation finished: stock is back, so the order can be cancelled.
-          const { orderId, reason } = event.data as InventoryReleased;
-          await settle(ctx, orderId, { cancelled: { orderId, reason } });
+      async (event) => {
+        if (event.type === CommandTypes.ConfirmOrder) {
+          const { orderId, paymentId } = event.data as ConfirmOrder;
+          await execute(orderId, { kind: 'confirm', paymentId }, event);
+        } else if (event.type === CommandTypes.CancelOrder) {
+          const { orderId, reason } = event.data as CancelOrder;
+          await execute(orderId, { kind: 'cancel', reason }, event);
         }
       },
-      policies(topics, store),
+      policies(topics, idempotencyStore()),
     ),
   );
 
-  const onPayments = bus.consume(topics.payments, { group: 'orders' }).pipe(
-    handle(
-      async (event, ctx) => {
-        if (event.type !== EventTypes.PaymentCaptured) return; // PaymentFailed: wait for the release
-        const { orderId, paymentId } = event.data as PaymentCaptured;
-        await settle(ctx, orderId, { confirmed: { orderId, paymentId } });
-      },
-      policies(topics, store),
-    ),
-  );
+  const summaries = storage.summaries;
+  const projector: ProjectionRunner = runProjection(orderSummaryProjection(summaries), {
+    store: storage.events,
+    projections: storage.projections,
+    pollIntervalMs: 20,
+    retryDelayMs: 200,
+    onError: (error) => options.onError?.('orders', error as Error),
+  });
 
+  const service = running('orders', bus, [onCommands], options);
   return {
-    ...running('orders', bus, [onInventory, onPayments], options),
-    status,
-    async placeOrder(order, { id } = {}) {
-      if (!status.has(order.orderId)) status.set(order.orderId, 'placed');
-      return bus.publish<OrderPlaced>(topics.orders, {
-        type: EventTypes.OrderPlaced,
-        data: order,
-        key: order.orderId,
-        subject: order.orderId,
-        ...(id ? { id } : {}),
-      });
+    ...service,
+    summaries,
+    caughtUp: () => projector.caughtUp(),
+    async placeOrder(order) {
+      const [placed] = await execute(order.orderId, { kind: 'place', order });
+      return placed as SwitchyardEvent<OrderPlaced> | undefined;
+    },
+    async stop() {
+      await service.stop();
+      await projector.stop();
     },
   };
 }

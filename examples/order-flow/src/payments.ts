@@ -1,11 +1,12 @@
-// The payments service: captures payment once stock is reserved.
-//   InventoryReserved → PaymentCaptured | PaymentFailed
+// The payments service: charges a card when the checkout asks.
+//   ChargePayment → PaymentCaptured | PaymentFailed | (nothing yet: waiting for the customer)
 // Its card gateway is a stand-in that decides by payment token, and times out once on `tok_flaky`.
 import { randomUUID } from 'node:crypto';
 import { connect, handle } from '@switchyard/core';
 import {
+  type ChargePayment,
+  CommandTypes,
   EventTypes,
-  type InventoryReserved,
   type PaymentCaptured,
   type PaymentFailed,
   registerSchemas,
@@ -24,12 +25,17 @@ export class GatewayTimeoutError extends Error {
   override name = 'GatewayTimeoutError';
 }
 
-export type ChargeResult = { ok: true; paymentId: string } | { ok: false; reason: string };
+export type ChargeResult =
+  | { ok: true; paymentId: string }
+  | { ok: false; reason: string }
+  /** The bank wants the customer to confirm (3-D Secure); the answer comes later, or never. */
+  | { ok: 'pending' };
 
 /**
  * A fake card gateway. `tok_declined` and `tok_no_funds` are declined (a business outcome, not an
- * error); `tok_flaky` times out on its first call, then succeeds. Like a real gateway it takes an
- * idempotency key, so charging again after a retry never charges twice.
+ * error); `tok_flaky` times out on its first call, then succeeds; `tok_3ds` waits for a 3-D
+ * Secure confirmation the customer never gives (the checkout's payment timeout deals with that).
+ * Like a real gateway it takes an idempotency key, so charging again after a retry never charges twice.
  */
 export function fakeGateway() {
   const charges = new Map<string, ChargeResult>();
@@ -49,7 +55,9 @@ export function fakeGateway() {
           ? { ok: false, reason: 'card declined' }
           : token === 'tok_no_funds'
             ? { ok: false, reason: 'insufficient funds' }
-            : { ok: true, paymentId: `pay_${randomUUID().slice(0, 8)}` };
+            : token === 'tok_3ds'
+              ? { ok: 'pending' }
+              : { ok: true, paymentId: `pay_${randomUUID().slice(0, 8)}` };
       charges.set(idempotencyKey, result);
       return result;
     },
@@ -60,17 +68,18 @@ export async function startPayments(options: ServiceOptions): Promise<Service> {
   const { topics } = options;
   const bus = await connect({ url: brokerUrl(options), source: 'payments' });
   registerSchemas(bus);
-  await bus.provision(topics.inventory, { groups: ['payments'] });
+  await bus.provision(topics.paymentCommands, { groups: ['payments'] });
   await bus.provision(topics.payments);
 
   const gateway = fakeGateway();
-  const onInventory = bus.consume(topics.inventory, { group: 'payments' }).pipe(
+  const onCommands = bus.consume(topics.paymentCommands, { group: 'payments' }).pipe(
     handle(
       async (event, ctx) => {
-        if (event.type !== EventTypes.InventoryReserved) return;
-        const { orderId, total, paymentToken } = event.data as InventoryReserved;
-        // Throws GatewayTimeoutError on a timeout: handle() retries this event after a backoff.
+        if (event.type !== CommandTypes.ChargePayment) return;
+        const { orderId, amount: total, paymentToken } = event.data as ChargePayment;
+        // Throws GatewayTimeoutError on a timeout: handle() retries this command after a backoff.
         const result = await gateway.charge(event.id, total, paymentToken);
+        if (result.ok === 'pending') return; // nothing to say until the bank answers
         if (result.ok) {
           await ctx.publish<PaymentCaptured>(topics.payments, {
             type: EventTypes.PaymentCaptured,
@@ -89,5 +98,5 @@ export async function startPayments(options: ServiceOptions): Promise<Service> {
     ),
   );
 
-  return running('payments', bus, [onInventory], options);
+  return running('payments', bus, [onCommands], options);
 }

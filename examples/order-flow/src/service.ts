@@ -1,4 +1,4 @@
-// What the three services share: how they consume (the policies) and how they stop.
+// What the services share: how they consume (the policies) and how they stop.
 import {
   type Bus,
   exponentialBackoff,
@@ -34,15 +34,15 @@ export function brokerUrl(options: ServiceOptions): string {
  * The same policy for every consumer in the flow:
  * - a failed attempt is retried twice, 100 ms then 200 ms later;
  * - what still fails, or cannot be decoded or fails its schema, goes to the dead-letter topic;
- * - an event id this group handled already is acked without running the handler again.
+ * - with a `store`: an event id this group handled already is acked without running the handler again.
  */
-export function policies(topics: Topics, store: IdempotencyStore): HandleOptions {
+export function policies(topics: Topics, store: IdempotencyStore | undefined): HandleOptions {
   return {
     concurrency: 8,
     timeoutMs: 10_000,
     retry: { maxAttempts: 3, backoff: exponentialBackoff({ initialMs: 100, maxMs: 1_000 }) },
     deadLetter: { topic: topics.deadLetters },
-    idempotency: { store },
+    ...(store ? { idempotency: { store } } : {}),
   };
 }
 

@@ -1,12 +1,15 @@
 // The timeline: what happened to each order, as seen from the bus.
 // An observer connection reads every topic in a group of its own (so it gets every event without
-// taking any from the services), and the services report their retries and skipped duplicates.
+// taking any from the services), and the services report their retries and skipped duplicates
+// (the checkout also what its saga ignored).
 import { styleText } from 'node:util';
 import type { Bus, Outcome, SwitchyardEvent } from '@switchyard/core';
 import { connect } from '@switchyard/core';
-import { EventTypes, shortType, type Topics } from './events.ts';
+import type { SagaStep } from '@switchyard/saga';
+import { EventTypes, shortType, TimerTypes, type Topics } from './events.ts';
+import type { OrderSummary } from './order-summary.ts';
 
-export type EntryKind = 'event' | 'retrying' | 'duplicate' | 'deadLettered';
+export type EntryKind = 'event' | 'retrying' | 'duplicate' | 'ignored' | 'deadLettered';
 
 export interface TimelineEntry {
   readonly kind: EntryKind;
@@ -42,6 +45,8 @@ export interface Timeline {
   readonly entries: readonly TimelineEntry[];
   /** Record a service's Outcome: retries and duplicates go on the timeline. */
   outcome(service: string, outcome: Outcome): void;
+  /** Record what a saga did with an event: duplicates and ignored events go on the timeline. */
+  sagaStep(service: string, step: SagaStep): void;
   /** Calls `listener` after every new entry; returns a function that removes it. */
   onChange(listener: () => void): () => void;
   /** The orders seen so far, by order id, and how each ended. */
@@ -57,7 +62,7 @@ export async function startTimeline(options: {
   const { topics } = options;
   // No schemas registered here: the observer must see even the events that fail them.
   const bus = await connect({ url: options.url, source: 'timeline' });
-  const all = [topics.orders, topics.inventory, topics.payments, topics.deadLetters];
+  const all = Object.values(topics);
   for (const topic of all) await bus.provision(topic, { groups: ['timeline'] });
 
   const entries: TimelineEntry[] = [];
@@ -107,6 +112,17 @@ export async function startTimeline(options: {
         });
       }
     },
+    sagaStep(service, step) {
+      const note = SAGA_NOTES[step.result];
+      if (note === undefined) return;
+      add({
+        ...about(step.event),
+        kind: step.result === 'duplicate' ? 'duplicate' : 'ignored',
+        at: Date.now(),
+        service,
+        note,
+      });
+    },
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -118,6 +134,13 @@ export async function startTimeline(options: {
     },
   };
 }
+
+/** What the timeline says about a saga step; the ones not here (transitions) show as their messages. */
+const SAGA_NOTES: Partial<Record<SagaStep['result'], string>> = {
+  duplicate: 'already handled, skipped',
+  completed: 'the checkout of this order has ended: ignored',
+  stale: 'a timer that was cancelled or fired already: ignored',
+};
 
 function about(event: SwitchyardEvent) {
   return {
@@ -137,7 +160,11 @@ function publishedEntry(event: SwitchyardEvent, seen: Set<string>): Omit<Timelin
     kind: 'event',
     at: Date.parse(event.time),
     service: event.source,
-    ...(repeat ? { repeat, note: 'published again under the same id' } : {}),
+    ...(repeat
+      ? { repeat, note: 'published again under the same id' }
+      : event.extensions.compensates
+        ? { note: `compensation: undoes ${event.extensions.compensates}` }
+        : {}),
   };
 }
 
@@ -153,8 +180,10 @@ function deadLetterEntry(event: SwitchyardEvent): Omit<TimelineEntry, 'seq'> {
   };
 }
 
-function orderIdOf(data: unknown): string | undefined {
-  const id = (data as { orderId?: unknown } | null | undefined)?.orderId;
+/** The order an event is about: `data.orderId`, or for a saga's timeout event its correlation id. */
+export function orderIdOf(data: unknown): string | undefined {
+  const d = data as { orderId?: unknown; saga?: unknown; correlationId?: unknown } | null | undefined;
+  const id = d?.orderId ?? (d?.saga === 'checkout' ? d.correlationId : undefined);
   return typeof id === 'string' ? id : undefined;
 }
 
@@ -248,13 +277,19 @@ function label(entry: TimelineEntry): string {
       return `retry ${shortType(entry.type)}`;
     case 'duplicate':
       return `skip duplicate`;
+    case 'ignored':
+      return `ignore ${shortType(entry.type)}`;
     case 'deadLettered':
       return `DEAD-LETTER ${shortType(entry.type)}`;
   }
 }
 
 function paintLabel(entry: TimelineEntry, text: string): string {
-  if (entry.kind === 'retrying' || entry.kind === 'duplicate') return paint('yellow', text);
+  if (entry.kind === 'retrying' || entry.kind === 'duplicate' || entry.kind === 'ignored') {
+    return paint('yellow', text);
+  }
+  if (entry.note?.startsWith('compensation')) return paint('cyan', text);
+  if (entry.type === TimerTypes.PaymentTimeout) return paint('yellow', text);
   if (entry.kind === 'deadLettered') return paint('red', text);
   if (entry.type === EventTypes.OrderConfirmed) return paint('green', text);
   if (entry.type === EventTypes.OrderCancelled) return paint('magenta', text);
@@ -269,4 +304,20 @@ export function paintStatus(status: OrderStatus): string {
     pending: 'yellow',
   } as const;
   return paint(color[status], status);
+}
+
+/** The read model as a table: one row per order. */
+export function renderSummaries(rows: readonly OrderSummary[]): string {
+  const head = ['order', 'customer', 'units', 'total', 'status', 'payment / reason'];
+  const cells = rows.map((r) => [
+    r.orderId,
+    r.customerId,
+    String(r.units),
+    r.total.toFixed(2),
+    r.status,
+    r.reason ?? r.paymentId ?? '',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: readonly string[]) => `  ${c.map((v, i) => v.padEnd(widths[i]!)).join('  ')}`.trimEnd();
+  return [paint('dim', line(head)), ...cells.map(line)].join('\n');
 }

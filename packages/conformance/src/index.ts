@@ -6,7 +6,7 @@ export { renderMatrix } from './matrix.ts';
 export { runPrefix, uniqueName } from './names.ts';
 export * from './provision/index.ts';
 export { type CaseResult, type RunResult, readResults } from './results.ts';
-export { silentPeer } from './silent-peer.ts';
+export { expectConnectTimeout, silentPeer } from './silent-peer.ts';
 export { type PgTestSchema, pgTestSchema } from './stores/pg-schema.ts';
 export { launchPrivatePostgres, type PrivatePostgres } from './stores/private-postgres.ts';
 export { type RedisTestPrefix, redisTestPrefix } from './stores/redis-prefix.ts';

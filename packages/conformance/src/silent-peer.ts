@@ -1,4 +1,6 @@
 import { createServer, type Socket } from 'node:net';
+import { TransportError } from '@switchyard/core';
+import { expect } from 'vitest';
 
 /**
  * A TCP server on 127.0.0.1 that accepts every connection and never sends a byte: what a
@@ -36,4 +38,31 @@ export async function silentPeer(): Promise<{
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * A transport's own connect-timeout test: `open` connects to a silent peer (its URL carrying
+ * `secret` as the password) with a short connectTimeoutMs. It must reject within `withinMs` with a
+ * TransportError naming the peer's address and not the secret; a connection that opens is closed
+ * and fails the check.
+ */
+export async function expectConnectTimeout(
+  open: (peer: { host: string; port: number }) => Promise<{ close(): Promise<unknown> }>,
+  { secret = 'secret', withinMs = 5_000 }: { secret?: string; withinMs?: number } = {},
+): Promise<void> {
+  const peer = await silentPeer();
+  try {
+    const started = performance.now();
+    const error = await open(peer).then(
+      (opened) => opened.close().then(() => undefined),
+      (e: unknown) => e,
+    );
+    const elapsedMs = performance.now() - started;
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as Error).message).toContain(`${peer.host}:${peer.port}`);
+    expect((error as Error).message).not.toContain(secret);
+    expect(elapsedMs).toBeLessThan(withinMs);
+  } finally {
+    await peer.close();
+  }
 }

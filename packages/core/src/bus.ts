@@ -6,8 +6,19 @@ import { createEvent, type EventInput, type SwitchyardEvent } from './event.ts';
 import { intake } from './intake.ts';
 import { type Logger, leveledLogger } from './logger.ts';
 import { assertGroupName, assertTopicName } from './names.ts';
+import { type DeadLetters, type DeadLettersOptions, deadLetters } from './ops/dead-letters.ts';
+import { type InspectOptions, inspectGroup } from './ops/inspect.ts';
+import { InspectionWindows } from './ops/inspect-window.ts';
+import { type Instrumentation, instrumentedSend } from './ops/instrumentation.ts';
+import type { Inspection } from './ops/stats.ts';
 import { SchemaRegistry } from './schemas.ts';
-import { encodedSize, type Transport, type TransportDelivery, type WireMessage } from './transport.ts';
+import {
+  encodedSize,
+  type PublishReceipt,
+  type Transport,
+  type TransportDelivery,
+  type WireMessage,
+} from './transport.ts';
 
 export interface ConsumeOptions {
   /** Consumer group: members of one group compete, each group gets every event. */
@@ -79,7 +90,7 @@ export class Bus implements DeliveryOrigin {
       events.push(event);
       wires.push(encode(event));
     }
-    await this.publishWire(topic, wires);
+    await this.#publishWire(topic, wires, events);
     return events;
   }
 
@@ -103,22 +114,64 @@ export class Bus implements DeliveryOrigin {
 
   /** Publish already-encoded messages (dead letters, replays) unchanged. */
   publishWire(topic: string, messages: readonly WireMessage[]): Promise<void> {
+    return this.#publishWire(topic, messages, undefined);
+  }
+
+  /** `events`: what publishBatch() returns, given the trace headers an instrumentation wrote. */
+  #publishWire(
+    topic: string,
+    messages: readonly WireMessage[],
+    events: SwitchyardEvent[] | undefined,
+  ): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(new ClosedError());
     try {
       assertTopicName(topic);
     } catch (error) {
       return Promise.reject(error);
     }
+    if (this.instrumentation !== undefined)
+      return instrumentedSend(this.instrumentation, topic, messages, events, this.#send);
+    return this.#send(messages, topic);
+  }
+
+  readonly #send = (messages: readonly WireMessage[], topic: string): Promise<void> => {
     const limit = this.transport.capabilities.maxMessageBytes;
     for (let index = 0; index < messages.length; index++) {
       const size = encodedSize(messages[index]!);
       if (size > limit) return Promise.reject(new MessageTooLargeError(size, limit, index));
     }
-    const publishing = this.transport.publish(topic, messages);
+    const publishing = this.transport
+      .publish(topic, messages)
+      .then((receipt) => this.#reportDuplicates(topic, messages, receipt));
     this.#publishing.add(publishing);
     const forget = () => this.#publishing.delete(publishing);
     publishing.then(forget, forget);
     return publishing;
+  };
+
+  // ---- instrumentation (#23): tracing and metrics, see ops/instrumentation.ts ----
+  /** Told of every send and every delivery handle() takes; undefined (the default): nothing is. */
+  instrumentation: Instrumentation | undefined = undefined;
+
+  /** Install `instrumentation` (e.g. @switchyard/otel's), replacing any; undefined removes it. */
+  instrument(instrumentation: Instrumentation | undefined): this {
+    this.instrumentation = instrumentation;
+    return this;
+  }
+
+  /**
+   * The broker dropped these as repeats of an event id it holds (JetStream's duplicate window):
+   * publish resolves as for stored events, so the drop is said here, one line per event id.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: what Transport.publish resolves
+  #reportDuplicates(topic: string, messages: readonly WireMessage[], receipt: void | PublishReceipt): void {
+    for (const index of receipt?.duplicates ?? []) {
+      this.#log({
+        level: 'warn',
+        namespace: 'bus',
+        message: `'${topic}': the broker dropped event ${messages[index]?.headers.id ?? `#${index}`} as a repeat of an id it already holds: not stored, this publish delivers nothing`,
+      });
+    }
   }
 
   /** Create the topic and groups ahead of time, so events published from now on wait for them. */
@@ -221,6 +274,29 @@ export class Bus implements DeliveryOrigin {
     this.#unsettled.delete(delivery);
     if (this.#unsettled.size === 0) this.#drained?.();
   };
+
+  // Operations (#23): inspect. The logic is in ops/inspect.ts; the bus keeps each group's readings.
+  readonly #inspections = new InspectionWindows();
+
+  /**
+   * The group's backlog, in flight, oldest age and dead letters as the broker counts them, and a
+   * status from this bus's recent readings of it (OK / WARN / STALL / STOP). A plain JSON object.
+   * Rejects with UnsupportedOperationError where the transport cannot inspect, NotFoundError for a
+   * topic or group the broker does not have.
+   */
+  inspect(topic: string, options: InspectOptions): Promise<Inspection> {
+    if (this.#state === 'closed') return Promise.reject(new ClosedError());
+    return inspectGroup(this.transport, this.#inspections, topic, options);
+  }
+
+  // Operations (#23): dead letters. The logic is in ops/dead-letters*.ts.
+  /**
+   * The group's dead letters (its DLQ topic, read through DEAD_LETTER_GROUP): `groups()` counts them
+   * by reason and type, `inspect()` shows them without consuming, `redrive()` republishes them.
+   */
+  deadLetters(topic: string, options: DeadLettersOptions): DeadLetters {
+    return deadLetters(this, topic, options);
+  }
 
   get closing(): boolean {
     return this.#state !== 'open';

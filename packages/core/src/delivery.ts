@@ -1,6 +1,7 @@
 import type { SwitchyardEvent } from './event.ts';
 import { SETTLED_NOW } from './kit/settle-once.ts';
-import type { TransportDelivery, WireMessage } from './transport.ts';
+import type { Instrumentation } from './ops/instrumentation.ts';
+import type { Transport, TransportDelivery, WireMessage } from './transport.ts';
 
 /** What a delivery needs from the bus it came from: publishing follow-ups and dead letters. */
 export interface DeliveryOrigin {
@@ -14,6 +15,13 @@ export interface DeliveryOrigin {
    * it: for a follow-up written into a transaction's outbox instead.
    */
   buildEvent<T>(input: import('./event.ts').EventInput<T>): Promise<SwitchyardEvent<T>>;
+  /** Told of each delivery handle() takes (tracing, metrics); a bus's, see `Bus.instrument`. */
+  readonly instrumentation?: Instrumentation | undefined;
+  /**
+   * The broker behind it (a `Bus` has one): the dead-letter policy provisions the DLQ's
+   * DEAD_LETTER_GROUP through it, so dead letters are kept where no group would otherwise exist.
+   */
+  readonly transport?: Pick<Transport, 'provision' | 'capabilities'>;
 }
 
 interface DeliveryBase {

@@ -152,3 +152,20 @@ export class ClosedError extends SwitchyardError {
 export class TransportError extends SwitchyardError {
   override name = 'TransportError';
 }
+
+/** The transport does not offer an operation (e.g. `bus.inspect()` on a transport without `inspect`). */
+export class UnsupportedOperationError extends SwitchyardError {
+  override name = 'UnsupportedOperationError';
+}
+
+/** The broker has no such topic or group, e.g. `bus.inspect()` of a group never provisioned. */
+export class NotFoundError extends SwitchyardError {
+  override name = 'NotFoundError';
+  readonly kind: 'topic' | 'group';
+  readonly value: string;
+  constructor(kind: 'topic' | 'group', value: string, message = `No ${kind} '${value}' on the broker`) {
+    super(message);
+    this.kind = kind;
+    this.value = value;
+  }
+}

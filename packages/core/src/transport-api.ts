@@ -2,6 +2,7 @@
 // author does not. The contract a transport implements, the kit of parts every transport would
 // otherwise write again, and the helpers of a CloudEvents binding.
 export { decode, encode } from './codec.ts';
+export { deduplicationId } from './dedup-id.ts';
 export {
   Fifo,
   KeyedQueue,
@@ -28,6 +29,7 @@ export {
   type Capabilities,
   copyBytes,
   encodedSize,
+  type PublishReceipt,
   rememberedNames,
   type SubscribeOptions,
   type Transport,

@@ -52,6 +52,8 @@ export interface RabbitMqConnectOptions {
   readonly connectionName?: string;
   /** Socket options handed to amqplib (TLS certificates and the like). */
   readonly socket?: object;
+  /** The management HTTP API (`http://host:15672`), for `bus.inspect()` to count unacked messages. */
+  readonly managementUrl?: string;
 }
 
 /** `sqs://` (@switchyard/sqs). */

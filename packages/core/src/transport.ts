@@ -70,9 +70,11 @@ export interface Transport {
   /**
    * Resolves once the broker durably accepted every message; rejects with `PublishBatchError`
    * naming the ones it did not. A single message rejects with its own error (`TransportError`,
-   * `MessageTooLargeError`, ...), never with a `PublishBatchError` of one.
+   * `MessageTooLargeError`, ...), never with a `PublishBatchError` of one. Resolves with a
+   * `PublishReceipt` when the broker told it dropped some as duplicates of an event id it holds.
    */
-  publish(topic: string, messages: readonly WireMessage[]): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a transport with nothing to report keeps Promise<void>
+  publish(topic: string, messages: readonly WireMessage[]): Promise<void | PublishReceipt>;
   /** Create the topic and, if given, the group (positioned per `from`) when missing. Idempotent. */
   provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void>;
   /**
@@ -85,6 +87,16 @@ export interface Transport {
   inspect?(topic: string, group: string): Promise<GroupStats>;
   /** Operations (#23): up to `limit` of the group's unsettled messages, oldest first, without consuming them. */
   peek?(topic: string, group: string, limit: number): Promise<PeekedMessage[]>;
+}
+
+/** What a publish tells beyond "accepted". */
+export interface PublishReceipt {
+  /**
+   * Positions (in the call) of messages the broker acknowledged but did not store, because it
+   * already holds one with the same event id within its de-duplication window (JetStream's
+   * `Nats-Msg-Id`). Such a message is never delivered.
+   */
+  readonly duplicates?: readonly number[];
 }
 
 /** What a transport package's `create` export receives from `connect()`. */

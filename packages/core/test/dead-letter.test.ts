@@ -2,7 +2,9 @@ import { firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../src/connect.ts';
 import { createEvent } from '../src/event.ts';
-import { deadLetter, deadLetterTopic } from '../src/policies/dead-letter.ts';
+import { DEAD_LETTER_GROUP } from '../src/ops/stats.ts';
+import { deadLetter, deadLetterTopic, keepDeadLetters } from '../src/policies/dead-letter.ts';
+import type { Capabilities } from '../src/transport.ts';
 import { uniqueName } from './helpers.ts';
 
 async function setup() {
@@ -100,4 +102,54 @@ describe('deadLetter', () => {
 
 it('createEvent keeps reason-like values free of control characters (sanity for replay)', () => {
   expect(() => createEvent({ type: 't', extensions: { deadletterreason: 'a\nb' } }, 's')).toThrow();
+});
+
+describe('keepDeadLetters', () => {
+  function countingTransport(failFirst: boolean) {
+    const calls: string[] = [];
+    let fail = failFirst;
+    return {
+      calls,
+      capabilities: { replay: false } as Capabilities,
+      async provision(topic: string, group?: string, from?: 'latest' | 'earliest') {
+        calls.push(`${topic}/${group ?? ''}/${from ?? ''}`);
+        if (fail) {
+          fail = false;
+          throw new Error('broker down');
+        }
+      },
+    };
+  }
+
+  it('provisions DEAD_LETTER_GROUP once per DLQ topic, from latest where the broker cannot replay', async () => {
+    const transport = countingTransport(false);
+    await Promise.all([keepDeadLetters(transport, 'a.dlq'), keepDeadLetters(transport, 'a.dlq')]);
+    await keepDeadLetters(transport, 'a.dlq');
+    await keepDeadLetters(transport, 'b.dlq');
+    expect(transport.calls).toEqual([
+      'a.dlq//',
+      `a.dlq/${DEAD_LETTER_GROUP}/latest`,
+      'b.dlq//',
+      `b.dlq/${DEAD_LETTER_GROUP}/latest`,
+    ]);
+  });
+
+  it('forgets a failure, so the next dead letter provisions again', async () => {
+    const transport = countingTransport(true);
+    await expect(keepDeadLetters(transport, 'a.dlq')).rejects.toThrow(/broker down/);
+    await keepDeadLetters(transport, 'a.dlq');
+    expect(transport.calls).toEqual(['a.dlq//', 'a.dlq//', `a.dlq/${DEAD_LETTER_GROUP}/latest`]);
+  });
+
+  it('a dead letter on a bus with no group on its DLQ is kept for DEAD_LETTER_GROUP, from earliest on memory://', async () => {
+    const bus = await connect({ url: `memory://${uniqueName('dlq')}`, source: 'test' });
+    await bus.provision('orders', { groups: ['billing'] });
+    const sent = await bus.publish('orders', { type: 't', data: 1 });
+    const delivery = await firstValueFrom(bus.consume('orders', { group: 'billing', from: 'earliest' }));
+    await deadLetter(delivery, 'r', 1);
+    const dead = await firstValueFrom(bus.consume('orders.billing.dlq', { group: DEAD_LETTER_GROUP }));
+    expect(dead.event?.id).toBe(sent.id);
+    await Promise.all([delivery.ack(), dead.ack()]);
+    await bus.close();
+  });
 });

@@ -88,7 +88,8 @@ export async function foldStream<S, T>(
   for (const stored of await read(version + 1, toVersion, toTime)) {
     state = options.evolve(state, stored.event);
     version = stored.version;
-    if (every > 0 && version % every === 0)
+    // A fold up to a time may leave out events of lower versions: not a state to snapshot.
+    if (every > 0 && toTime === undefined && version % every === 0)
       pending = { version, state: structuredClone(state), snapshotVersion: stamp };
   }
   if (pending) await log.saveSnapshot(streamId, name, pending);

@@ -28,3 +28,39 @@ export class ProjectionBusyError extends SwitchyardError {
 export class EventStoreError extends SwitchyardError {
   override name = 'EventStoreError';
 }
+
+/**
+ * A projection stopped on an event its handler kept failing on (`onPoison: 'stop'`). The checkpoint
+ * stays before the event; `cause` is the handler's last error.
+ */
+export class ProjectionHaltedError extends SwitchyardError {
+  override name = 'ProjectionHaltedError';
+  readonly projection: string;
+  readonly version: number;
+  readonly eventId: string;
+  readonly streamId: string;
+  readonly streamVersion: number;
+  readonly attempts: number;
+  constructor(
+    projection: { readonly name: string; readonly version: number },
+    stored: {
+      readonly event: { readonly id: string; readonly type: string };
+      readonly streamId: string;
+      readonly version: number;
+    },
+    attempts: number,
+    cause: Error,
+  ) {
+    super(
+      `Projection '${projection.name}' version ${projection.version} stopped at event '${stored.event.id}'` +
+        ` (${stored.event.type}, ${stored.streamId}@${stored.version}) after ${attempts} attempt(s): ${cause.message}`,
+      { cause },
+    );
+    this.projection = projection.name;
+    this.version = projection.version;
+    this.eventId = stored.event.id;
+    this.streamId = stored.streamId;
+    this.streamVersion = stored.version;
+    this.attempts = attempts;
+  }
+}

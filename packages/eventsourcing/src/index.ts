@@ -1,7 +1,7 @@
 // The public face of @switchyard/eventsourcing: the store contract, the memory store, aggregates,
 // subscriptions and projections. No database client: @switchyard/postgres implements `EventLog`.
 export type { AggregateOptions, AggregateState, Evolve } from './aggregate.ts';
-export { ConcurrencyError, EventStoreError, ProjectionBusyError } from './errors.ts';
+export { ConcurrencyError, EventStoreError, ProjectionBusyError, ProjectionHaltedError } from './errors.ts';
 export {
   type AppendOptions,
   type DecideOptions,
@@ -15,13 +15,20 @@ export { MemoryEventLog } from './memory-log.ts';
 export { MemoryProjectionStore } from './memory-projections.ts';
 export { memoryEventStore } from './memory-store.ts';
 export {
+  type ParkedEvent,
+  type PoisonPolicy,
+  type ProjectionBatchContext,
+  type ProjectionBatchHandler,
   type ProjectionContext,
   type ProjectionDefinition,
+  type ProjectionErrorInfo,
   type ProjectionHandler,
+  type ProjectionLag,
   type ProjectionLease,
   type ProjectionRunner,
   type ProjectionStore,
   projection,
+  type RebuildOptions,
   type RebuildResult,
   type RunProjectionOptions,
   rebuildProjection,

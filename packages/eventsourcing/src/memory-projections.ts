@@ -1,4 +1,4 @@
-import type { ProjectionLease, ProjectionStore } from './projection.ts';
+import type { ParkedEvent, ProjectionLease, ProjectionStore } from './projection.ts';
 import type { Checkpoint } from './types.ts';
 
 /**
@@ -10,6 +10,7 @@ export class MemoryProjectionStore implements ProjectionStore<undefined> {
   readonly #checkpoints = new Map<string, Checkpoint>();
   readonly #held = new Map<string, { wake: (() => void)[] }>();
   readonly #active = new Map<string, number>();
+  readonly #parked = new Map<string, ParkedEvent[]>();
 
   async acquire(
     name: string,
@@ -33,17 +34,23 @@ export class MemoryProjectionStore implements ProjectionStore<undefined> {
       name,
       version,
       lost: lost.signal,
+      atomic: false,
       commit: async (from, to, work) => {
-        if (released) return false;
-        const current = this.#checkpoints.get(key);
-        if (current?.tx !== from?.tx || current?.position !== from?.position) return false;
+        if (released || !this.#at(key, from)) return false;
         await work(undefined);
+        this.#checkpoints.set(key, to);
+        return true;
+      },
+      park: async (from, to, event) => {
+        if (released || !this.#at(key, from)) return false;
+        this.#parked.set(key, [...(this.#parked.get(key) ?? []), event]);
         this.#checkpoints.set(key, to);
         return true;
       },
       reset: async (work) => {
         await work(undefined);
         this.#checkpoints.delete(key);
+        this.#parked.delete(key);
       },
       release: async () => {
         if (released) return;
@@ -54,8 +61,17 @@ export class MemoryProjectionStore implements ProjectionStore<undefined> {
     };
   }
 
+  #at(key: string, from: Checkpoint | undefined): boolean {
+    const current = this.#checkpoints.get(key);
+    return current?.tx === from?.tx && current?.position === from?.position;
+  }
+
   async checkpoint(name: string, version: number): Promise<Checkpoint | undefined> {
     return this.#checkpoints.get(`${name}@${version}`);
+  }
+
+  async parked(name: string, version: number): Promise<ParkedEvent[]> {
+    return [...(this.#parked.get(`${name}@${version}`) ?? [])];
   }
 
   async activate(name: string, version: number): Promise<void> {

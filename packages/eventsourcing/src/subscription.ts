@@ -80,6 +80,7 @@ export function subscribeLog(log: EventLog, admit: Admit, options: SubscribeOpti
       publishWire: (topic, messages) => inner.publishWire(topic, messages),
       publish: (topic, input) => inner.publish(topic, input),
       buildEvent: (input) => inner.buildEvent(input),
+      transport: inner.transport,
     };
     const window: Slot[] = [];
     let base = 0; // slot number of window[0]

@@ -96,6 +96,13 @@ export class KafkaMember {
     this.#dispatcher = new KeyDispatcher<WireMessage>(options.prefetch, (entry) => this.#handOut(entry));
   }
 
+  /** For `inspect`: the member's subscription, its id in the group, and the records it holds unsettled. */
+  held(): { topic: string; group: string; memberId: string | undefined; unsettled: number } {
+    let unsettled = 0;
+    for (const state of this.#partitions.values()) unsettled += state.tracker?.unsettled ?? 0;
+    return { topic: this.#o.topic, group: this.#o.group, memberId: this.#memberId, unsettled };
+  }
+
   start(): Promise<void> {
     this.#started ??= this.#start().catch((error: unknown) => {
       if (!this.#stopping) this.#o.fail(error as Error);

@@ -9,7 +9,7 @@ export interface PartitionLag {
   readonly committed: number;
   /** The partition's high watermark (offset of the next record to be written). */
   readonly highWatermark: number;
-  /** Records written and not yet committed by the group. */
+  /** Records retained and not yet committed by the group. */
   readonly lag: number;
 }
 
@@ -127,7 +127,9 @@ export class Provisioner {
         .map((end) => {
           const highWatermark = end.high;
           const offset = byPartition.get(end.partition) ?? -1;
-          const base = offset >= 0 ? offset : end.low;
+          // No committed offset: from the log start, not 0 (KEDA #7936); one below the log start
+          // points at records retention deleted, which nobody can consume any more.
+          const base = Math.max(offset, end.low);
           return {
             partition: end.partition,
             committed: offset,

@@ -2,6 +2,7 @@ import {
   assertGroupName,
   assertTopicName,
   type Capabilities,
+  type GroupStats,
   Lifecycle,
   type Logger,
   type LogThreshold,
@@ -14,9 +15,12 @@ import { Kafka } from 'kafkajs';
 import { Observable } from 'rxjs';
 import type { KafkaClient } from './client.ts';
 import { KafkaMember } from './consumer.ts';
+import { inspectKafka } from './inspect.ts';
 import { KafkajsClient } from './kafkajs-client.ts';
 import { kafkaLogLevel, logCreatorFor, secretsOf } from './logger.ts';
+import { OperationsAdmin } from './operations-admin.ts';
 import { type KafkaOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { peekKafka } from './peek.ts';
 import { PlatformaticClient } from './platformatic-client.ts';
 import { Publisher } from './publisher.ts';
 import { rewritingSocketFactory } from './socket-factory.ts';
@@ -34,6 +38,8 @@ export class KafkaTransport implements Transport {
   readonly capabilities: Capabilities;
   readonly options: ResolvedOptions;
   readonly #client: KafkaClient;
+  readonly #kafka: Kafka;
+  readonly #operations: OperationsAdmin;
   readonly #secrets: readonly string[];
   readonly #provisioner: Provisioner;
   readonly #life = new Lifecycle<KafkaMember>('kafka transport');
@@ -51,25 +57,25 @@ export class KafkaTransport implements Transport {
     });
     this.#secrets = secretsOf(this.options);
     const o = this.options;
+    // kafkajs's client object opens nothing until used: the kafkajs driver runs on it, and on
+    // either driver `inspect` and `peek` read through it (operations-admin.ts).
+    this.#kafka = new Kafka({
+      clientId: o.clientId,
+      brokers: o.brokers,
+      ...(o.ssl === undefined ? {} : { ssl: o.ssl }),
+      ...(o.sasl === undefined ? {} : { sasl: o.sasl }),
+      socketFactory: rewritingSocketFactory(o.rewriteAddress, () => this.#life.closed),
+      // A TCP connect never outlasts the whole connection's deadline.
+      connectionTimeout: Math.min(o.connectionTimeoutMs, o.connectTimeoutMs),
+      requestTimeout: o.requestTimeoutMs,
+      logLevel: kafkaLogLevel(o),
+      logCreator: logCreatorFor(o, bus.logger, () => this.#life.closed),
+    });
     this.#client =
       o.client === 'platformatic'
         ? new PlatformaticClient(o, this.#secrets)
-        : new KafkajsClient(
-            new Kafka({
-              clientId: o.clientId,
-              brokers: o.brokers,
-              ...(o.ssl === undefined ? {} : { ssl: o.ssl }),
-              ...(o.sasl === undefined ? {} : { sasl: o.sasl }),
-              socketFactory: rewritingSocketFactory(o.rewriteAddress, () => this.#life.closed),
-              // A TCP connect never outlasts the whole connection's deadline.
-              connectionTimeout: Math.min(o.connectionTimeoutMs, o.connectTimeoutMs),
-              requestTimeout: o.requestTimeoutMs,
-              logLevel: kafkaLogLevel(o),
-              logCreator: logCreatorFor(o, bus.logger, () => this.#life.closed),
-            }),
-            o,
-            this.#secrets,
-          );
+        : new KafkajsClient(this.#kafka, o, this.#secrets);
+    this.#operations = new OperationsAdmin(this.#kafka, o, this.#secrets);
     this.#provisioner = new Provisioner(this.#client, o, this.#secrets);
     this.#publisher = new Publisher(
       () => this.#client.producer(),
@@ -133,6 +139,20 @@ export class KafkaTransport implements Transport {
     }
   }
 
+  /** Operations (#23): the group's records from its committed offset, read without consuming or committing. */
+  peek(topic: string, group: string, limit: number) {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    return peekKafka(
+      this.#kafka,
+      this.#operations,
+      topic,
+      this.options.groupIdFor(topic, group),
+      limit,
+      this.#secrets,
+    );
+  }
+
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {
     return new Observable<TransportDelivery>((subscriber) => {
       if (this.#life.closed) {
@@ -167,6 +187,21 @@ export class KafkaTransport implements Transport {
     return this.#provisioner.lag(topic, this.options.groupIdFor(topic, group));
   }
 
+  /** Operations (#23): backlog from committed offsets (log start where none), members, local in flight. */
+  async inspect(topic: string, group: string): Promise<GroupStats> {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    const local = [...this.#life.members].map((member) => member.held());
+    return inspectKafka(
+      this.#operations,
+      this.#provisioner,
+      topic,
+      this.options.groupIdFor(topic, group),
+      local.filter((hold) => hold.topic === topic && hold.group === group),
+      this.#secrets,
+    );
+  }
+
   /** Members still in a group leave now (what they settled is committed), then every connection closes. */
   close(): Promise<void> {
     return this.#life.close(
@@ -174,6 +209,7 @@ export class KafkaTransport implements Transport {
       async () => {
         await this.#publisher.close();
         await this.#provisioner.close();
+        await this.#operations.close();
       },
     );
   }

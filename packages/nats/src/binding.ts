@@ -1,6 +1,6 @@
 import { headers as createHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { TransportError } from '@switchyard/core';
-import { copyBytes, rememberedNames, type WireMessage } from '@switchyard/core/transport';
+import { copyBytes, deduplicationId, rememberedNames, type WireMessage } from '@switchyard/core/transport';
 
 // CloudEvents binary content mode on NATS, as the CloudEvents Go SDK writes it: every attribute is a
 // `ce-<name>` header except `datacontenttype`, which is `content-type`; the payload is the data.
@@ -16,7 +16,7 @@ export const MSG_ID = 'Nats-Msg-Id';
 // An HTTP-style token: what a NATS header name may be.
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** The NATS headers for a message, `Nats-Msg-Id` set to the event id so retries are de-duplicated. */
+/** The NATS headers for a message, `Nats-Msg-Id` set to the event id (see `deduplicationId`) so retries are de-duplicated. */
 export function toNatsHeaders(message: WireMessage): MsgHdrs {
   const out = createHeaders();
   const encoded: string[] = [];
@@ -32,8 +32,8 @@ export function toNatsHeaders(message: WireMessage): MsgHdrs {
   for (const name in attributes) put(headerOf(name), attributes[name]!);
   if (message.key !== undefined && message.key !== message.headers.partitionkey) put(KEY, message.key);
   if (encoded.length > 0) out.set(ENCODED, encoded.join(','));
-  const id = message.headers.id;
-  if (id !== undefined && id !== '') out.set(MSG_ID, needsEncoding(id) ? encodeURIComponent(id) : id);
+  const id = deduplicationId(message);
+  if (id !== undefined) out.set(MSG_ID, needsEncoding(id) ? encodeURIComponent(id) : id);
   return out;
 }
 

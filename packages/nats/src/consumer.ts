@@ -46,6 +46,8 @@ async function endPull(pull: ConsumerMessages): Promise<void> {
 export class PullSubscription {
   readonly #p: PullSubscriptionParams;
   readonly #unsettled = new Set<NatsDelivery>();
+  /** Stream sequence → delivery count of each unsettled delivery. */
+  readonly #held = new Map<number, number>();
   #consumer: Consumer | undefined;
   #pull: ConsumerMessages | undefined;
   #pulling = false;
@@ -122,6 +124,13 @@ export class PullSubscription {
       if (this.#stopped) void endPull(pull);
       for await (const msg of pull) {
         received++;
+        if (msg.info.deliveryCount <= (this.#held.get(msg.seq) ?? 0)) {
+          // Not a redelivery (its count did not rise) of a message this member still holds: the
+          // server sent it again (nats-server 2.9 does, with delivery count 1, while members come
+          // and go). The held delivery settles the sequence; a nak would hand it to another
+          // member while this one handles it.
+          continue;
+        }
         // Past the bound (the client re-pulls after a reconnect) or after unsubscribe: give it back
         // at once rather than leave it leased to nobody until ack_wait.
         if (this.#stopped || received > count) msg.nak();
@@ -144,10 +153,12 @@ export class PullSubscription {
       this.#p.options.requestTimeoutMs,
       (settled) => {
         this.#unsettled.delete(settled);
+        this.#held.delete(msg.seq);
         this.#pump();
       },
     );
     this.#unsettled.add(delivery);
+    this.#held.set(msg.seq, msg.info.deliveryCount);
     this.#p.subscriber.next(delivery);
   }
 

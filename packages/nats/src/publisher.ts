@@ -1,3 +1,4 @@
+import type { PubAck } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { TransportError } from '@switchyard/core';
 import type { Connection } from './connection.ts';
@@ -20,13 +21,22 @@ export class Publisher {
     this.#options = options;
   }
 
-  /** Publish one message to `subject` (the stream of `topic`), sent again if its connection was lost. */
-  async publish(topic: string, subject: string, body: Uint8Array, headers: MsgHdrs): Promise<void> {
+  /**
+   * Publish one message to `subject` (the stream of `topic`), sent again if its connection was lost.
+   * Resolves `'duplicate'` when the stream dropped it as a repeat of an event id stored earlier
+   * within its duplicate window. A resend's duplicate is not one: it is our own first copy.
+   */
+  async publish(
+    topic: string,
+    subject: string,
+    body: Uint8Array,
+    headers: MsgHdrs,
+  ): Promise<'stored' | 'duplicate'> {
     let streamRecreated = false;
     for (let resend = 0; ; resend++) {
       try {
-        await this.#publishOnConnection(subject, body, headers);
-        return;
+        const ack = await this.#publishOnConnection(subject, body, headers);
+        return ack.duplicate && resend === 0 ? 'duplicate' : 'stored';
       } catch (error) {
         if (error === CONNECTION_LOST && resend < MAX_RESENDS) {
           // Sent on a socket that died: it may or may not have been stored. Send it again once
@@ -46,7 +56,7 @@ export class Publisher {
   }
 
   /** One publish; rejects with CONNECTION_LOST as soon as the connection it went out on is lost. */
-  async #publishOnConnection(subject: string, body: Uint8Array, headers: MsgHdrs): Promise<void> {
+  async #publishOnConnection(subject: string, body: Uint8Array, headers: MsgHdrs): Promise<PubAck> {
     // The client drops what is written while it is disconnected (each dial resets its buffer), so
     // a publish waits for the connection rather than vanish into that buffer.
     await this.#connection.whenConnected(this.#options.requestTimeoutMs);
@@ -56,7 +66,7 @@ export class Publisher {
       timeout: this.#options.requestTimeoutMs,
     });
     try {
-      await Promise.race([sending, lost.then(() => Promise.reject(CONNECTION_LOST))]);
+      return await Promise.race([sending, lost.then(() => Promise.reject(CONNECTION_LOST))]);
     } catch (error) {
       // The abandoned request still settles later (PubAck or timeout); nobody waits for it.
       if (error === CONNECTION_LOST) sending.catch(() => {});

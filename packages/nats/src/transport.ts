@@ -3,7 +3,9 @@ import {
   assertGroupName,
   assertTopicName,
   type Capabilities,
+  type GroupStats,
   Lifecycle,
+  type PublishReceipt,
   type SubscribeOptions,
   settleSends,
   type Transport,
@@ -15,7 +17,9 @@ import { toNatsHeaders, wireSize } from './binding.ts';
 import { Connection } from './connection.ts';
 import { PullSubscription } from './consumer.ts';
 import { toSwitchyardError } from './errors.ts';
+import { inspectNats } from './inspect.ts';
 import { type NatsOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { peekNats } from './peek.ts';
 import { Publisher } from './publisher.ts';
 import { Topology } from './topology.ts';
 
@@ -62,10 +66,13 @@ export class NatsTransport implements Transport {
     return new NatsTransport(await Connection.open(new URL(url), resolved), resolved);
   }
 
-  /** Resolves when the stream's PubAck arrived for every message (duplicates of an event id included). */
-  async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
+  /**
+   * Resolves when the stream's PubAck arrived for every message, naming those the stream dropped
+   * as repeats of an event id (`Nats-Msg-Id`) within its duplicate window.
+   */
+  async publish(topic: string, messages: readonly WireMessage[]): Promise<PublishReceipt | undefined> {
     this.#assertOpen();
-    if (messages.length === 0) return;
+    if (messages.length === 0) return undefined;
     // The declared limit is core's to check (the bus, before any transport); here only what the
     // server measures: headers and payload against its max_payload.
     const prepared = messages.map((message, index) => {
@@ -76,12 +83,14 @@ export class NatsTransport implements Transport {
     });
     const { subject } = await this.#topology.ensureStream(topic);
     // Pipelined on one connection, so the stream stores them in the order given.
-    await settleSends(
-      messages.map((message, index) =>
-        this.#publisher.publish(topic, subject, message.body, prepared[index]!),
-      ),
-      (reason) => toSwitchyardError(reason, `publishing to '${topic}'`),
+    const sends = messages.map((message, index) =>
+      this.#publisher.publish(topic, subject, message.body, prepared[index]!),
     );
+    await settleSends(sends, (reason) => toSwitchyardError(reason, `publishing to '${topic}'`));
+    const duplicates: number[] = [];
+    for (let index = 0; index < sends.length; index++)
+      if ((await sends[index]) === 'duplicate') duplicates.push(index);
+    return duplicates.length > 0 ? { duplicates } : undefined;
   }
 
   async provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
@@ -90,6 +99,13 @@ export class NatsTransport implements Transport {
     else assertGroupName(topic, group);
     if (group === undefined) await this.#topology.ensureStream(topic);
     else await this.#topology.ensureConsumer(topic, group, from);
+  }
+
+  /** Operations (#23): the group's unsettled messages, read from its ack floor without consuming. */
+  peek(topic: string, group: string, limit: number) {
+    this.#assertOpen();
+    assertGroupName(topic, group);
+    return peekNats(this.#connection, this.#topology, topic, group, limit);
   }
 
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {
@@ -122,6 +138,13 @@ export class NatsTransport implements Transport {
         this.#life.members.delete(subscription);
       };
     });
+  }
+
+  /** Operations (#23): the durable consumer's num_pending + num_ack_pending, ack floor, oldest age. */
+  inspect(topic: string, group: string): Promise<GroupStats> {
+    this.#assertOpen();
+    assertGroupName(topic, group);
+    return inspectNats(this.#connection.jsm, this.#topology, topic, group);
   }
 
   /** Ends every subscription, flushes what is buffered and closes the connection. Idempotent. */

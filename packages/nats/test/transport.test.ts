@@ -1,4 +1,4 @@
-import { Bus, ClosedError, MessageTooLargeError } from '@switchyard/core';
+import { Bus, ClosedError, type LogEntry, MessageTooLargeError } from '@switchyard/core';
 import { encodedSize, type TransportDelivery } from '@switchyard/core/transport';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Collector, Fixture, message, unique, until } from './helpers.ts';
@@ -48,13 +48,28 @@ describe('publish → subscribe', () => {
     collector.unsubscribe();
   });
 
-  it('stores an event id once within the duplicate window', async () => {
+  it('stores an event id once within the duplicate window, and says which publishes it dropped', async () => {
     const transport = await fixture.transport();
     const topic = fixture.topic();
     const m = message({ id: unique('dup') });
-    await transport.publish(topic, [m]);
-    await transport.publish(topic, [m]);
-    expect(await fixture.streamMessages(topic)).toBe(1);
+    const other = message({ id: unique('other') });
+    expect(await transport.publish(topic, [m])).toBeUndefined();
+    expect(await transport.publish(topic, [other, m, m])).toEqual({ duplicates: [1, 2] });
+    expect(await fixture.streamMessages(topic)).toBe(2);
+  });
+
+  it('the bus warns once per dropped event id, naming the topic and id and no payload', async () => {
+    const lines: LogEntry[] = [];
+    const bus = new Bus(await fixture.transport(), { source: 'test', logger: (entry) => lines.push(entry) });
+    const topic = fixture.topic();
+    const first = await bus.publish(topic, { type: 't', data: { secret: 'payload-xyz' } });
+    expect(lines).toEqual([]);
+    await bus.publish(topic, { type: 't', id: first.id, data: { secret: 'payload-xyz' } });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.level).toBe('warn');
+    expect(lines[0]!.message).toContain(first.id);
+    expect(lines[0]!.message).toContain(topic);
+    expect(lines[0]!.message).not.toContain('payload-xyz');
   });
 
   it('rejects an oversize message with MessageTooLargeError before sending anything', async () => {

@@ -22,6 +22,8 @@ export {
   type LogRow,
 } from './log-reader.ts';
 export { InvalidTableNameError } from './names.ts';
+export { type OutboxInput, type PgOutbox, type PgOutboxOptions, pgOutbox } from './outbox/pg-outbox.ts';
+export { type OutboxRelay, type OutboxRelayOptions, type OutboxStats, outboxRelay } from './outbox/relay.ts';
 export { PgProjectionStore, type PgProjectionStoreOptions } from './projection/pg-projection-store.ts';
 export { type PgSagaStoreOptions, pgSagaStore, type SagaOutbox } from './saga/pg-saga-store.ts';
 export { InvalidSchemaNameError } from './saga/schema.ts';

@@ -1,36 +1,27 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { type PgTestSchema, pgTestSchema, storeUrl } from '@switchyard/conformance';
 import { createEvent } from '@switchyard/core';
 import { type SagaChange, SagaConcurrencyError } from '@switchyard/saga';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sagaStoreSuite } from '../../saga/test/saga-suite.ts';
 import { pgSagaStore, type SagaOutbox } from '../src/index.ts';
 
-const url = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
-// A per-run schema, dropped with everything in it afterwards.
-const schema = `sy_test_${randomBytes(6).toString('hex')}`;
-
+// A per-run schema, dropped with everything in it (and its pools closed) afterwards.
+let test: PgTestSchema;
 beforeAll(async () => {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(`create schema ${schema}`);
-  await client.end();
+  test = await pgTestSchema(storeUrl('postgres'));
 });
-
 afterAll(async () => {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(`drop schema if exists ${schema} cascade`);
-  await client.end();
+  await test?.drop();
 });
 
-// Each open() is another "process": a pool of its own on the same tables.
+// Each open() is another "process": a pool of its own on the same tables. The store is given the
+// schema by name too (not only through search_path), which is what its `schema` option is for.
 sagaStoreSuite({
   name: 'postgres',
   open: async () => {
-    const pool = new pg.Pool({ connectionString: url, max: 4 });
-    pool.on('error', () => {});
-    return { store: pgSagaStore({ pool, schema }), close: () => pool.end() };
+    const pool = test.newPool(4);
+    return { store: pgSagaStore({ pool, schema: test.schema }), close: () => pool.end() };
   },
 });
 
@@ -51,8 +42,8 @@ describe('pgSagaStore with an outbox', () => {
   });
 
   it('writes messages with the state, none on a duplicate or a version conflict, and fires timers into it', async () => {
-    const pool = new pg.Pool({ connectionString: url, max: 2, options: `-c search_path=${schema}` });
-    pool.on('error', () => {});
+    const pool = test.newPool(2);
+    const schema = test.schema;
     try {
       await pool.query('create table test_outbox (topic text, event_id text)');
       const outbox: SagaOutbox = {

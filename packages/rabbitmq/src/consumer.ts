@@ -64,6 +64,13 @@ export class Consumer {
     void this.#attach();
   }
 
+  /** For `inspect`: its queue, whether it is a consumer on it now, and the deliveries it holds unsettled. */
+  held(): { queue: string; consuming: boolean; unsettled: number } {
+    let unsettled = 0;
+    for (const count of this.#unsettled.values()) unsettled += count;
+    return { queue: this.#queue, consuming: this.#active && this.#consumerTag !== undefined, unsettled };
+  }
+
   /** Stop intake at once; the channel stays open until what it handed out is settled or the transport closes. */
   async stop(): Promise<void> {
     if (!this.#active) return;

@@ -54,6 +54,12 @@ export interface RabbitMqOptions {
   readonly connectionName?: string;
   /** Socket and TLS options handed to amqplib (CA, client certificate, ...) for `amqps://`. */
   readonly socket?: SocketOptions;
+  /**
+   * The management plugin's HTTP API (`http://host:15672`), for `inspect()`: over AMQP a queue
+   * reports its ready messages only, the API adds unacked ones, consumers and acks. Credentials in
+   * this URL, else the AMQP URL's, else guest; never shown in errors. Default: none (AMQP only).
+   */
+  readonly managementUrl?: string;
 }
 
 export interface ResolvedOptions {
@@ -69,6 +75,7 @@ export interface ResolvedOptions {
   readonly namespace: string;
   readonly connectionName: string;
   readonly socket: SocketOptions;
+  readonly managementUrl: string | undefined;
 }
 
 export const DEFAULT_DELAY_TIERS_MS: readonly number[] = [
@@ -93,5 +100,6 @@ export function resolveOptions(options: RabbitMqOptions | undefined): ResolvedOp
     namespace: options?.namespace ?? 'switchyard',
     connectionName: options?.connectionName ?? 'switchyard',
     socket: options?.socket ?? {},
+    managementUrl: options?.managementUrl,
   };
 }

@@ -67,17 +67,35 @@ export class Topology {
 
   /** Whether a group's queue exists; on a throwaway channel, since a failed check closes its channel. */
   async groupExists(topic: string, group: string): Promise<boolean> {
+    return (await this.checkGroup(topic, group)) !== undefined;
+  }
+
+  /** A group queue's ready messages and consumers (passive declare); undefined when it does not exist. */
+  async checkGroup(
+    topic: string,
+    group: string,
+  ): Promise<{ messageCount: number; consumerCount: number } | undefined> {
+    const queue = queueName(topic, group);
+    return this.#check(`queue ${queue}`, (channel) => channel.checkQueue(queue));
+  }
+
+  /** Whether the topic's exchange exists. */
+  async topicExists(topic: string): Promise<boolean> {
+    const exchange = exchangeName(topic);
+    return (
+      (await this.#check(`exchange ${exchange}`, (channel) => channel.checkExchange(exchange))) !== undefined
+    );
+  }
+
+  async #check<T>(what: string, check: (channel: Channel) => Promise<T>): Promise<T | undefined> {
     const model = await this.#connection.whenOpen();
     const channel = await model.createChannel();
     channel.on('error', () => {});
     try {
-      await channel.checkQueue(queueName(topic, group));
-      return true;
+      return await check(channel);
     } catch (error) {
-      if ((error as { code?: number }).code === 404) return false;
-      throw new TransportError(`Cannot check queue ${queueName(topic, group)}: ${describe(error)}`, {
-        cause: error,
-      });
+      if ((error as { code?: number }).code === 404) return undefined;
+      throw new TransportError(`Cannot check ${what}: ${describe(error)}`, { cause: error });
     } finally {
       await channel.close().catch(() => {});
     }

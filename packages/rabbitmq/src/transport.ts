@@ -4,6 +4,7 @@ import {
   assertTopicName,
   type Capabilities,
   encodedSize,
+  type GroupStats,
   Lifecycle,
   type SubscribeOptions,
   settleSends,
@@ -15,8 +16,11 @@ import { Observable } from 'rxjs';
 import { headerTableBytes, MAX_HEADER_TABLE_BYTES, toPublishOptions } from './binding.ts';
 import { ConnectionManager } from './connection.ts';
 import { Consumer } from './consumer.ts';
+import { inspectRabbitMq } from './inspect.ts';
+import { ManagementApi } from './management.ts';
 import { exchangeName, routingKeyOf } from './names.ts';
 import { type RabbitMqOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { peekRabbit } from './peek.ts';
 import { Publisher } from './publisher.ts';
 import { Retarder } from './retarder.ts';
 import { Topology } from './topology.ts';
@@ -41,9 +45,15 @@ export class RabbitMqTransport implements Transport {
   readonly #life = new Lifecycle<Consumer>('RabbitMQ transport');
   /** Unsubscribed consumers whose channel is still open for settling. */
   readonly #leaving = new Set<Consumer>();
+  /** The management HTTP API when `managementUrl` is set (for inspect). */
+  readonly #management: ManagementApi | undefined;
+  readonly #url: string;
+  /** inspect()'s own connection without it (see #inspector). */
+  #inspection: { connection: ConnectionManager; topology: Promise<Topology> } | undefined;
 
   /** Use `RabbitMqTransport.create` (or `connect()` from core): the constructor does not connect. */
   constructor(url: string, options?: RabbitMqOptions) {
+    this.#url = url;
     this.options = resolveOptions(options);
     this.capabilities = {
       consumerGroups: true,
@@ -62,6 +72,10 @@ export class RabbitMqTransport implements Transport {
     this.#topology = new Topology(this.#connection, this.options);
     this.#publisher = new Publisher(this.#connection, this.options.publishTimeoutMs);
     this.#retarder = new Retarder(this.#publisher, this.#topology, this.options);
+    this.#management =
+      this.options.managementUrl === undefined
+        ? undefined
+        : new ManagementApi(this.options.managementUrl, url);
   }
 
   /** Connect and return the transport; rejects with `TransportError` (URL redacted) if the broker is unreachable. */
@@ -107,6 +121,13 @@ export class RabbitMqTransport implements Transport {
     if (group === undefined) return this.#topology.ensureExchange(topic);
     if (from === 'earliest') await this.#refuseReplay(topic, group);
     await this.#topology.ensureGroup(topic, group);
+  }
+
+  /** Operations (#23): the group's ready messages, received on a channel of its own and given back unacked. */
+  peek(topic: string, group: string, limit: number) {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    return peekRabbit(this.#connection, this.options, topic, group, limit);
   }
 
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {
@@ -158,6 +179,41 @@ export class RabbitMqTransport implements Transport {
     );
   }
 
+  /** Operations (#23): ready + unacked from the management API when configured, else what AMQP tells. */
+  async inspect(topic: string, group: string): Promise<GroupStats> {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    const local = [...this.#life.members, ...this.#leaving].map((consumer) => consumer.held());
+    const topology = this.#management === undefined ? await this.#inspector() : this.#topology;
+    return inspectRabbitMq(topology, this.#management, local, topic, group);
+  }
+
+  /**
+   * Passive declares on a connection of their own, opened on first use with TCP_NODELAY: a queue
+   * not there yet (a dead-letter queue before its first letter) answers 404 by closing the channel,
+   * and with Nagle on, every write after that close waited out the broker's delayed ACK (40 ms),
+   * which would stall publishes too if it were their connection.
+   */
+  #inspector(): Promise<Topology> {
+    if (this.#inspection === undefined) {
+      const options = {
+        ...this.options,
+        connectionName: `${this.options.connectionName}.inspect`,
+        socket: { noDelay: true, ...this.options.socket },
+      };
+      const connection = new ConnectionManager(this.#url, options);
+      const inspection = {
+        connection,
+        topology: connection.start().then(() => new Topology(connection, options)),
+      };
+      inspection.topology.catch(() => {
+        if (this.#inspection === inspection) this.#inspection = undefined;
+      });
+      this.#inspection = inspection;
+    }
+    return this.#inspection.topology;
+  }
+
   close(): Promise<void> {
     return this.#life.close(
       (consumer) => {
@@ -171,6 +227,7 @@ export class RabbitMqTransport implements Transport {
         await Promise.allSettled(leaving.map((consumer) => consumer.whenClosed(CHANNEL_CLOSE_BOUND_MS)));
         this.#leaving.clear();
         await this.#publisher.close();
+        await this.#inspection?.connection.close();
         // Closing the connection hands every delivery that was not settled back to its queue.
         await this.#connection.close();
       },

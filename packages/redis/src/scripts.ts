@@ -39,3 +39,37 @@ return 0`;
 export const RELEASE = `
 if redis.call('GET', KEYS[1]) == 'p:' .. ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0`;
+
+/**
+ * CLAIM over a window in one script call: KEYS the keys; ARGV leaseMs, then one token per key →
+ * one answer per key, in order. A key twice in one window is claimed by its first entry and busy
+ * for the second, as two CLAIMs in a row would answer.
+ */
+export const CLAIM_MANY = `
+local lease = ARGV[1]
+local answers = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('SET', key, 'p:' .. ARGV[i + 1], 'NX', 'PX', lease) then
+    answers[i] = 'claimed'
+  elseif redis.call('GET', key) == 'd' then
+    answers[i] = 'done'
+  else
+    answers[i] = 'busy'
+  end
+end
+return answers`;
+
+/** COMPLETE over a window in one script call: KEYS the keys; ARGV ttlMs, then one token per key → 1/0 per key. */
+export const COMPLETE_MANY = `
+local ttl = ARGV[1]
+local answers = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('GET', key)
+  if v == 'p:' .. ARGV[i + 1] or not v then
+    redis.call('SET', key, 'd', 'PX', ttl)
+    answers[i] = 1
+  else
+    answers[i] = 0
+  end
+end
+return answers`;

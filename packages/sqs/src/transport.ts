@@ -5,6 +5,8 @@ import {
   assertGroupName,
   assertTopicName,
   type Capabilities,
+  deduplicationId,
+  type GroupStats,
   Lifecycle,
   type SubscribeOptions,
   type Transport,
@@ -17,8 +19,10 @@ import { toSqs } from './binding.ts';
 import { type Clients, createClients } from './clients.ts';
 import { type Consumer, consume } from './consumer.ts';
 import { transportError } from './errors.ts';
+import { inspectSqs } from './inspect.ts';
 import { Leases, type VisibilityChange } from './leases.ts';
 import { type ResolvedOptions, resolveOptions, type SqsOptions } from './options.ts';
+import { peekSqs } from './peek.ts';
 import { fifoIds, type Outgoing, publishAll, sendBatch } from './publisher.ts';
 import { Topology } from './topology.ts';
 
@@ -115,7 +119,7 @@ export class SqsTransport implements Transport {
       if (payload.size > limit) throw new MessageTooLargeError(payload.size, limit, index);
       entries.push(
         this.#options.fifo
-          ? { index, payload, ...fifoIds(message.key, message.headers.id, randomUUID()) }
+          ? { index, payload, ...fifoIds(message.key, deduplicationId(message), randomUUID()) }
           : { index, payload },
       );
     }
@@ -149,6 +153,14 @@ export class SqsTransport implements Transport {
     return this.#topology.provision(topic, group, from);
   }
 
+  /** Operations (#23): the group queue's visible messages, received and made visible again at once. */
+  async peek(topic: string, group: string, limit: number) {
+    if (this.#life.closed) throw this.#life.closedError();
+    assertGroupName(topic, group);
+    const mode = await this.#topology.mode();
+    return peekSqs(this.#clients, this.#options, mode, topic, group, limit);
+  }
+
   subscribe(topic: string, options: SubscribeOptions): Observable<TransportDelivery> {
     return consume(
       {
@@ -164,6 +176,13 @@ export class SqsTransport implements Transport {
       topic,
       options,
     );
+  }
+
+  /** Operations (#23): visible + not visible + delayed of the group's queue; in flight = not visible. */
+  async inspect(topic: string, group: string): Promise<GroupStats> {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    return inspectSqs(this.#clients, this.#options, await this.#topology.mode(), topic, group);
   }
 
   /**

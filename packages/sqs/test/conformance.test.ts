@@ -2,7 +2,7 @@
 // SQS_ENDPOINT pointing at ElasticMQ) with the publisher fanning out to each group's queue.
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { ListQueuesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { launchPrivateBroker, runConformance } from '@switchyard/conformance';
+import { launchPrivateBroker, runConformance, sweepBroker } from '@switchyard/conformance';
 import { connect } from '@switchyard/core';
 import { afterAll } from 'vitest';
 import { groupQueuePrefix, snsTopicName } from '../src/names.ts';
@@ -62,5 +62,10 @@ runConformance({
       restart: broker.restart,
       stop: broker.stop,
     };
+  },
+  // Every queue and SNS topic the cases made: their topics all start with the run's prefix, which
+  // stays whole in a cut name (a prefix is ≤ 12 characters; SQS keeps 12 before the hash).
+  async sweep(prefix) {
+    await sweepBroker('sqs', SQS_ENDPOINT, { match: (topic) => topic.startsWith(prefix) }).catch(() => {});
   },
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { sweepBroker } from '@switchyard/conformance';
 import type { TransportDelivery } from '@switchyard/core/transport';
 import type { Subscription } from 'rxjs';
 import { resolveOptions, type SqsOptions } from '../src/options.ts';
@@ -25,8 +26,24 @@ export function sqsUrl(params: Record<string, string> = {}, endpoint = SQS_ENDPO
   return `sqs://?${query}`;
 }
 
+/** The topics this test file named, for `sweepCreated`. */
+const created = new Set<string>();
+
 export function unique(prefix: string): string {
-  return `sqs-test.${prefix}.${randomUUID().slice(0, 8)}`;
+  const topic = `sqs-test.${prefix}.${randomUUID().slice(0, 8)}`;
+  created.add(topic);
+  return topic;
+}
+
+/**
+ * Delete the queues and SNS topics of every topic `unique()` named in this file (groups included).
+ * By exact name: SQS cuts long names and ends them in a hash, which a prefix cannot match. The
+ * emulator otherwise keeps them for as long as it runs. Best effort: it never fails a test.
+ */
+export async function sweepCreated(): Promise<void> {
+  const topics = [...created];
+  created.clear();
+  if (topics.length > 0) await sweepBroker('sqs', SQS_ENDPOINT, { topics }).catch(() => {});
 }
 
 /** Raw clients, as a foreign producer or an operator would use them. */

@@ -2,14 +2,15 @@
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Bus, MessageTooLargeError, UnsupportedOptionError, type WireMessage } from '@switchyard/core';
 import type { TransportDelivery } from '@switchyard/core/transport';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { groupQueueName } from '../src/names.ts';
-import { Fixture, quiet, rawClients, text, unique, until } from './helpers.ts';
+import { Fixture, quiet, rawClients, sweepCreated, text, unique, until } from './helpers.ts';
 
 let fixture: Fixture;
 afterEach(async () => {
   await fixture?.close();
 });
+afterAll(sweepCreated);
 
 const event = (n: number, extra: Partial<WireMessage> = {}): WireMessage => ({
   headers: {

@@ -1,7 +1,9 @@
 import type { Case } from './case.ts';
 import { churnCases } from './churn.ts';
+import { deadLetterCases, redriveCases } from './dead-letters.ts';
 import { deliveryCases } from './delivery.ts';
 import { groupCases } from './groups.ts';
+import { inspectCases } from './inspect.ts';
 import { lifecycleCases } from './lifecycle.ts';
 import { nameCases } from './names.ts';
 import { orderingCases } from './ordering.ts';
@@ -13,7 +15,10 @@ export const cases: readonly Case[] = [
   ...nameCases,
   ...groupCases,
   ...settlementCases,
+  ...deadLetterCases,
   ...orderingCases,
   ...lifecycleCases,
   ...churnCases,
+  ...redriveCases,
+  ...inspectCases,
 ];

@@ -1,16 +1,17 @@
-import {
-  backoffSequence,
-  type Delivery,
-  handle,
-  memoryIdempotencyStore,
-  type Outcome,
-} from '@switchyard/core';
+import { backoffSequence, type Delivery, handle, type Outcome } from '@switchyard/core';
 import type { Subscription } from 'rxjs';
 import { expect } from 'vitest';
 import { collect, sleep, until } from '../collect.ts';
 import { numbered, publishInBatches } from '../events.ts';
 import { uniqueName } from '../names.ts';
+import { provideStore, type StoreKind } from '../stores/durable-stores.ts';
 import type { Case } from './case.ts';
+
+const STORE_NAMES: Record<StoreKind, string> = {
+  memory: 'memory store',
+  pg: 'PostgreSQL store',
+  redis: 'Redis store',
+};
 
 export const settlementCases: Case[] = [
   {
@@ -195,11 +196,19 @@ export const settlementCases: Case[] = [
       expect(letter.message.headers.deadletterreason).toMatch(/rejected.*specversion '9\.9'/);
     },
   },
-  {
-    id: 'idempotency',
-    title:
-      'idempotency: the same id published twice plus a forced redelivery → side effect once; a failed first attempt is processed on redelivery',
-    async run({ bus }) {
+  idempotencyCase('memory'),
+  idempotencyCase('pg'),
+  idempotencyCase('redis'),
+];
+
+/** The broker idempotency case with one store kind: matrix rows idempotency, idempotency-pg, idempotency-redis. */
+function idempotencyCase(kind: StoreKind): Case {
+  return {
+    id: kind === 'memory' ? 'idempotency' : `idempotency-${kind}`,
+    title: `idempotency (${STORE_NAMES[kind]}): the same id published twice plus a forced redelivery → side effect once; a failed first attempt is processed on redelivery`,
+    async run({ bus, defer }) {
+      const { store, dispose } = await provideStore(kind);
+      defer(dispose);
       const b = await bus();
       const topic = uniqueName('idem');
       await b.provision(topic, { groups: ['g'] });
@@ -216,7 +225,7 @@ export const settlementCases: Case[] = [
           },
           {
             concurrency: 4,
-            idempotency: { store: memoryIdempotencyStore() },
+            idempotency: { store },
             // Delays over inProcessMaxDelayMs go through the broker: a real redelivery.
             retry: { maxAttempts: 3, backoff: backoffSequence(50), inProcessMaxDelayMs: 0 },
           },
@@ -242,5 +251,5 @@ export const settlementCases: Case[] = [
       expect(kinds).toContain('retrying:flaky');
       expect(kinds).toContain('acked:flaky');
     },
-  },
-];
+  };
+}

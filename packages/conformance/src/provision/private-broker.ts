@@ -31,6 +31,8 @@ export interface PrivateBroker {
   readonly name: PrivateBrokerName;
   /** In the form of the broker's env var: 127.0.0.1:port, amqp://…, nats://…. */
   readonly url: string;
+  /** RabbitMQ launched with `{ management: true }`: its management API, `http://127.0.0.1:port`. */
+  readonly managementUrl?: string;
   readonly version: string;
   /** Stop the process (a clean SIGTERM shutdown), start it again on the same data, wait for a round trip. */
   restart(): Promise<RestartTiming>;
@@ -43,12 +45,16 @@ export interface PrivateBroker {
  * nats-server and rabbitmq-server from the machine's packages, fauxqs with its state on disk), ready when it answers a real
  * round trip. Throws, saying why, when this machine cannot run one.
  */
-export async function launchPrivateBroker(name: PrivateBrokerName): Promise<PrivateBroker> {
-  const [port, second] = await freePorts(2);
+export async function launchPrivateBroker(
+  name: PrivateBrokerName,
+  options: { management?: boolean } = {},
+): Promise<PrivateBroker> {
+  const [port, second, third] = await freePorts(3);
   const home = join(brokersDir, 'private', `${name}-${port}`);
   rmSync(home, { recursive: true, force: true });
   mkdirSync(home, { recursive: true });
-  const { recipe, url, version } = await recipeFor(name, home, port!, second!);
+  const managementPort = name === 'rabbitmq' && options.management ? third : undefined;
+  const { recipe, url, version } = await recipeFor(name, home, port!, second!, managementPort);
   const driver = driverFor(name, { kafkaVersion: kafkaVersionFromEnv(), emulator: 'fauxqs' });
   const key = `private-${name}-${port}`;
 
@@ -91,6 +97,7 @@ export async function launchPrivateBroker(name: PrivateBrokerName): Promise<Priv
   return {
     name,
     url,
+    ...(managementPort === undefined ? {} : { managementUrl: `http://127.0.0.1:${managementPort}` }),
     version: version || probedVersion,
     async restart() {
       const stopping = Date.now();
@@ -111,6 +118,7 @@ async function recipeFor(
   home: string,
   port: number,
   second: number,
+  managementPort?: number,
 ): Promise<{ recipe: Recipe; url: string; version: string }> {
   const logFile = join(home, `${name}.log`);
   switch (name) {
@@ -152,7 +160,15 @@ async function recipeFor(
       mkdirSync(mnesia, { recursive: true });
       mkdirSync(logs, { recursive: true });
       const plugins = join(home, 'enabled_plugins');
-      writeFileSync(plugins, '[].\n');
+      writeFileSync(plugins, managementPort === undefined ? '[].\n' : '[rabbitmq_management].\n');
+      // With the management API: on 127.0.0.1 only, statistics every second (default 5) for tests.
+      const config = join(home, 'rabbitmq.conf');
+      if (managementPort !== undefined) {
+        writeFileSync(
+          config,
+          `management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = ${managementPort}\ncollect_statistics_interval = 1000\n`,
+        );
+      }
       // RabbitMQ refuses to run as root; as root, start it as the package's rabbitmq user, who
       // must own its dirs and whose home holds the Erlang cookie the node's CLI tools share.
       const user = process.getuid?.() === 0 ? await systemUser('rabbitmq') : undefined;
@@ -171,7 +187,7 @@ async function recipeFor(
             RABBITMQ_LOG_BASE: logs,
             RABBITMQ_ENABLED_PLUGINS_FILE: plugins,
             RABBITMQ_PID_FILE: join(home, 'rabbitmq.pid'),
-            RABBITMQ_CONFIG_FILE: join(home, 'none'),
+            RABBITMQ_CONFIG_FILE: managementPort === undefined ? join(home, 'none') : config,
             ...(user ? { HOME: user.home } : {}),
           },
           ...(user ? { uid: user.uid, gid: user.gid } : {}),

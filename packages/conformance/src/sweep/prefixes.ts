@@ -7,6 +7,7 @@ const LEFTOVER_TOPICS: readonly RegExp[] = [
   /^sy-demo-/, // examples/order-flow (events.ts topicsFor)
   /^(orders|inventory|payments|deadletters)-[0-9a-z]{12}(?![0-9a-z])/, // the order flow before it had sy-demo-
   /^bench-/, // benchmarks/src/main.ts
+  /^soak-[0-9a-f]{8}$/, // benchmarks/src/soak-inbox.ts
   /^switchyard-health-/, // provisioning probes (kafka, sqs)
 ];
 

@@ -26,6 +26,12 @@ export class MemoryBroker {
     return topic;
   }
 
+  /** The group if it exists, without creating anything: undefined topic or group says which is missing. */
+  find(topicName: string, groupName: string): { topic: boolean; group: MemoryGroup | undefined } {
+    const topic = this.#topics.get(topicName);
+    return { topic: topic !== undefined, group: topic?.groups.get(groupName) };
+  }
+
   group(topicName: string, groupName: string, from: 'latest' | 'earliest' = 'latest'): MemoryGroup {
     const topic = this.topic(topicName);
     let group = topic.groups.get(groupName);

@@ -6,6 +6,8 @@ export interface Entry {
   readonly message: WireMessage;
   attempts: number;
   holder: Member | undefined;
+  /** When it was enqueued, ms since epoch (for the oldest age `inspect` reports). */
+  readonly at: number;
 }
 
 export interface Member {
@@ -29,15 +31,40 @@ export class MemoryGroup {
   #nextMember = 0;
   #pending = 0;
   #unkeyed = 0;
+  #acked = 0;
 
   /** Messages not yet acked. */
   get depth(): number {
     return this.#pending;
   }
 
+  /** Messages acked since the group was created: its position, for `inspect`. */
+  get acked(): number {
+    return this.#acked;
+  }
+
+  /** Members that still take messages (left ones settling what they hold do not count). */
+  get activeMembers(): number {
+    return this.#members.filter((member) => member.active).length;
+  }
+
+  /** Messages handed out and not yet settled, and when the oldest not yet acked was enqueued. */
+  outstanding(): { inFlight: number; oldestAt: number | undefined } {
+    let inFlight = 0;
+    let oldestAt: number | undefined;
+    // A lane's head is its oldest entry, and the only one that can be out.
+    for (const lane of this.#queue.lanes()) {
+      const head = lane.entries.peek();
+      if (head === undefined) continue;
+      if (head.holder !== undefined) inFlight += 1;
+      if (oldestAt === undefined || head.at < oldestAt) oldestAt = head.at;
+    }
+    return { inFlight, oldestAt };
+  }
+
   enqueue(message: WireMessage): void {
     const key = message.key === undefined ? `\u0000${this.#unkeyed++}` : message.key;
-    this.#queue.add(key, { message, attempts: 0, holder: undefined });
+    this.#queue.add(key, { message, attempts: 0, holder: undefined, at: Date.now() });
     this.#pending += 1;
   }
 
@@ -124,6 +151,7 @@ export class MemoryGroup {
     if (entry.holder === member) {
       if (delayMs === undefined) {
         this.#pending -= 1;
+        this.#acked += 1;
         this.#queue.done(lane);
       } else {
         entry.holder = undefined;
@@ -132,6 +160,11 @@ export class MemoryGroup {
     }
     if (!member.active && member.unsettled === 0) this.#drop(member);
     this.dispatch();
+  }
+
+  /** Every message not yet acked, each key's in order (for `peek`); nothing is handed out or changed. */
+  *unacked(): IterableIterator<Entry> {
+    for (const lane of this.#queue.lanes()) yield* lane.entries;
   }
 }
 

@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import { Lifecycle } from '../kit/lifecycle.ts';
 import { assertGroupName, assertTopicName } from '../names.ts';
+import type { GroupStats, PeekedMessage } from '../ops/stats.ts';
 import type {
   Capabilities,
   SubscribeOptions,
@@ -10,6 +11,8 @@ import type {
 } from '../transport.ts';
 import { type MemoryBroker, memoryBroker } from './broker.ts';
 import type { Member, MemoryGroup } from './group.ts';
+import { inspectMemory } from './inspect.ts';
+import { peekMemory } from './peek.ts';
 
 export interface MemoryOptions {
   /** Messages per topic kept for groups created with `from: 'earliest'`. Default: 10 000. */
@@ -91,6 +94,18 @@ export class MemoryTransport implements Transport {
       group.join(member);
       return () => group.leave(member);
     });
+  }
+
+  async inspect(topic: string, group: string): Promise<GroupStats> {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    return inspectMemory(this.#broker, topic, group);
+  }
+
+  async peek(topic: string, group: string, limit: number): Promise<PeekedMessage[]> {
+    this.#life.assertOpen();
+    assertGroupName(topic, group);
+    return peekMemory(this.#broker, topic, group, limit);
   }
 
   close(): Promise<void> {

@@ -24,10 +24,18 @@ export interface GroupStats {
   readonly oldestAgeMs: number | null;
   /** The group's position where the broker has one (Kafka: sum of committed offsets; JetStream: ack floor), for stall detection. */
   readonly position: string | null;
+  /**
+   * Members attached to the group where the broker can tell (0: nobody consumes, status STOP);
+   * `null` or absent where it cannot (SQS). Optional so stats written before it stay valid.
+   */
+  readonly consumers?: number | null;
   readonly definitions: {
     readonly backlog: string;
     readonly inFlight: string;
     readonly oldestAge: string;
+    /** What `position` is, and `consumers` where the broker reports them. */
+    readonly position?: string;
+    readonly consumers?: string;
   };
 }
 

@@ -5,6 +5,7 @@ import type { EventInput, SwitchyardEvent } from '../event.ts';
 import { storeCalls } from '../idempotency/batched.ts';
 import { isTransactional, type TransactionalIdempotencyStore } from '../idempotency/store.ts';
 import { SETTLED_NOW } from '../kit/settle-once.ts';
+import { Processings } from '../ops/instrumentation.ts';
 import { isPromiseLike } from '../promise.ts';
 import { type DeadLetterOptions, deadLetter } from './dead-letter.ts';
 import {
@@ -174,6 +175,8 @@ export function handle<T>(
   return (source) =>
     defer(() => {
       const attemptsMade = new Map<string, number>();
+      // Deliveries of an instrumented bus (bus.instrument) run and end through their Processing.
+      const processings = new Processings();
 
       const outcome = (
         kind: OutcomeKind,
@@ -195,15 +198,17 @@ export function handle<T>(
 
       /** The outcome as the broker confirmed it: the bus may have given the delivery back first (drain deadline), then it was not acked. */
       const confirmed = (o: Outcome<T>): Outcome<T> =>
-        o.kind !== 'released' && o.kind !== 'retrying' && o.delivery.settledAs === 'nack'
-          ? { ...o, kind: 'released' }
-          : o;
+        processings.outcome(
+          o.kind !== 'released' && o.kind !== 'retrying' && o.delivery.settledAs === 'nack'
+            ? { ...o, kind: 'released' }
+            : o,
+        );
 
       // Settling can fail (connection lost): the broker then redelivers, which is what release means.
       const settle = (settling: Promise<void>, o: Outcome<T>): Promise<Outcome<T>> =>
         settling.then(
           () => confirmed(o),
-          (error: unknown) => ({ ...o, kind: 'released', error: error as Error }),
+          (error: unknown) => processings.outcome({ ...o, kind: 'released', error: error as Error }),
         );
 
       /**
@@ -265,7 +270,10 @@ export function handle<T>(
           delayMs: decision.delayMs,
         });
         if (decision.kind === 'inProcess')
-          return { outcomes: [retrying], next: { kind: 'again', delayMs: decision.delayMs } };
+          return {
+            outcomes: [processings.outcome(retrying)],
+            next: { kind: 'again', delayMs: decision.delayMs },
+          };
         const id = delivery.event.id;
         remember(attemptsMade, id, attempt);
         const holdMs = decision.delayMs + (options.retry?.holdGraceMs ?? 10_000);
@@ -352,6 +360,13 @@ export function handle<T>(
       };
 
       const run = (delivery: Delivery<T>, attempt: number): Result<T> => {
+        const instrumentation = delivery.origin.instrumentation;
+        if (instrumentation !== undefined)
+          return processings.run(instrumentation, delivery, attempt, runAttempt);
+        return runAttempt(delivery, attempt);
+      };
+
+      const runAttempt = (delivery: Delivery<T>, attempt: number): Result<T> => {
         const startedAt = performance.now();
         if (delivery.invalid) {
           return giveUp(

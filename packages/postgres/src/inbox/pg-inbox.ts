@@ -6,13 +6,16 @@ import {
   pgIdempotencyStore,
 } from '../idempotency/pg-store.ts';
 import { idempotencyTable } from '../idempotency/schema.ts';
-import { migrator } from '../migrate.ts';
-import { outboxTable } from '../outbox/schema.ts';
-import { insertOutbox } from '../outbox/write.ts';
+import { type PgOutbox, pgOutbox } from '../outbox/pg-outbox.ts';
 import type { SqlClient, SqlConnection, SqlPool } from '../sql.ts';
 
 export interface PgInboxOptions extends PgIdempotencyStoreOptions {
-  /** Outbox table that ctx.publish writes to inside the transaction. Default: `sy_outbox`. */
+  /**
+   * The outbox ctx.publish writes to inside the transaction: give the same `pgOutbox` the relay
+   * reads. Default: `pgOutbox({ pool, table: outboxTable })`.
+   */
+  readonly outbox?: PgOutbox;
+  /** Outbox table of the default outbox (ignored with `outbox`). Default: `sy_outbox`. */
   readonly outboxTable?: string;
 }
 
@@ -37,8 +40,15 @@ export class TransactionAbortedError extends Error {
 export function pgInbox(pool: SqlPool, options: PgInboxOptions = {}): PgInbox {
   const store = pgIdempotencyStore(pool, options);
   const { table } = idempotencyTable(options.table ?? 'sy_idempotency');
-  const outbox = outboxTable(options.outboxTable ?? 'sy_outbox');
-  const migrateOutbox = migrator(pool, `switchyard:${outbox.table.sql}`, outbox.ddl);
+  // Events arrive built (handle() builds them with the bus): the outbox's source is never used.
+  const outbox =
+    options.outbox ??
+    pgOutbox({
+      pool,
+      table: options.outboxTable ?? 'sy_outbox',
+      source: 'switchyard',
+      migrate: options.autoMigrate !== false,
+    });
   const markSql = `
     insert into ${table.sql} as t (key, state, owner, expires_at)
     values ($1, 'done', null, now() + make_interval(secs => $2::double precision / 1000))
@@ -50,7 +60,7 @@ export function pgInbox(pool: SqlPool, options: PgInboxOptions = {}): PgInbox {
     ...store,
     async migrate() {
       await store.migrate();
-      await migrateOutbox();
+      await outbox.migrate();
     },
     async transaction(key, ttlMs, work, opts = {}) {
       if (options.autoMigrate !== false) await store.migrate();
@@ -90,8 +100,7 @@ export function pgInbox(pool: SqlPool, options: PgInboxOptions = {}): PgInbox {
       }
     },
     async publishInTransaction(tx, topic, event) {
-      if (options.autoMigrate !== false) await migrateOutbox();
-      await insertOutbox(tx, outbox.table.sql, topic, [event]);
+      await outbox.publish(tx, topic, event);
     },
   };
 }

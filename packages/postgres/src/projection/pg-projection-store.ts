@@ -1,10 +1,14 @@
-import type { Checkpoint, ProjectionLease, ProjectionStore } from '@switchyard/eventsourcing';
+import type { Checkpoint, ParkedEvent, ProjectionLease, ProjectionStore } from '@switchyard/eventsourcing';
 import type { SqlConnection, SqlPool } from '../sql.ts';
 
 const DDL = `
 create table if not exists sy_checkpoints (name text not null, version int not null, tx_id xid8 not null,
   position bigint not null, updated_at timestamptz not null default now(), primary key (name, version));
-create table if not exists sy_projections (name text primary key, active_version int not null);`;
+create table if not exists sy_projections (name text primary key, active_version int not null);
+create table if not exists sy_projection_parked (name text not null, version int not null, event_id text not null,
+  type text not null, stream_id text not null, stream_version bigint not null, tx_id xid8 not null,
+  position bigint not null, reason text not null, attempts int not null,
+  parked_at timestamptz not null default now(), primary key (name, version, event_id));`;
 
 export interface PgProjectionStoreOptions {
   readonly pool: SqlPool;
@@ -109,26 +113,54 @@ export class PgProjectionStore implements ProjectionStore<SqlConnection> {
         throw error;
       }
     };
+    const moveCheckpoint = async (from: Checkpoint | undefined, to: Checkpoint) => {
+      const result = from
+        ? await conn.query(
+            'update sy_checkpoints set tx_id = $3::xid8, position = $4, updated_at = now() where name = $1 and version = $2 and tx_id = $5::xid8 and position = $6',
+            [name, version, to.tx, to.position, from.tx, from.position],
+          )
+        : await conn.query(
+            'insert into sy_checkpoints (name, version, tx_id, position) values ($1, $2, $3::xid8, $4) on conflict do nothing',
+            [name, version, to.tx, to.position],
+          );
+      return (result.rowCount ?? 0) === 1;
+    };
     return {
       name,
       version,
       lost: lost.signal,
-      commit: (from, to, work) =>
-        inTx(work, async () => {
-          const result = from
-            ? await conn.query(
-                'update sy_checkpoints set tx_id = $3::xid8, position = $4, updated_at = now() where name = $1 and version = $2 and tx_id = $5::xid8 and position = $6',
-                [name, version, to.tx, to.position, from.tx, from.position],
-              )
-            : await conn.query(
-                'insert into sy_checkpoints (name, version, tx_id, position) values ($1, $2, $3::xid8, $4) on conflict do nothing',
-                [name, version, to.tx, to.position],
-              );
-          return (result.rowCount ?? 0) === 1;
-        }),
+      commit: (from, to, work) => inTx(work, () => moveCheckpoint(from, to)),
+      park: (from, to, event) =>
+        inTx(
+          async () => {
+            await conn.query(
+              'insert into sy_projection_parked (name, version, event_id, type, stream_id, stream_version, tx_id,' +
+                ' position, reason, attempts, parked_at) values ($1, $2, $3, $4, $5, $6, $7::xid8, $8, $9, $10, $11)' +
+                ' on conflict do nothing',
+              [
+                name,
+                version,
+                event.eventId,
+                event.type,
+                event.streamId,
+                event.streamVersion,
+                event.checkpoint.tx,
+                event.checkpoint.position,
+                event.reason,
+                event.attempts,
+                event.parkedAt,
+              ],
+            );
+          },
+          () => moveCheckpoint(from, to),
+        ),
       reset: async (work) => {
         await inTx(work, async () => {
           await conn.query('delete from sy_checkpoints where name = $1 and version = $2', [name, version]);
+          await conn.query('delete from sy_projection_parked where name = $1 and version = $2', [
+            name,
+            version,
+          ]);
           return true;
         });
       },
@@ -153,6 +185,37 @@ export class PgProjectionStore implements ProjectionStore<SqlConnection> {
     );
     const row = rows[0];
     return row && { tx: row.tx, position: Number(row.position) };
+  }
+
+  async parked(name: string, version: number): Promise<ParkedEvent[]> {
+    await this.setup();
+    const { rows } = await this.#pool.query<{
+      event_id: string;
+      type: string;
+      stream_id: string;
+      stream_version: string;
+      tx: string;
+      position: string;
+      reason: string;
+      attempts: number;
+      parked_at: Date;
+    }>(
+      'select event_id, type, stream_id, stream_version, tx_id::text as tx, position, reason, attempts, parked_at' +
+        ' from sy_projection_parked where name = $1 and version = $2 order by tx_id, position',
+      [name, version],
+    );
+    return rows.map((r) => ({
+      name,
+      version,
+      eventId: r.event_id,
+      type: r.type,
+      streamId: r.stream_id,
+      streamVersion: Number(r.stream_version),
+      checkpoint: { tx: r.tx, position: Number(r.position) },
+      reason: r.reason,
+      attempts: r.attempts,
+      parkedAt: r.parked_at,
+    }));
   }
 
   async activate(name: string, version: number): Promise<void> {

@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// `switchyard inspect|dlq|dashboard`: the dashboard's figures in a terminal, and the page itself.
+import { parseArgs } from 'node:util';
+import { type Bus, connect, redactUrl } from '@switchyard/core';
+import { parseWatch } from './ops-bus.ts';
+import { dashboard } from './server.ts';
+
+const USAGE = `usage:
+  switchyard inspect <url> <topic> --group <group> [--json]
+  switchyard dlq <url> <topic> --group <group> [groups|list|redrive] [--limit N] [--dry-run] [--json]
+  switchyard dashboard --url <url> --watch <topic:group> [--watch ...] [--port N] [--host H]
+
+<url> is a broker URL as connect() takes it (memory://, kafka://, amqp://, sqs://, nats://);
+SWITCHYARD_URL is used when it is left out of 'dashboard'.`;
+
+/** Thrown for a command line that cannot be run; printed with the usage, exit code 2. */
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      group: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      limit: { type: 'string', default: '20' },
+      'dry-run': { type: 'boolean', default: false },
+      url: { type: 'string' },
+      watch: { type: 'string', multiple: true },
+      port: { type: 'string', default: '4380' },
+      host: { type: 'string', default: '127.0.0.1' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const print = (value: unknown, text: () => string) =>
+    console.log(values.json ? JSON.stringify(value, null, 2) : text());
+
+  if (command === 'dashboard') {
+    const url = values.url ?? process.env.SWITCHYARD_URL;
+    if (!url) throw new UsageError('dashboard needs --url (or SWITCHYARD_URL)');
+    const watch = (values.watch ?? []).map(parseWatch);
+    if (watch.length === 0) throw new UsageError('dashboard needs at least one --watch topic:group');
+    const bus = await open(url);
+    const page = await dashboard({ bus, watch, port: Number(values.port), host: values.host });
+    console.log(`switchyard dashboard for ${redactUrl(url)} at ${page.url} (Ctrl-C stops)`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await page.close();
+    await bus.close({ drainTimeoutMs: 5_000 });
+    return 0;
+  }
+
+  const [url, topic, action = 'groups'] = rest;
+  if (!url || !topic) throw new UsageError(`${command} needs <url> <topic>`);
+  if (!values.group) throw new UsageError(`${command} needs --group`);
+  const group = values.group;
+  const bus = await open(url);
+  try {
+    if (command === 'inspect') {
+      const inspection = await bus.inspect(topic, { group });
+      print(inspection, () =>
+        [
+          `${topic} / ${group}: ${inspection.status}`,
+          `  backlog      ${figure(inspection.backlog)}   (${inspection.definitions.backlog})`,
+          `  in flight    ${figure(inspection.inFlight)}   (${inspection.definitions.inFlight})`,
+          `  oldest age   ${figure(inspection.oldestAgeMs, ' ms')}   (${inspection.definitions.oldestAge})`,
+          `  dead letters ${figure(inspection.deadLetters)}`,
+        ].join('\n'),
+      );
+      return 0;
+    }
+    if (command === 'dlq') {
+      const view = bus.deadLetters(topic, { group });
+      const result =
+        action === 'groups'
+          ? await view.groups()
+          : action === 'list'
+            ? await view.inspect({ limit: Number(values.limit) })
+            : action === 'redrive'
+              ? await view.redrive({ dryRun: values['dry-run'] })
+              : undefined;
+      if (result === undefined) throw new UsageError(`unknown dlq action '${action}'`);
+      // The dead-letter view's results are plain JSON; a terminal reads them best indented.
+      print(result, () => JSON.stringify(result, null, 2));
+      return 0;
+    }
+    throw new UsageError(`unknown command '${command}'`);
+  } finally {
+    await bus.close({ drainTimeoutMs: 5_000 });
+  }
+}
+
+function open(url: string): Promise<Bus> {
+  return connect({ url, source: 'switchyard-cli' });
+}
+
+function figure(value: number | null, unit = ''): string {
+  return value === null ? '—' : `${value}${unit}`;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`switchyard: ${(error as Error).message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      console.error(
+        `switchyard: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+      );
+      process.exitCode = 1;
+    }
+  },
+);
