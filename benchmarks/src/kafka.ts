@@ -1,4 +1,5 @@
-// Kafka: raw kafkajs against @switchyard/kafka (both kafkajs underneath, idempotent producer, acks -1).
+// Kafka: raw kafkajs against @switchyard/kafka (on kafkajs, or @platformatic/kafka with
+// --kafka-client platformatic; idempotent producer, acks -1 on both sides).
 import '@switchyard/kafka';
 import { type Admin, type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Consuming, Driver, Item, Pair, Side } from './driver.ts';
@@ -113,6 +114,8 @@ function record(item: Item) {
   };
 }
 
+const switchyardClient = process.env.BENCH_KAFKA_CLIENT === 'platformatic' ? 'platformatic' : 'kafkajs';
+
 export const pair: Pair = {
   broker: 'kafka',
   address: brokers.join(','),
@@ -120,7 +123,11 @@ export const pair: Pair = {
   create: (side: Side) =>
     side === 'raw'
       ? new RawKafka()
-      : new SwitchyardDriver({ url: `kafka://${brokers.join(',')}`, kafka: { logLevel: 'nothing' } }),
+      : new SwitchyardDriver({
+          url: `kafka://${brokers.join(',')}`,
+          // `pnpm bench --kafka-client platformatic` (main.ts): the driver under Switchyard's side.
+          kafka: { logLevel: 'nothing', client: switchyardClient },
+        }),
   cleanup: (_side, topics, group) =>
     withAdmin(async (admin) => {
       await admin.deleteGroups([group]).catch(() => undefined);

@@ -60,6 +60,7 @@ const { values: args } = parseArgs({
     'es-rounds': { type: 'string', default: '3' },
     out: { type: 'string', default: here('../results') },
     'raw-envelope': { type: 'string', default: 'cloudevents' },
+    'kafka-client': { type: 'string', default: 'kafkajs' },
     peers: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
@@ -94,6 +95,7 @@ if (args.help) {
   --es-rounds R        eventstore: rounds, raw and ours alternated (default 3)
   --out DIR            where <date>.json and <date>.svg go (default benchmarks/results)
   --raw-envelope cloudevents|bare  what the raw side sends besides the body (default cloudevents)
+  --kafka-client kafkajs|platformatic  the driver under Switchyard's Kafka side (default kafkajs; raw stays kafkajs)
   --peers              also run the libraries users pick instead (benchmarks/src/peers) in the same rounds
 Brokers: KAFKA_BROKERS, AMQP_URL, SQS_ENDPOINT, NATS_URL. See benchmarks/README.md.
 `);
@@ -143,6 +145,10 @@ if (args['raw-envelope'] !== 'cloudevents' && args['raw-envelope'] !== 'bare')
   throw new Error(`--raw-envelope is 'cloudevents' (default) or 'bare', not '${args['raw-envelope']}'`);
 // The worker processes read it (envelope.ts): they inherit this environment.
 process.env.BENCH_RAW_ENVELOPE = args['raw-envelope'];
+if (args['kafka-client'] !== 'kafkajs' && args['kafka-client'] !== 'platformatic')
+  throw new Error(`--kafka-client is 'kafkajs' (default) or 'platformatic', not '${args['kafka-client']}'`);
+// Read by kafka.ts in the worker processes.
+process.env.BENCH_KAFKA_CLIENT = args['kafka-client'];
 const size = Number(args.size);
 const started = performance.now();
 
@@ -783,6 +789,7 @@ const report = {
   date: new Date().toISOString(),
   durationSeconds: Math.round((performance.now() - started) / 1_000),
   rawEnvelope: args['raw-envelope'],
+  kafkaClient: args['kafka-client'],
   machine,
   clients,
   brokers: results,

@@ -10,6 +10,7 @@ import type { Logger, LogThreshold } from './logger.ts';
 
 /** `kafka://` (@switchyard/kafka). */
 export interface KafkaConnectOptions {
+  readonly client?: 'kafkajs' | 'platformatic';
   readonly connectTimeoutMs?: number;
   readonly brokers?: readonly string[];
   readonly clientId?: string;

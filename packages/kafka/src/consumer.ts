@@ -1,17 +1,18 @@
 import { SETTLED_NOW, type TransportDelivery, type WireMessage } from '@switchyard/core/transport';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { fromRecord } from './binding.ts';
+import type { ConsumerHandlers, FetchedBatch, GroupConsumer, KafkaClient } from './client.ts';
 import { withConnectDeadline } from './connect-deadline.ts';
 import { recordDelivery } from './delivery.ts';
-import { causes, transportError } from './errors.ts';
+import { transportError } from './errors.ts';
 import { type Entry, KeyDispatcher } from './key-dispatcher.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 import type { ResolvedOptions } from './options.ts';
-import { gateRejoin } from './rejoin-gate.ts';
 import type { Provisioner } from './topology.ts';
 
+export { brokerAway } from './kafkajs-client.ts';
+
 export interface MemberOptions {
-  readonly kafka: Kafka;
+  /** The Kafka client library underneath (kafkajs or @platformatic/kafka). */
+  readonly client: KafkaClient;
   readonly provisioner: Provisioner;
   readonly options: ResolvedOptions;
   readonly secrets: readonly string[];
@@ -23,28 +24,6 @@ export interface MemberOptions {
   readonly since: number;
   readonly deliver: (delivery: TransportDelivery) => void;
   readonly fail: (error: Error) => void;
-}
-
-/**
- * Failures that end a kafkajs consumer for good although the broker coming back cures them.
- * kafkajs restarts a crashed consumer only when the root cause is marked retriable, and some of
- * what a broker restart produces is not: a FindCoordinator whose connection closes or times out
- * (the broker going down, or still loading its groups) ends in KafkaJSGroupCoordinatorNotFound,
- * which kafkajs marks non-retriable and so never restarts from.
- */
-const BROKER_AWAY = new Set([
-  'KafkaJSGroupCoordinatorNotFound',
-  'KafkaJSBrokerNotFound',
-  'KafkaJSNoBrokerAvailableError',
-  'KafkaJSConnectionError',
-  'KafkaJSConnectionClosedError',
-  'KafkaJSRequestTimeoutError',
-  'KafkaJSNumberOfRetriesExceeded',
-]);
-
-/** True when `error` says the broker or group coordinator was unreachable, not that something is wrong. */
-export function brokerAway(error: unknown): boolean {
-  return causes(error).some((e) => BROKER_AWAY.has(e.name));
 }
 
 /** Resolves when `wakeAll(waiters)` is called or after `ms`, whichever comes first. */
@@ -89,7 +68,7 @@ export class KafkaMember {
   readonly #dispatcher: KeyDispatcher<WireMessage>;
   readonly #partitions = new Map<number, PartitionState>();
   readonly #window: number;
-  #consumer: Consumer | undefined;
+  #consumer: GroupConsumer | undefined;
   #memberId: string | undefined;
   #started: Promise<void> | undefined;
   #stopping = false;
@@ -138,47 +117,42 @@ export class KafkaMember {
     await this.#join();
   }
 
-  /** A new kafkajs consumer in the group: at start, and in place of one kafkajs gave up on. */
+  /** A new consumer in the group: at start, and in place of one the client gave up on. */
   async #join(): Promise<void> {
     const { topic, group, from, options } = this.#o;
     if (this.#stopping) return;
-    const consumer = this.#o.kafka.consumer({
-      groupId: options.groupIdFor(topic, group),
-      sessionTimeout: options.sessionTimeoutMs,
-      heartbeatInterval: options.heartbeatIntervalMs,
-      rebalanceTimeout: options.rebalanceTimeoutMs,
-      maxWaitTimeInMs: options.maxWaitTimeMs,
-      allowAutoTopicCreation: false,
-      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
-    });
-    this.#consumer = consumer;
     // Events of a consumer this member has since replaced are not about the current one.
-    const current = () => this.#consumer === consumer;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      if (current()) this.#onJoin(payload.memberId, payload.memberAssignment[topic] ?? []);
-    });
-    consumer.on(consumer.events.REBALANCING, () => {
-      if (current()) this.#onRebalancing();
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (current()) this.#onCrash(payload.error, payload.restart);
-    });
+    let consumer: GroupConsumer | undefined;
+    const current = () => consumer !== undefined && this.#consumer === consumer;
+    const handlers: ConsumerHandlers = {
+      onJoin: (memberId, assigned) => {
+        if (current()) this.#onJoin(memberId, assigned);
+      },
+      onRebalancing: () => {
+        if (current()) this.#onRebalancing();
+      },
+      onCrash: (error, restart) => {
+        if (current()) this.#onCrash(error, restart);
+      },
+      onBatch: (batch) => this.#onBatch(batch),
+    };
+    consumer = this.#o.client.consumer(
+      { topic, groupId: options.groupIdFor(topic, group), from, options },
+      handlers,
+    );
+    this.#consumer = consumer;
     try {
       const { connectTimeoutMs, brokers } = this.#o.options;
       await withConnectDeadline(consumer.connect(), connectTimeoutMs, brokers, () => consumer.disconnect());
-      await consumer.subscribe({ topics: [topic], fromBeginning: from === 'earliest' });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        eachBatch: (payload) => this.#onBatch(payload),
-      });
+      await consumer.run();
     } catch (error) {
       await consumer.disconnect().catch(() => undefined);
       throw transportError(`Could not join group '${group}' on '${topic}'`, error, this.#o.secrets);
     }
   }
 
-  async #onBatch({ batch, resolveOffset, isRunning, isStale, heartbeat }: EachBatchPayload): Promise<void> {
+  async #onBatch(batch: FetchedBatch): Promise<void> {
+    const { isRunning, isStale, heartbeat } = batch;
     // The loop below never waits, so nothing can stop or revoke the batch while it runs: one look.
     if (this.#stopping || !isRunning() || isStale()) return;
     const partition = batch.partition;
@@ -187,22 +161,19 @@ export class KafkaMember {
     // for kafkajs to fetch and decode again cost a quarter more fetching on a backlog drain (37 286
     // records decoded for 30 000). The window is checked after it, so a member holds at most one
     // fetch beyond it.
-    for (const record of batch.messages) {
-      const offset = Number(record.offset);
+    for (let index = 0; index < batch.size; index++) {
+      const offset = batch.offset(index);
       state.tracker ??= new OffsetTracker(offset);
-      // After a rebalance kafkajs refetches a partition this member kept from its committed
+      // After a rebalance the client refetches a partition this member kept from its committed
       // offset: what is below `fetched` is already here, queued or in a handler.
       if (offset < state.tracker.fetched) continue;
       state.tracker.track(offset);
-      const message = fromRecord(record);
+      const message = batch.message(index);
       this.#dispatcher.add(partition, offset, message.key, message);
     }
-    // kafkajs's resolveOffset parses an offset into a Long and formats it back, about a microsecond
-    // a record: resolving the last one says the same once.
-    const last = batch.messages.at(-1);
-    if (last) resolveOffset(last.offset);
+    batch.taken();
     const tracker = state.tracker;
-    tracker?.fetchedThrough(Number(batch.lastOffset()) + 1);
+    tracker?.fetchedThrough(batch.end);
     this.#dispatcher.pump();
     if (!tracker || tracker.size < this.#window) return;
     // Pausing the last partition still fetching would leave kafkajs sleeping maxWaitTime before it
@@ -327,14 +298,14 @@ export class KafkaMember {
   #pause(partition: number, state: PartitionState): void {
     if (state.paused) return;
     state.paused = true;
-    this.#consumer?.pause([{ topic: this.#o.topic, partitions: [partition] }]);
+    this.#consumer?.pause([partition]);
   }
 
   #maybeResume(partition: number, state: PartitionState): void {
     // Half the window as hysteresis: resume once half of it is free, not at the first settled record.
     if (!state.paused || this.#stopping || (state.tracker?.size ?? 0) > this.#window / 2) return;
     state.paused = false;
-    this.#consumer?.resume([{ topic: this.#o.topic, partitions: [partition] }]);
+    this.#consumer?.resume([partition]);
   }
 
   #onRebalancing(): void {
@@ -380,18 +351,18 @@ export class KafkaMember {
     this.#assigned = assigned;
     if (!sameMember) {
       this.#releaseGate?.();
-      this.#releaseGate = gateRejoin(memberId, (heartbeat) => this.#beforeRejoin(heartbeat));
+      this.#releaseGate = this.#consumer?.gateRejoin(memberId, (heartbeat) => this.#beforeRejoin(heartbeat));
     }
     for (const partition of [...this.#partitions.keys()]) {
       if (!sameMember || !keep.has(partition)) this.#drop(partition);
     }
     if (this.#stopping) {
-      this.#consumer?.pause([{ topic: this.#o.topic }]);
+      this.#consumer?.pause();
       return;
     }
     const toResume = assigned.filter((partition) => !this.#partition(partition).paused);
     // A partition paused in an earlier generation and given back fresh must fetch again.
-    if (toResume.length > 0) this.#consumer?.resume([{ topic: this.#o.topic, partitions: toResume }]);
+    if (toResume.length > 0) this.#consumer?.resume(toResume);
     this.#dispatcher.setOpen(true);
   }
 
@@ -404,7 +375,7 @@ export class KafkaMember {
     this.#releaseGate?.();
     this.#releaseGate = undefined;
     if (restart || this.#stopping) return;
-    if (brokerAway(error)) this.#rejoin();
+    if (this.#o.client.brokerAway(error)) this.#rejoin();
     else this.#o.fail(transportError(`Consumer of group '${this.#o.group}' stopped`, error, this.#o.secrets));
   }
 
@@ -421,7 +392,7 @@ export class KafkaMember {
       this.#rejoinTimer = undefined;
       this.#rejoining = this.#join().catch((error: unknown) => {
         if (this.#stopping) return;
-        if (brokerAway(error)) this.#rejoin();
+        if (this.#o.client.brokerAway(error)) this.#rejoin();
         else this.#o.fail(error as Error);
       });
     }, delay);
@@ -459,9 +430,7 @@ export class KafkaMember {
     }
     if (due.length === 0) return;
     try {
-      await consumer.commitOffsets(
-        due.map(({ partition, offset }) => ({ topic: this.#o.topic, partition, offset: String(offset) })),
-      );
+      await consumer.commit(due.map(({ partition, offset }) => ({ partition, offset })));
       for (const { tracker, offset } of due) if (offset > tracker.committed) tracker.committed = offset;
     } catch {
       // Usually a rebalance: what is still ours is committed by the next ack or this retry; what
@@ -496,7 +465,7 @@ export class KafkaMember {
     const consumer = this.#consumer;
     if (consumer) {
       try {
-        consumer.pause([{ topic: this.#o.topic }]);
+        consumer.pause();
       } catch {
         // Not running (its start failed): nothing to pause.
       }

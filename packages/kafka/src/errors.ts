@@ -5,7 +5,7 @@ import { redact } from './logger.ts';
 /** Kafka's answers to a record or record batch over `max.message.bytes` (or the request limit). */
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 
-/** kafkajs wraps the broker's error in retry and aggregate errors; look through all of them. */
+/** Both clients wrap the broker's error in retry and aggregate errors; look through all of them. */
 export function causes(error: unknown): Error[] {
   const found: Error[] = [];
   const seen = new Set<unknown>();
@@ -23,7 +23,11 @@ export function causes(error: unknown): Error[] {
 }
 
 export function isTooLarge(error: unknown): boolean {
-  return causes(error).some((e) => TOO_LARGE.has((e as { type?: string }).type ?? ''));
+  // kafkajs names the broker's error code `type`, @platformatic/kafka `apiId`.
+  return causes(error).some((e) => {
+    const { type, apiId } = e as { type?: string; apiId?: string };
+    return TOO_LARGE.has(type ?? apiId ?? '');
+  });
 }
 
 /** A kafkajs failure as core's `TransportError`, message free of secrets. */

@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { GroupActiveError } from './client.ts';
 
 interface Coordinator {
   offsetCommit(request: {
@@ -30,9 +31,6 @@ export function clusterOf(kafka: Kafka): Cluster | undefined {
   if (typeof create !== 'function') return undefined;
   return (create as (o: { allowAutoTopicCreation: boolean }) => Cluster)({ allowAutoTopicCreation: false });
 }
-
-/** Thrown when the group has members: they own its position, nothing is committed. */
-export class GroupActiveError extends Error {}
 
 /**
  * Commit `partitions` as the group's start, as a non-member (generation -1, no member id): the

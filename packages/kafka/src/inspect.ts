@@ -2,6 +2,7 @@ import { NotFoundError } from '@switchyard/core';
 import type { GroupStats } from '@switchyard/core/transport';
 import { type Admin, AssignerProtocol } from 'kafkajs';
 import { causes, transportError } from './errors.ts';
+import type { OperationsAdmin } from './operations-admin.ts';
 import type { Provisioner } from './topology.ts';
 
 /** What a local member of the group holds: from `KafkaMember.held()`. */
@@ -26,13 +27,14 @@ const DEFINITIONS = {
  * members, in parallel. `local`: what members of this transport hold for (topic, group).
  */
 export async function inspectKafka(
+  operations: OperationsAdmin,
   provisioner: Provisioner,
   topic: string,
   groupId: string,
   local: readonly LocalHold[],
   secrets: readonly string[],
 ): Promise<GroupStats> {
-  const admin = await provisioner.admin();
+  const admin = await operations.admin();
   try {
     // Metadata fails at once for a missing topic; the offsets request would retry for seconds.
     await admin.fetchTopicMetadata({ topics: [topic] });

@@ -1,11 +1,17 @@
 import type { ConnectionOptions } from 'node:tls';
-import { InvalidUrlError, type Logger, type LogThreshold } from '@switchyard/core';
+import { InvalidUrlError, type Logger, type LogThreshold, UnsupportedOptionError } from '@switchyard/core';
 import type { SASLOptions } from 'kafkajs';
 import { defaultGroupId } from './names.ts';
 import type { BrokerAddress } from './socket-factory.ts';
 
 /** `connect({ url: 'kafka://…', kafka: { … } })`: everything is optional. */
 export interface KafkaOptions {
+  /**
+   * The client library underneath: `kafkajs`, or `platformatic` (@platformatic/kafka). The group
+   * member, key order, offset tracking and publishing are the same on both. Default: the URL's
+   * `?client=`, else `kafkajs`.
+   */
+  readonly client?: 'kafkajs' | 'platformatic';
   /** Bootstrap brokers (`host:port`), replacing the URL's. Default: the URL's host list. */
   readonly brokers?: readonly string[];
   /** Client id the broker sees in its logs and quotas. Default: `switchyard`. */
@@ -88,6 +94,7 @@ export interface KafkaOptions {
 
 /** Options with defaults applied and the URL folded in. */
 export interface ResolvedOptions {
+  readonly client: 'kafkajs' | 'platformatic';
   readonly brokers: string[];
   readonly clientId: string;
   readonly ssl: boolean | ConnectionOptions | undefined;
@@ -129,7 +136,12 @@ export function resolveOptions(url: URL | string, options: KafkaOptions = {}): R
       : undefined);
   const brokers = options.brokers ? [...options.brokers] : parsed.brokers;
   if (brokers.length === 0) throw new InvalidUrlError('A kafka:// URL needs at least one host:port');
+  const client = options.client ?? parsed.params.get('client') ?? 'kafkajs';
+  if (client !== 'kafkajs' && client !== 'platformatic') {
+    throw new UnsupportedOptionError(`kafka client '${client}': expected 'kafkajs' or 'platformatic'`);
+  }
   return {
+    client,
     brokers,
     clientId: options.clientId ?? parsed.params.get('clientId') ?? 'switchyard',
     ssl: options.ssl ?? (parsed.params.get('ssl') === 'true' ? true : undefined),

@@ -3,7 +3,7 @@ import type { PeekedMessage } from '@switchyard/core/transport';
 import type { Kafka } from 'kafkajs';
 import { fromRecord } from './binding.ts';
 import { transportError } from './errors.ts';
-import type { Provisioner } from './topology.ts';
+import type { OperationsAdmin } from './operations-admin.ts';
 
 /** Most time a peek spends reading before it answers with what it has. */
 const READ_DEADLINE_MS = 30_000;
@@ -24,14 +24,14 @@ interface Range {
  */
 export async function peekKafka(
   kafka: Kafka,
-  provisioner: Provisioner,
+  operations: OperationsAdmin,
   topic: string,
   groupId: string,
   limit: number,
   secrets: readonly string[],
 ): Promise<PeekedMessage[]> {
   if (limit <= 0) return [];
-  const admin = await provisioner.admin();
+  const admin = await operations.admin();
   const ranges = new Map<number, Range>();
   try {
     const topics = await admin.listTopics();

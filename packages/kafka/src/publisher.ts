@@ -1,13 +1,8 @@
 import { ClosedError, MessageTooLargeError } from '@switchyard/core';
 import { encodedSize, type WireMessage } from '@switchyard/core/transport';
-import {
-  type ICustomPartitioner,
-  type Message,
-  Partitioners,
-  type Producer,
-  type TopicMessages,
-} from 'kafkajs';
+import { type ICustomPartitioner, type Message, Partitioners, type TopicMessages } from 'kafkajs';
 import { recordSize, toRecord } from './binding.ts';
+import type { RecordSender } from './client.ts';
 import { publishError } from './errors.ts';
 
 interface Chunk {
@@ -52,8 +47,8 @@ export const retryStablePartitioner: ICustomPartitioner = () => {
  * never lost, which is what a rejected publish promises.
  */
 export class Publisher {
-  readonly #connect: () => Promise<Producer>;
-  #producer: Promise<Producer> | undefined;
+  readonly #connect: () => Promise<RecordSender>;
+  #producer: Promise<RecordSender> | undefined;
   #closed = false;
   readonly #limit: number;
   readonly #budget: number;
@@ -63,7 +58,7 @@ export class Publisher {
 
   /** `connect`: a new, connected producer (the first one, and one after each failed send). */
   constructor(
-    connect: () => Promise<Producer>,
+    connect: () => Promise<RecordSender>,
     limits: { maxMessageBytes: number; budget: number },
     secrets: readonly string[],
   ) {
@@ -74,7 +69,7 @@ export class Publisher {
   }
 
   /** The current producer, connected on first use (and again after a failed send retired it). */
-  producer(): Promise<Producer> {
+  producer(): Promise<RecordSender> {
     if (this.#closed) return Promise.reject(new ClosedError('kafka transport'));
     if (!this.#producer) {
       const connecting = this.#connect();
@@ -84,7 +79,7 @@ export class Publisher {
     return this.#producer;
   }
 
-  #retire(producer: Promise<Producer>): void {
+  #retire(producer: Promise<RecordSender>): void {
     if (this.#producer !== producer) return;
     this.#producer = undefined;
     producer.then((p) => p.disconnect()).catch(() => undefined);

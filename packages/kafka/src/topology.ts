@@ -1,7 +1,5 @@
-import type { Admin, Kafka } from 'kafkajs';
-import { withConnectDeadline } from './connect-deadline.ts';
+import { type AdminClient, GroupActiveError, type KafkaClient } from './client.ts';
 import { transportError } from './errors.ts';
-import { type Cluster, clusterOf, commitGroupStart, GroupActiveError } from './group-start.ts';
 import type { ResolvedOptions } from './options.ts';
 
 /** Per-partition consumer lag of one group on one topic. */
@@ -20,29 +18,23 @@ export const FRAMING_HEADROOM = 64 * 1024;
 
 /** Topics and group positions through one admin client, created on demand and idempotent. */
 export class Provisioner {
-  readonly #kafka: Kafka;
+  readonly #client: KafkaClient;
   readonly #options: ResolvedOptions;
   readonly #secrets: readonly string[];
   readonly #topics = new Map<string, Promise<void>>();
-  #admin: Promise<Admin> | undefined;
-  #cluster: Promise<Cluster | undefined> | undefined;
+  #admin: Promise<AdminClient> | undefined;
 
-  constructor(kafka: Kafka, options: ResolvedOptions, secrets: readonly string[]) {
-    this.#kafka = kafka;
+  constructor(client: KafkaClient, options: ResolvedOptions, secrets: readonly string[]) {
+    this.#client = client;
     this.#options = options;
     this.#secrets = secrets;
   }
 
-  admin(): Promise<Admin> {
+  admin(): Promise<AdminClient> {
     this.#admin ??= (async () => {
-      const admin = this.#kafka.admin();
+      const admin = this.#client.admin();
       try {
-        await withConnectDeadline(
-          admin.connect(),
-          this.#options.connectTimeoutMs,
-          this.#options.brokers,
-          () => admin.disconnect(),
-        );
+        await admin.connect();
       } catch (error) {
         this.#admin = undefined;
         throw transportError('Could not connect to Kafka', error, this.#secrets);
@@ -72,28 +64,21 @@ export class Provisioner {
     try {
       // Creating many topics at once, a broker (4.x especially) may answer the leader wait with
       // UNKNOWN_TOPIC_OR_PARTITION for a topic it just created: retry, and wait for leaders ourselves.
-      await retryWhileRetriable(async () => {
-        try {
-          await admin.createTopics({
-            topics: [
-              {
-                topic,
-                numPartitions: this.#options.partitions,
-                replicationFactor: this.#options.replicationFactor,
-                configEntries,
-              },
-            ],
-            waitForLeaders: false,
+      await retryWhileRetriable(
+        admin,
+        async () => {
+          await admin.createTopic(topic, {
+            numPartitions: this.#options.partitions,
+            replicationFactor: this.#options.replicationFactor,
+            configEntries,
           });
-        } catch (error) {
-          if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
-        }
-        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-        const partitions = topics[0]?.partitions ?? [];
-        if (partitions.length === 0 || partitions.some((p) => p.leader < 0)) {
-          throw Object.assign(new Error(`Topic '${topic}' has no leader yet`), { retriable: true });
-        }
-      }, 50);
+          const leaders = await admin.partitionLeaders(topic);
+          if (leaders.length === 0 || leaders.some((leader) => leader < 0)) {
+            throw Object.assign(new Error(`Topic '${topic}' has no leader yet`), { retriable: true });
+          }
+        },
+        50,
+      );
     } catch (error) {
       throw transportError(`Could not create topic '${topic}'`, error, this.#secrets);
     }
@@ -113,57 +98,38 @@ export class Provisioner {
   ): Promise<void> {
     const admin = await this.admin();
     try {
-      await retryWhileRetriable(async () => {
-        const [existing] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-        if ((existing?.partitions ?? []).some((p) => Number(p.offset) >= 0)) return;
+      await retryWhileRetriable(admin, async () => {
+        const existing = await admin.committedOffsets(group, topic);
+        if (existing.some((p) => p.offset >= 0)) return;
         const offsets =
           from === 'earliest'
-            ? (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.low }))
-            : await admin.fetchTopicOffsetsByTimestamp(topic, since);
-        const cluster = await this.#clusterClient();
-        if (cluster) await commitGroupStart(cluster, group, topic, offsets);
-        else await admin.setOffsets({ groupId: group, topic, partitions: offsets });
+            ? (await admin.topicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.low }))
+            : await admin.offsetsAt(topic, since);
+        await admin.commitGroupStart(group, topic, offsets);
       });
     } catch (error) {
       // A group with running members positions itself (they read `fromBeginning`); a member that
       // is already there has decided where the group starts.
-      if (error instanceof GroupActiveError || /no running instances/i.test((error as Error).message)) return;
+      if (error instanceof GroupActiveError) return;
       throw transportError(`Could not position group '${group}' on '${topic}'`, error, this.#secrets);
     }
-  }
-
-  #clusterClient(): Promise<Cluster | undefined> {
-    this.#cluster ??= (async () => {
-      const cluster = clusterOf(this.#kafka);
-      if (!cluster) return undefined;
-      try {
-        await cluster.connect();
-      } catch (error) {
-        this.#cluster = undefined;
-        throw error;
-      }
-      return cluster;
-    })();
-    return this.#cluster;
   }
 
   async lag(topic: string, group: string): Promise<PartitionLag[]> {
     const admin = await this.admin();
     try {
       const [ends, committed] = await Promise.all([
-        admin.fetchTopicOffsets(topic),
-        admin.fetchOffsets({ groupId: group, topics: [topic] }),
+        admin.topicOffsets(topic),
+        admin.committedOffsets(group, topic),
       ]);
-      const byPartition = new Map(
-        (committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]),
-      );
+      const byPartition = new Map(committed.map((p) => [p.partition, p.offset]));
       return ends
         .map((end) => {
-          const highWatermark = Number(end.high);
+          const highWatermark = end.high;
           const offset = byPartition.get(end.partition) ?? -1;
           // No committed offset: from the log start, not 0 (KEDA #7936); one below the log start
           // points at records retention deleted, which nobody can consume any more.
-          const base = Math.max(offset, Number(end.low));
+          const base = Math.max(offset, end.low);
           return {
             partition: end.partition,
             committed: offset,
@@ -179,11 +145,8 @@ export class Provisioner {
 
   async close(): Promise<void> {
     const admin = this.#admin;
-    const cluster = this.#cluster;
     this.#admin = undefined;
-    this.#cluster = undefined;
     if (admin) await admin.then((a) => a.disconnect()).catch(() => undefined);
-    if (cluster) await cluster.then((c) => c?.disconnect()).catch(() => undefined);
   }
 }
 
@@ -191,12 +154,17 @@ export class Provisioner {
  * A freshly started broker answers group requests with NOT_COORDINATOR or
  * COORDINATOR_LOAD_IN_PROGRESS for a while, and kafkajs's admin does not retry those.
  */
-async function retryWhileRetriable(operation: () => Promise<void>, attempts = 20): Promise<void> {
+async function retryWhileRetriable(
+  admin: AdminClient,
+  operation: () => Promise<void>,
+  attempts = 20,
+): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation();
     } catch (error) {
-      if (attempt >= attempts || (error as { retriable?: boolean }).retriable !== true) throw error;
+      const retriable = (error as { retriable?: boolean }).retriable === true || admin.retriable(error);
+      if (attempt >= attempts || !retriable) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.min(100 * attempt, 1_000)));
     }
   }

@@ -11,16 +11,18 @@ import {
   type TransportDelivery,
   type WireMessage,
 } from '@switchyard/core/transport';
-import { Kafka, type Producer } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import { Observable } from 'rxjs';
-import { withConnectDeadline } from './connect-deadline.ts';
+import type { KafkaClient } from './client.ts';
 import { KafkaMember } from './consumer.ts';
-import { transportError } from './errors.ts';
 import { inspectKafka } from './inspect.ts';
+import { KafkajsClient } from './kafkajs-client.ts';
 import { kafkaLogLevel, logCreatorFor, secretsOf } from './logger.ts';
+import { OperationsAdmin } from './operations-admin.ts';
 import { type KafkaOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { peekKafka } from './peek.ts';
-import { Publisher, retryStablePartitioner } from './publisher.ts';
+import { PlatformaticClient } from './platformatic-client.ts';
+import { Publisher } from './publisher.ts';
 import { rewritingSocketFactory } from './socket-factory.ts';
 import { type PartitionLag, Provisioner } from './topology.ts';
 
@@ -28,14 +30,16 @@ import { type PartitionLag, Provisioner } from './topology.ts';
 const REQUEST_HEADROOM = 32 * 1024;
 
 /**
- * Switchyard on Kafka (kafkajs): topic → topic (created with `partitions`), group → consumer
+ * Switchyard on Kafka (kafkajs, or @platformatic/kafka with `client: 'platformatic'`): topic → topic (created with `partitions`), group → consumer
  * group, key → record key, event → CloudEvents Kafka binding in binary content mode.
  */
 export class KafkaTransport implements Transport {
   readonly name = 'kafka';
   readonly capabilities: Capabilities;
   readonly options: ResolvedOptions;
+  readonly #client: KafkaClient;
   readonly #kafka: Kafka;
+  readonly #operations: OperationsAdmin;
   readonly #secrets: readonly string[];
   readonly #provisioner: Provisioner;
   readonly #life = new Lifecycle<KafkaMember>('kafka transport');
@@ -53,6 +57,8 @@ export class KafkaTransport implements Transport {
     });
     this.#secrets = secretsOf(this.options);
     const o = this.options;
+    // kafkajs's client object opens nothing until used: the kafkajs driver runs on it, and on
+    // either driver `inspect` and `peek` read through it (operations-admin.ts).
     this.#kafka = new Kafka({
       clientId: o.clientId,
       brokers: o.brokers,
@@ -65,9 +71,14 @@ export class KafkaTransport implements Transport {
       logLevel: kafkaLogLevel(o),
       logCreator: logCreatorFor(o, bus.logger, () => this.#life.closed),
     });
-    this.#provisioner = new Provisioner(this.#kafka, o, this.#secrets);
+    this.#client =
+      o.client === 'platformatic'
+        ? new PlatformaticClient(o, this.#secrets)
+        : new KafkajsClient(this.#kafka, o, this.#secrets);
+    this.#operations = new OperationsAdmin(this.#kafka, o, this.#secrets);
+    this.#provisioner = new Provisioner(this.#client, o, this.#secrets);
     this.#publisher = new Publisher(
-      () => this.#connectProducer(),
+      () => this.#client.producer(),
       { maxMessageBytes: o.maxMessageBytes, budget: o.maxMessageBytes + REQUEST_HEADROOM },
       this.#secrets,
     );
@@ -109,25 +120,6 @@ export class KafkaTransport implements Transport {
     await this.#publisher.producer();
   }
 
-  /** A new idempotent producer, connected: the first one, and a replacement after each failed send. */
-  async #connectProducer(): Promise<Producer> {
-    const producer = this.#kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: retryStablePartitioner,
-      retry: { retries: this.options.publishRetries, initialRetryTime: 300, maxRetryTime: 5_000 },
-    });
-    try {
-      await withConnectDeadline(producer.connect(), this.options.connectTimeoutMs, this.options.brokers, () =>
-        producer.disconnect(),
-      );
-    } catch (error) {
-      throw transportError('Could not connect to Kafka', error, this.#secrets);
-    }
-    return producer;
-  }
-
   async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
     this.#life.assertOpen();
     assertTopicName(topic);
@@ -153,7 +145,7 @@ export class KafkaTransport implements Transport {
     assertGroupName(topic, group);
     return peekKafka(
       this.#kafka,
-      this.#provisioner,
+      this.#operations,
       topic,
       this.options.groupIdFor(topic, group),
       limit,
@@ -169,7 +161,7 @@ export class KafkaTransport implements Transport {
       }
       assertGroupName(topic, options.group);
       const member = new KafkaMember({
-        kafka: this.#kafka,
+        client: this.#client,
         provisioner: this.#provisioner,
         options: this.options,
         secrets: this.#secrets,
@@ -201,6 +193,7 @@ export class KafkaTransport implements Transport {
     assertGroupName(topic, group);
     const local = [...this.#life.members].map((member) => member.held());
     return inspectKafka(
+      this.#operations,
       this.#provisioner,
       topic,
       this.options.groupIdFor(topic, group),
@@ -216,6 +209,7 @@ export class KafkaTransport implements Transport {
       async () => {
         await this.#publisher.close();
         await this.#provisioner.close();
+        await this.#operations.close();
       },
     );
   }

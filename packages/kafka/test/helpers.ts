@@ -15,10 +15,17 @@ export function unique(prefix: string): string {
   return `${filePrefix}${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
+/** `KAFKA_CLIENT=platformatic` runs the transport tests on the other driver. */
+const CLIENT = process.env.KAFKA_CLIENT as KafkaOptions['client'] | undefined;
+
 const open = new Set<KafkaTransport>();
 
 export async function transport(options: KafkaOptions = {}): Promise<KafkaTransport> {
-  const t = new KafkaTransport(URL_, { sessionTimeoutMs: 6_000, ...options });
+  const t = new KafkaTransport(URL_, {
+    sessionTimeoutMs: 6_000,
+    ...(CLIENT ? { client: CLIENT } : {}),
+    ...options,
+  });
   open.add(t);
   await t.connect();
   return t;

@@ -5,6 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { KafkaJSConnectionError, KafkaJSGroupCoordinatorNotFound, KafkaJSNonRetriableError } from 'kafkajs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { brokerAway, KafkaMember } from '../src/consumer.ts';
+import { KafkajsClient } from '../src/kafkajs-client.ts';
 import { resolveOptions } from '../src/options.ts';
 import type { Provisioner } from '../src/topology.ts';
 
@@ -54,10 +55,11 @@ function member(nextConsumer?: (n: number) => FakeConsumer) {
     positionGroup: async () => {},
   } as unknown as Provisioner;
   const fail = vi.fn();
+  const options = resolveOptions('kafka://127.0.0.1:9');
   const m = new KafkaMember({
-    kafka,
+    client: new KafkajsClient(kafka, options),
     provisioner,
-    options: resolveOptions('kafka://127.0.0.1:9'),
+    options,
     secrets: [],
     topic: 't',
     group: 'g',

@@ -1,4 +1,4 @@
-import { InvalidUrlError } from '@switchyard/core';
+import { InvalidUrlError, UnsupportedOptionError } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import { logCreatorFor, redact, secretsOf } from '../src/logger.ts';
 import { parseKafkaUrl, resolveOptions } from '../src/options.ts';
@@ -27,6 +27,13 @@ describe('kafka:// URL and options', () => {
     expect(o.brokers).toEqual(['x:2']);
     expect(o.partitions).toBe(6);
     expect(o.clientId).toBe('billing');
+  });
+
+  it('picks the client driver from options, else the URL, else kafkajs; refuses another', () => {
+    expect(resolveOptions('kafka://h:1').client).toBe('kafkajs');
+    expect(resolveOptions('kafka://h:1?client=platformatic').client).toBe('platformatic');
+    expect(resolveOptions('kafka://h:1?client=platformatic', { client: 'kafkajs' }).client).toBe('kafkajs');
+    expect(() => resolveOptions('kafka://h:1?client=rdkafka')).toThrow(UnsupportedOptionError);
   });
 
   it('rejects a URL without hosts, without echoing it', () => {
