@@ -73,6 +73,12 @@ interface Row {
   body: Buffer;
 }
 
+/** A pg.Pool's event side (anything else shaped like a pool may have none). */
+interface PoolEvents {
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener(event: 'error', listener: (error: Error) => void): unknown;
+}
+
 const MAX_RETRY_MS = 5_000;
 
 /** publish(): nothing failed that may pass later, but not everything was sent: read again now. */
@@ -107,6 +113,18 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { table, ddl, dead: deadTable } = outboxTable(outboxName(options));
   const migrate = options.migrate === false ? async () => {} : migrator(pool, `switchyard:${table.sql}`, ddl);
   const warn = (message: string) => log({ level: 'warn', namespace: 'outbox.relay', message });
+  // The pool is the relay's own. pg.Pool emits 'error' for a connection that dies while idle in it
+  // (every one does in a PostgreSQL restart), and with no listener that crashes the process the
+  // relay is meant to outlive a restart in. The held connections report the loss and reconnect,
+  // so an idle one's death is only noted. Removed by close(): the pool is left as it was found.
+  const poolEvents = pool as unknown as Partial<PoolEvents>;
+  const onIdleError = (error: Error) =>
+    log({
+      level: 'debug',
+      namespace: 'outbox.relay',
+      message: `an idle pool connection died (${error.message})`,
+    });
+  poolEvents.on?.('error', onIdleError);
 
   const readers = Array.from({ length: shardCount }, (_, shard) => {
     const slots: number[] = [];
@@ -420,6 +438,7 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
         }
         control?.release(true);
         control = undefined;
+        poolEvents.removeListener?.('error', onIdleError);
       })();
       return closed;
     },
