@@ -14,7 +14,7 @@ import { OUTBOX_SLOTS, outboxName, outboxTable } from './schema.ts';
 export interface OutboxRelayOptions {
   /**
    * A pg.Pool for the relay alone: it keeps one connection per shard it owns plus one (LISTEN and
-   * membership), so give it `max` ≥ shards + 2. Its clients must be pg clients for NOTIFY wake-ups
+   * membership), so give it `max` ≥ shards + 2 (a smaller pg.Pool is refused: RangeError). Its clients must be pg clients for NOTIFY wake-ups
    * (anything else works by polling).
    */
   readonly pool: SqlPool;
@@ -105,6 +105,14 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const shardCount = options.shards ?? 16;
   if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > OUTBOX_SLOTS)
     throw new RangeError(`shards must be an integer from 1 to ${OUTBOX_SLOTS}, not ${shardCount}`);
+  // pg.Pool's `max` (10 unless given) is the most connections the relay can hold. Below shards + 2
+  // the shards past it wait for a connection forever: their events are never sent, and nothing
+  // says why. Refused up front instead (a pool that does not tell its size is trusted).
+  const max = (pool as { options?: { max?: unknown } }).options?.max;
+  if (typeof max === 'number' && max < shardCount + 2)
+    throw new RangeError(
+      `the relay's pool allows ${max} connections; ${shardCount} shards need at least ${shardCount + 2} (one per shard, one for LISTEN and membership, one for stats and migrations): raise the pool's max or lower shards`,
+    );
   const batchSize = options.batchSize ?? 500;
   const pollMs = options.pollMs ?? 500;
   const rebalanceMs = options.rebalanceMs ?? 1_000;
@@ -341,6 +349,11 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
       held.lose(error as Error);
       throw error;
     }
+    if (closing) {
+      // close() gave up waiting for this rebalance: do not keep membership and LISTEN after it.
+      held.release(true);
+      throw new Error('relay closed');
+    }
     held.onLost(() => {
       if (!closing) warn(`control connection lost (${held.lost?.message}); reconnecting`);
     });
@@ -418,18 +431,22 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
       closed ??= (async () => {
         closing = true;
         clearTimeout(timer);
-        await ticking?.catch(() => {});
+        let deadline: NodeJS.Timeout | undefined;
+        const expired = new Promise<false>((resolve) => {
+          deadline = setTimeout(() => resolve(false), opts.drainTimeoutMs ?? 10_000);
+        });
+        // A rebalance may be waiting for a connection the pool cannot give (exhausted, or a
+        // connect that hangs): the deadline bounds that wait too. What it wins after this is
+        // handed back (see `closing` in tick and ensureControl).
+        await Promise.race([ticking?.catch(() => {}), expired]);
         const running = [...workers.values()];
         for (const worker of running) {
           worker.stopping = true;
           worker.wake();
         }
-        let deadline: NodeJS.Timeout | undefined;
         const drained = await Promise.race([
           Promise.all(running.map((w) => w.done)).then(() => true),
-          new Promise<false>((resolve) => {
-            deadline = setTimeout(() => resolve(false), opts.drainTimeoutMs ?? 10_000);
-          }),
+          expired,
         ]);
         clearTimeout(deadline);
         if (!drained) {
