@@ -17,6 +17,25 @@ afterAll(async () => {
 
 const bus = { publishWire: async () => {} };
 
+describe('outbox relay options', () => {
+  // Before, each was accepted: batchSize 0 read LIMIT 0 and never sent anything, a negative pollMs
+  // spun, and a missing bus failed every publish and retried forever.
+  it('refuses a missing bus or pool and counts or durations that are not positive', () => {
+    const pool = schema.newPool(20);
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ pool }, /needs `bus`/],
+      [{ bus }, /needs `pool`/],
+      [{ pool, bus, batchSize: 0 }, /batchSize must be a positive integer, not 0/],
+      [{ pool, bus, batchSize: 1.5 }, /batchSize must be a positive integer/],
+      [{ pool, bus, pollMs: -1 }, /pollMs must be a positive number, not -1/],
+      [{ pool, bus, rebalanceMs: Number.NaN }, /rebalanceMs must be a positive number/],
+      [{ pool, bus, retryMs: 0 }, /retryMs must be a positive number/],
+    ];
+    for (const [options, message] of bad)
+      expect(() => outboxRelay(options as unknown as Parameters<typeof outboxRelay>[0])).toThrow(message);
+  });
+});
+
 describe('outbox relay pool size', () => {
   // pg.Pool's default max is 10 and the relay's default shards 16: before, such a relay owned 9
   // shards and the 7 others' events were never sent, with nothing logged.
@@ -31,7 +50,8 @@ describe('outbox relay pool size', () => {
     const pool = schema.newPool(4);
     // Every connection taken: the relay's first rebalance waits in pool.connect().
     const taken: PoolClient[] = await Promise.all(Array.from({ length: 4 }, () => pool.connect()));
-    const relay = outboxRelay({ pool, bus, shards: 2, logger: () => {} });
+    const logs: string[] = [];
+    const relay = outboxRelay({ pool, bus, shards: 2, logger: (e) => logs.push(`${e.level} ${e.message}`) });
     await new Promise((r) => setTimeout(r, 200));
     const started = Date.now();
     const closed = await Promise.race([
@@ -51,5 +71,7 @@ describe('outbox relay pool size', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(pool.idleCount).toBe(pool.totalCount);
     expect(relay.shards).toEqual([]);
+    // Handing them back is the relay closing, not PostgreSQL being unreachable.
+    expect(logs.filter((l) => l.startsWith('warn'))).toEqual([]);
   });
 });

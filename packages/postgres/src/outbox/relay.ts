@@ -73,6 +73,13 @@ interface Row {
   body: Buffer;
 }
 
+/** A count or a duration option: 0 or less would stall the relay (LIMIT 0) or spin it. */
+function positive(name: string, value: number, integer = false): number {
+  if (!(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value)))
+    throw new RangeError(`${name} must be a positive ${integer ? 'integer' : 'number'}, not ${value}`);
+  return value;
+}
+
 /** A pg.Pool's event side (anything else shaped like a pool may have none). */
 interface PoolEvents {
   on(event: 'error', listener: (error: Error) => void): unknown;
@@ -102,6 +109,10 @@ interface Refused {
  */
 export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { pool, bus } = options;
+  if (typeof bus?.publishWire !== 'function')
+    throw new TypeError('outboxRelay needs `bus`: a Bus from connect() (anything with publishWire)');
+  if (typeof pool?.connect !== 'function')
+    throw new TypeError('outboxRelay needs `pool`: a pg.Pool (anything with connect and query)');
   const shardCount = options.shards ?? 16;
   if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > OUTBOX_SLOTS)
     throw new RangeError(`shards must be an integer from 1 to ${OUTBOX_SLOTS}, not ${shardCount}`);
@@ -113,10 +124,10 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
     throw new RangeError(
       `the relay's pool allows ${max} connections; ${shardCount} shards need at least ${shardCount + 2} (one per shard, one for LISTEN and membership, one for stats and migrations): raise the pool's max or lower shards`,
     );
-  const batchSize = options.batchSize ?? 500;
-  const pollMs = options.pollMs ?? 500;
-  const rebalanceMs = options.rebalanceMs ?? 1_000;
-  const retryMs = options.retryMs ?? 100;
+  const batchSize = positive('batchSize', options.batchSize ?? 500, true);
+  const pollMs = positive('pollMs', options.pollMs ?? 500);
+  const rebalanceMs = positive('rebalanceMs', options.rebalanceMs ?? 1_000);
+  const retryMs = positive('retryMs', options.retryMs ?? 100);
   const log = options.logger ?? leveledLogger();
   const { table, ddl, dead: deadTable } = outboxTable(outboxName(options));
   const migrate = options.migrate === false ? async () => {} : migrator(pool, `switchyard:${table.sql}`, ddl);
@@ -393,7 +404,7 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
       failing = false;
     } catch (error) {
       // PostgreSQL down or restarting: said once, retried every rebalanceMs.
-      if (!failing)
+      if (!failing && !closing)
         warn(`cannot reach the outbox (${(error as Error).message}); retrying every ${rebalanceMs} ms`);
       failing = true;
     }
@@ -444,10 +455,9 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
           worker.stopping = true;
           worker.wake();
         }
-        const drained = await Promise.race([
-          Promise.all(running.map((w) => w.done)).then(() => true),
-          expired,
-        ]);
+        const drained =
+          running.length === 0 ||
+          (await Promise.race([Promise.all(running.map((w) => w.done)).then(() => true), expired]));
         clearTimeout(deadline);
         if (!drained) {
           warn('close(): a batch was still publishing at the deadline; its shard connection is cut');
