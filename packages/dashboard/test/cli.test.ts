@@ -58,4 +58,19 @@ describe('switchyard CLI command line', () => {
     expect(stderr).not.toContain('s3cret');
     expect(stderr).not.toContain('someone');
   });
+
+  it('on Kafka prints no TimeoutNegativeWarning (kafkajs on Node 24)', async () => {
+    const kafka = process.env.KAFKA_BROKERS || '127.0.0.1:9092';
+    // A topic that does not exist: inspect reads metadata only, creates nothing, exits 1.
+    const { code, stderr } = await run(
+      'inspect',
+      `kafka://${kafka}`,
+      `sy-cli-missing-${process.pid}`,
+      '--group',
+      'g',
+    );
+    expect(stderr).toMatch(/NotFoundError/);
+    expect(code).toBe(1);
+    expect(stderr).not.toMatch(/TimeoutNegativeWarning/);
+  });
 });
