@@ -50,7 +50,7 @@ export type {
 export type { DeadLetter } from './ops/dead-letters-letter.ts';
 export type { RedriveOptions, RedriveReport } from './ops/dead-letters-redrive.ts';
 export type { InspectOptions } from './ops/inspect.ts';
-export type { Instrumentation, Processing, Sending } from './ops/instrumentation.ts';
+export type { Instrumentation, Processing, Sending, TraceContext } from './ops/instrumentation.ts';
 export { DEAD_LETTER_GROUP, type GroupStatus, type Inspection } from './ops/stats.ts';
 export { type DeadLetterOptions, deadLetter, deadLetterTopic } from './policies/dead-letter.ts';
 export { type HandleOptions, type Handler, type HandlerContext, handle } from './policies/handle.ts';

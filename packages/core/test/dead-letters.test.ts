@@ -131,6 +131,17 @@ describe('bus.deadLetters', () => {
     await bus.close();
   });
 
+  it('a limit that is not a positive integer is a RangeError, not an empty answer', async () => {
+    const { dlq } = await deadLettered(2);
+    expect(await dlq.inspect({ limit: 1 })).toHaveLength(1);
+    for (const limit of [Number.NaN, 0, -1, 1.5])
+      await expect(dlq.inspect({ limit }), String(limit)).rejects.toThrow(RangeError);
+    await expect(dlq.groups({ scanLimit: Number.NaN })).rejects.toThrow(
+      /scanLimit must be a positive integer/,
+    );
+    await expect(dlq.redrive({ dryRun: true, scanLimit: 0 })).rejects.toThrow(RangeError);
+  });
+
   it('a transport without peek: groups() and inspect() reject with UnsupportedOperationError', async () => {
     const bus = await connect({ url: `memory://${uniqueName('dl')}`, source: 'test' });
     Object.defineProperty(bus.transport, 'peek', { value: undefined });

@@ -13,6 +13,15 @@ const USAGE = `usage:
 <url> is a broker URL as connect() takes it (memory://, kafka://, amqp://, sqs://, nats://);
 SWITCHYARD_URL is used when it is left out of 'dashboard'.`;
 
+// kafkajs 2.2.4 on Node 24 prints a TimeoutNegativeWarning once per process (harmless: see the
+// kafka README). In a command's output it reads like a failure, so the CLI passes every warning
+// to Node's own printer except that one.
+const printers = process.listeners('warning');
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name !== 'TimeoutNegativeWarning') for (const print of printers) print(warning);
+});
+
 /** Thrown for a command line that cannot be run; printed with the usage, exit code 2. */
 class UsageError extends Error {}
 
@@ -43,10 +52,17 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'dashboard') {
     const url = values.url ?? process.env.SWITCHYARD_URL;
     if (!url) throw new UsageError('dashboard needs --url (or SWITCHYARD_URL)');
-    const watch = (values.watch ?? []).map(parseWatch);
+    const watch = (values.watch ?? []).map((text) => {
+      try {
+        return parseWatch(text);
+      } catch (error) {
+        throw new UsageError(`--watch: ${(error as Error).message}`);
+      }
+    });
     if (watch.length === 0) throw new UsageError('dashboard needs at least one --watch topic:group');
+    const port = integer('--port', values.port, 0, 65_535);
     const bus = await open(url);
-    const page = await dashboard({ bus, watch, port: Number(values.port), host: values.host });
+    const page = await dashboard({ bus, watch, port, host: values.host });
     console.log(`switchyard dashboard for ${redactUrl(url)} at ${page.url} (Ctrl-C stops)`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
@@ -61,6 +77,11 @@ async function main(argv: string[]): Promise<number> {
   if (!url || !topic) throw new UsageError(`${command} needs <url> <topic>`);
   if (!values.group) throw new UsageError(`${command} needs --group`);
   const group = values.group;
+  if (command !== 'inspect' && command !== 'dlq') throw new UsageError(`unknown command '${command}'`);
+  if (command === 'dlq' && !DLQ_ACTIONS.includes(action))
+    throw new UsageError(`unknown dlq action '${action}'`);
+  // Checked before connecting: a typo is a usage error (exit 2), not a broker's (exit 1).
+  const limit = integer('--limit', values.limit, 1, Number.MAX_SAFE_INTEGER);
   const bus = await open(url);
   try {
     if (command === 'inspect') {
@@ -82,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
         action === 'groups'
           ? await view.groups()
           : action === 'list'
-            ? await view.inspect({ limit: Number(values.limit) })
+            ? await view.inspect({ limit })
             : action === 'redrive'
               ? await view.redrive({ dryRun: values['dry-run'] })
               : undefined;
@@ -99,6 +120,18 @@ async function main(argv: string[]): Promise<number> {
 
 function open(url: string): Promise<Bus> {
   return connect({ url, source: 'switchyard-cli' });
+}
+
+const DLQ_ACTIONS = ['groups', 'list', 'redrive'];
+
+/** A whole number option in [min, max]; `Number('abc')` is NaN, which would reach the API as a limit. */
+function integer(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max)
+    throw new UsageError(
+      `${name} must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, not '${text}'`,
+    );
+  return value;
 }
 
 function figure(value: number | null, unit = ''): string {

@@ -50,7 +50,14 @@ export async function dashboard(options: DashboardOptions): Promise<Dashboard> {
       }),
     );
 
+  const loopback = isLoopback(options.host ?? '127.0.0.1');
   const routes = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // DNS rebinding: a page on evil.example whose name is made to resolve to 127.0.0.1 is the same
+    // origin as this server to the browser (Host and Origin both evil.example), so it could read
+    // the dead letters and redrive them. Listening on loopback, only loopback names are served.
+    if (loopback && !isLoopback(hostName(req.headers.host))) {
+      return json(res, 403, { error: 'open the dashboard as http://127.0.0.1 or http://localhost' });
+    }
     const url = new URL(req.url ?? '/', 'http://dashboard');
     const route = `${req.method} ${url.pathname}`;
     if (route === 'GET /') return send(res, 200, PAGE, 'text/html; charset=utf-8');
@@ -119,6 +126,16 @@ export async function dashboard(options: DashboardOptions): Promise<Dashboard> {
       });
     },
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** The name in a Host header, without its port (`[::1]:80` → `[::1]`). */
+function hostName(header: string | undefined): string {
+  if (!header) return '';
+  return header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.replace(/:\d*$/, '');
 }
 
 function sameOrigin(req: IncomingMessage): boolean {

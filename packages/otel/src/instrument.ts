@@ -5,6 +5,7 @@ import { SYSTEMS } from './names.ts';
 import { type ConsumerParent, startProcess } from './process.ts';
 import { startSend } from './send.ts';
 import { SCOPE, Telemetry, VERSION } from './telemetry.ts';
+import { activeTraceContext } from './traceparent.ts';
 
 export interface OtelOptions {
   /** Where spans go. Default: the global one (`trace.getTracerProvider()`), which follows a later registration. */
@@ -39,6 +40,7 @@ export function otelInstrumentation(
   return {
     send: (topic, messages) => (telemetry.off ? undefined : startSend(telemetry, topic, messages)),
     process: (delivery) => (telemetry.off ? undefined : startProcess(telemetry, delivery, parentBy)),
+    context: () => (telemetry.off ? undefined : activeTraceContext()),
   };
 }
 

@@ -1,4 +1,5 @@
-import { createTraceState, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
+import { context, createTraceState, isSpanContextValid, type SpanContext, trace } from '@opentelemetry/api';
+import type { TraceContext } from '@switchyard/core';
 
 // W3C Trace Context as the CloudEvents distributed-tracing extension carries it: the `traceparent`
 // and `tracestate` attributes, whatever propagator the application configured for HTTP.
@@ -26,4 +27,14 @@ export function parseTraceparent(
 /** The `traceparent` of a span context (version 00). */
 export function formatTraceparent(context: SpanContext): string {
   return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+/** The active span's context as event attributes; undefined when there is none (or it is invalid). */
+export function activeTraceContext(): TraceContext | undefined {
+  const active = trace.getSpanContext(context.active());
+  if (active === undefined || !isSpanContextValid(active)) return undefined;
+  const tracestate = active.traceState?.serialize();
+  return tracestate
+    ? { traceparent: formatTraceparent(active), tracestate }
+    : { traceparent: formatTraceparent(active) };
 }

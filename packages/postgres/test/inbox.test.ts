@@ -101,6 +101,36 @@ describe('pgInbox (transactional)', () => {
     expect((await inbox.transaction('g:d', 60_000, () => 1)).status).toBe('done');
   });
 
+  // Ending the socket alone leaves a running query running: the server notices a gone client only
+  // when it next writes to it. Meanwhile the transaction holds its locks, the inbox mark's among
+  // them, so the redelivery of the event waited for the whole query (here 30 s) before it ran.
+  it('an abort during a running query ends it on the server: the redelivery does not wait for it', async () => {
+    const inbox = pgInbox(schema.pool, { cleanupIntervalMs: 0 });
+    const controller = new AbortController();
+    const marker = 'inbox-abort-running-test';
+    try {
+      const attempt = inbox.transaction(
+        'g:running',
+        60_000,
+        async (tx) => {
+          await tx.query('insert into effects values ($1, 1)', ['running']);
+          setTimeout(() => controller.abort(new Error('timed out')), 200);
+          await tx.query(`select pg_sleep(30) /* ${marker} */`);
+        },
+        { signal: controller.signal },
+      );
+      await expect(attempt).rejects.toThrow();
+      const redelivery = inbox.transaction('g:running', 60_000, () => 1);
+      const within = await Promise.race([redelivery, sleep(5_000).then(() => 'still waiting' as const)]);
+      expect(within).toEqual({ status: 'done', value: 1 });
+      expect(await count('running')).toBe(0);
+    } finally {
+      await schema.pool.query(
+        `select pg_terminate_backend(pid) from pg_stat_activity where query like '%${marker}%' and pid <> pg_backend_pid()`,
+      );
+    }
+  }, 20_000);
+
   it('publishInTransaction writes the built event to the outbox only if the transaction commits', async () => {
     const inbox = pgInbox(schema.pool, { cleanupIntervalMs: 0, outboxTable: 'inbox_outbox' });
     const kept = createEvent({ type: 'kept', data: { n: 1 }, key: 'k1' }, 'test');

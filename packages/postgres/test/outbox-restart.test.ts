@@ -87,3 +87,70 @@ describe.each(TARGETS.filter((t) => t.name === 'memory' || t.name === 'nats'))(
     });
   },
 );
+
+// The README's relay pool is a plain `new pg.Pool(...)`: no 'error' listener. pg.Pool emits
+// 'error' for a connection that dies while idle in it (the restart cuts them all), and with no
+// listener that is an uncaught exception: the process the relay is meant to keep alive dies.
+describe('outbox relay on a pool without an error listener', () => {
+  it('survives a PostgreSQL restart and leaves the pool as it found it', { timeout: 60_000 }, async () => {
+    const { default: pg } = await import('pg');
+    const table = 'restart_plain_pool';
+    const outbox = pgOutbox({ pool: schema.pool, table, source: 'outbox-restart-test' });
+    await outbox.migrate();
+    const bus = await openBus(TARGETS[0]!, 'outbox-restart-test');
+    const topic = topicName('plain-pool');
+    const received = await receive(bus, topic);
+    const pool = new pg.Pool({
+      connectionString: server.url,
+      max: 8,
+      options: `-c search_path=${schema.schema}`,
+    });
+    const uncaught: Error[] = [];
+    const onUncaught = (error: Error) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    const plain = outboxRelay({
+      pool,
+      bus,
+      table,
+      shards: 4,
+      pollMs: 100,
+      rebalanceMs: 200,
+      logger: () => {},
+    });
+    try {
+      const before = await writeEvents(schema.pool, outbox, topic, {
+        total: 200,
+        perTx: 20,
+        writers: 2,
+        keys: 8,
+      });
+      await until(
+        () => before.ids.every((id) => received.distinct.has(id)),
+        20_000,
+        'events before the restart',
+      );
+      // Idle connections in the relay's pool (given back by the migration and lease hand-offs).
+      await Promise.all(Array.from({ length: 3 }, () => pool.query('select 1')));
+      await server.restart();
+      const after = await writeEvents(schema.pool, outbox, topic, {
+        total: 200,
+        perTx: 20,
+        writers: 2,
+        keys: 8,
+      });
+      await until(
+        () => after.ids.every((id) => received.distinct.has(id)),
+        30_000,
+        'events after the restart',
+      );
+      expect(uncaught.map((e) => e.message)).toEqual([]);
+    } finally {
+      await plain.close({ drainTimeoutMs: 1_000 });
+      process.off('uncaughtException', onUncaught);
+      received.stop();
+      await bus.close({ drainTimeoutMs: 1_000 });
+      await pool.end().catch(() => {});
+    }
+    expect(pool.listenerCount('error')).toBe(0);
+  });
+});

@@ -205,6 +205,9 @@ describe.each(TARGETS)('outbox relay into $name', (target) => {
         [...heldEvents, ...after].map((e) => e.id),
       );
     }
+    // `relays` is what a counted at its last rebalance: one that ran just before b joined counted 1,
+    // and a still ended with 8 shards (b held the rest). The next rebalance (1 s) counts 2.
+    await until(async () => (await a.stats()).relays === 2, 5_000, 'a counting both relays');
     const stats = await a.stats();
     expect(stats).toMatchObject({ backlog: 0, oldestAgeMs: 0, relays: 2 });
 

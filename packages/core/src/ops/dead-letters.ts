@@ -57,18 +57,30 @@ export function deadLetters(bus: Bus, topic: string, options: DeadLettersOptions
     { topic, group: options.group },
     options.deadLetterTopic === undefined ? undefined : { topic: options.deadLetterTopic },
   );
-  const scan = (options?: ScanOptions) => peekAll(bus, dlq, options?.scanLimit ?? DEFAULT_SCAN_LIMIT);
+  const scan = (options?: ScanOptions) =>
+    peekAll(bus, dlq, count('scanLimit', options?.scanLimit ?? DEFAULT_SCAN_LIMIT));
   return {
     topic: dlq,
     groups: async (options) => countGroups(await scan(options)),
     async inspect(options = {}) {
+      const limit = count('limit', options.limit ?? 20);
       const letters = await scan(options);
       const filter = options.filter;
-      return (filter ? letters.filter((letter) => filter(letter)) : letters).slice(0, options.limit ?? 20);
+      return (filter ? letters.filter((letter) => filter(letter)) : letters).slice(0, limit);
     },
     redrive: (options = {}) =>
       redrive(bus, dlq, options, () => scan({ scanLimit: options.scanLimit ?? DEFAULT_SCAN_LIMIT })),
   };
+}
+
+/**
+ * A limit must be a positive integer: `slice(0, NaN)` is empty, so a limit parsed from a typo
+ * would answer "no dead letters" for a DLQ that has some.
+ */
+function count(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a positive integer, not ${String(value)}`);
+  return value;
 }
 
 /** Up to `limit` dead letters, oldest first, read through DEAD_LETTER_GROUP without consuming. */

@@ -20,6 +20,20 @@ export interface Instrumentation {
    * in this process. Return undefined to leave it alone.
    */
   process?(delivery: Delivery): Processing | undefined;
+  /**
+   * The trace context active now, as the event attributes that carry it, for a message written
+   * somewhere other than the broker: a handler's ctx.publish into a transactional outbox, sent by a
+   * relay later (whose send then links to it, as to any traceparent a message comes with). Called
+   * in the caller's context, so inside a handler it names the delivery's process span. Undefined:
+   * keep what the message carries.
+   */
+  context?(): TraceContext | undefined;
+}
+
+/** W3C trace context as the CloudEvents distributed-tracing extension carries it. */
+export interface TraceContext {
+  readonly traceparent: string;
+  readonly tracestate?: string | undefined;
 }
 
 export interface Sending {

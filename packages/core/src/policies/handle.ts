@@ -110,7 +110,12 @@ class Context<T> implements HandlerContext<T> {
       const outbox = this.#outbox;
       if (outbox?.publishInTransaction === undefined) return this.delivery.origin.publish(topic, followUp);
       const tx = this.tx;
-      return this.delivery.origin.buildEvent(followUp).then(async (built) => {
+      // Not sent now, so no send span is made here: the event carries the span active in the
+      // handler (the delivery's process span when traced), which the relay's send links to.
+      const active =
+        input.traceparent === undefined ? this.delivery.origin.instrumentation?.context?.() : undefined;
+      const written = active === undefined ? followUp : { ...followUp, ...active };
+      return this.delivery.origin.buildEvent(written).then(async (built) => {
         await outbox.publishInTransaction!(tx, topic, built as SwitchyardEvent);
         return built;
       });

@@ -71,8 +71,17 @@ export function pgInbox(pool: SqlPool, options: PgInboxOptions = {}): PgInbox {
       let discard = false;
       // An abort while the handler runs ends the connection: the server rolls back, and the
       // handler's pending queries fail instead of committing after the attempt was given up.
+      // A query still running on the server would go on (a backend notices its client is gone only
+      // when it next writes to it) and keep the transaction's locks, the mark's among them, so the
+      // redelivery would wait for it: its backend is terminated too. Sent before the connection
+      // ends, while the pid is still this connection's (pg clients expose it as processID).
       const onAbort = () => {
         broken ??= new TransactionAbortedError('the attempt was aborted; its transaction is rolled back');
+        const pid = (conn as { processID?: unknown }).processID;
+        if (typeof pid === 'number')
+          pool.query('select pg_terminate_backend($1)', [pid]).catch(() => {
+            // Already gone, or PostgreSQL unreachable: the connection's end below still rolls back.
+          });
         conn.release(broken);
       };
       try {

@@ -14,7 +14,7 @@ import { OUTBOX_SLOTS, outboxName, outboxTable } from './schema.ts';
 export interface OutboxRelayOptions {
   /**
    * A pg.Pool for the relay alone: it keeps one connection per shard it owns plus one (LISTEN and
-   * membership), so give it `max` ≥ shards + 2. Its clients must be pg clients for NOTIFY wake-ups
+   * membership), so give it `max` ≥ shards + 2 (a smaller pg.Pool is refused: RangeError). Its clients must be pg clients for NOTIFY wake-ups
    * (anything else works by polling).
    */
   readonly pool: SqlPool;
@@ -73,6 +73,19 @@ interface Row {
   body: Buffer;
 }
 
+/** A count or a duration option: 0 or less would stall the relay (LIMIT 0) or spin it. */
+function positive(name: string, value: number, integer = false): number {
+  if (!(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value)))
+    throw new RangeError(`${name} must be a positive ${integer ? 'integer' : 'number'}, not ${value}`);
+  return value;
+}
+
+/** A pg.Pool's event side (anything else shaped like a pool may have none). */
+interface PoolEvents {
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener(event: 'error', listener: (error: Error) => void): unknown;
+}
+
 const MAX_RETRY_MS = 5_000;
 
 /** publish(): nothing failed that may pass later, but not everything was sent: read again now. */
@@ -96,17 +109,41 @@ interface Refused {
  */
 export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { pool, bus } = options;
+  if (typeof bus?.publishWire !== 'function')
+    throw new TypeError('outboxRelay needs `bus`: a Bus from connect() (anything with publishWire)');
+  if (typeof pool?.connect !== 'function')
+    throw new TypeError('outboxRelay needs `pool`: a pg.Pool (anything with connect and query)');
   const shardCount = options.shards ?? 16;
   if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > OUTBOX_SLOTS)
     throw new RangeError(`shards must be an integer from 1 to ${OUTBOX_SLOTS}, not ${shardCount}`);
-  const batchSize = options.batchSize ?? 500;
-  const pollMs = options.pollMs ?? 500;
-  const rebalanceMs = options.rebalanceMs ?? 1_000;
-  const retryMs = options.retryMs ?? 100;
+  // pg.Pool's `max` (10 unless given) is the most connections the relay can hold. Below shards + 2
+  // the shards past it wait for a connection forever: their events are never sent, and nothing
+  // says why. Refused up front instead (a pool that does not tell its size is trusted).
+  const max = (pool as { options?: { max?: unknown } }).options?.max;
+  if (typeof max === 'number' && max < shardCount + 2)
+    throw new RangeError(
+      `the relay's pool allows ${max} connections; ${shardCount} shards need at least ${shardCount + 2} (one per shard, one for LISTEN and membership, one for stats and migrations): raise the pool's max or lower shards`,
+    );
+  const batchSize = positive('batchSize', options.batchSize ?? 500, true);
+  const pollMs = positive('pollMs', options.pollMs ?? 500);
+  const rebalanceMs = positive('rebalanceMs', options.rebalanceMs ?? 1_000);
+  const retryMs = positive('retryMs', options.retryMs ?? 100);
   const log = options.logger ?? leveledLogger();
   const { table, ddl, dead: deadTable } = outboxTable(outboxName(options));
   const migrate = options.migrate === false ? async () => {} : migrator(pool, `switchyard:${table.sql}`, ddl);
   const warn = (message: string) => log({ level: 'warn', namespace: 'outbox.relay', message });
+  // The pool is the relay's own. pg.Pool emits 'error' for a connection that dies while idle in it
+  // (every one does in a PostgreSQL restart), and with no listener that crashes the process the
+  // relay is meant to outlive a restart in. The held connections report the loss and reconnect,
+  // so an idle one's death is only noted. Removed by close(): the pool is left as it was found.
+  const poolEvents = pool as unknown as Partial<PoolEvents>;
+  const onIdleError = (error: Error) =>
+    log({
+      level: 'debug',
+      namespace: 'outbox.relay',
+      message: `an idle pool connection died (${error.message})`,
+    });
+  poolEvents.on?.('error', onIdleError);
 
   const readers = Array.from({ length: shardCount }, (_, shard) => {
     const slots: number[] = [];
@@ -323,6 +360,11 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
       held.lose(error as Error);
       throw error;
     }
+    if (closing) {
+      // close() gave up waiting for this rebalance: do not keep membership and LISTEN after it.
+      held.release(true);
+      throw new Error('relay closed');
+    }
     held.onLost(() => {
       if (!closing) warn(`control connection lost (${held.lost?.message}); reconnecting`);
     });
@@ -362,7 +404,7 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
       failing = false;
     } catch (error) {
       // PostgreSQL down or restarting: said once, retried every rebalanceMs.
-      if (!failing)
+      if (!failing && !closing)
         warn(`cannot reach the outbox (${(error as Error).message}); retrying every ${rebalanceMs} ms`);
       failing = true;
     }
@@ -400,19 +442,22 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
       closed ??= (async () => {
         closing = true;
         clearTimeout(timer);
-        await ticking?.catch(() => {});
+        let deadline: NodeJS.Timeout | undefined;
+        const expired = new Promise<false>((resolve) => {
+          deadline = setTimeout(() => resolve(false), opts.drainTimeoutMs ?? 10_000);
+        });
+        // A rebalance may be waiting for a connection the pool cannot give (exhausted, or a
+        // connect that hangs): the deadline bounds that wait too. What it wins after this is
+        // handed back (see `closing` in tick and ensureControl).
+        await Promise.race([ticking?.catch(() => {}), expired]);
         const running = [...workers.values()];
         for (const worker of running) {
           worker.stopping = true;
           worker.wake();
         }
-        let deadline: NodeJS.Timeout | undefined;
-        const drained = await Promise.race([
-          Promise.all(running.map((w) => w.done)).then(() => true),
-          new Promise<false>((resolve) => {
-            deadline = setTimeout(() => resolve(false), opts.drainTimeoutMs ?? 10_000);
-          }),
-        ]);
+        const drained =
+          running.length === 0 ||
+          (await Promise.race([Promise.all(running.map((w) => w.done)).then(() => true), expired]));
         clearTimeout(deadline);
         if (!drained) {
           warn('close(): a batch was still publishing at the deadline; its shard connection is cut');
@@ -420,6 +465,7 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
         }
         control?.release(true);
         control = undefined;
+        poolEvents.removeListener?.('error', onIdleError);
       })();
       return closed;
     },

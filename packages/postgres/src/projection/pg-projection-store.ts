@@ -92,9 +92,14 @@ export class PgProjectionStore implements ProjectionStore<SqlConnection> {
 
   #lease(conn: SqlConnection, name: string, version: number, key: string): ProjectionLease<SqlConnection> {
     const lost = new AbortController();
-    const emitter = conn as unknown as { on?: (event: string, fn: (e: unknown) => void) => void };
-    emitter.on?.('error', () => lost.abort(new Error(`Projection '${key}': lock connection lost`)));
-    emitter.on?.('end', () => lost.abort(new Error(`Projection '${key}': lock connection ended`)));
+    const emitter = conn as unknown as {
+      on?: (event: string, fn: () => void) => void;
+      removeListener?: (event: string, fn: () => void) => void;
+    };
+    const onError = () => lost.abort(new Error(`Projection '${key}': lock connection lost`));
+    const onEnd = () => lost.abort(new Error(`Projection '${key}': lock connection ended`));
+    emitter.on?.('error', onError);
+    emitter.on?.('end', onEnd);
     let broken = false;
     const inTx = async (work: (tx: SqlConnection) => Promise<void>, after: () => Promise<boolean>) => {
       await conn.query('begin');
@@ -168,6 +173,10 @@ export class PgProjectionStore implements ProjectionStore<SqlConnection> {
         try {
           if (!broken && !lost.signal.aborted) {
             await conn.query("select pg_advisory_unlock(hashtext('sy_projection'), hashtext($1))", [key]);
+            // Back to the pool without this lease's listeners (a connection being ended keeps
+            // them, so an error while it closes does not crash the process).
+            emitter.removeListener?.('error', onError);
+            emitter.removeListener?.('end', onEnd);
             conn.release();
           } else conn.release(true);
         } catch {
