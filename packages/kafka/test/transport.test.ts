@@ -212,13 +212,15 @@ describe('Kafka transport on a real broker', () => {
     await t.provision(topic, latest);
     await t.provision(topic, earliest, 'earliest');
     await t.publish(topic, [wire('after')]);
-    const l = collect(t, topic, latest);
-    const e = collect(t, topic, earliest, { from: 'earliest' });
+    // Acked as they come: a rebalance on a loaded machine may hand an unacked record out again
+    // (at least once), which says nothing about where each group started.
+    const ack = { onDelivery: (d: TransportDelivery) => void d.ack() };
+    const l = collect(t, topic, latest, ack);
+    const e = collect(t, topic, earliest, { from: 'earliest', ...ack });
     await until(() => l.deliveries.length >= 1 && e.deliveries.length >= 2, 20_000, 'both groups');
     await quiet(() => l.deliveries.length + e.deliveries.length, 1_000);
-    expect(l.deliveries.length + e.deliveries.length).toBe(3);
-    expect(l.deliveries.map(text)).toEqual(['after']);
-    expect(e.deliveries.map(text).sort()).toEqual(['after', 'before']);
+    expect([...new Set(l.deliveries.map(text))]).toEqual(['after']);
+    expect([...new Set(e.deliveries.map(text))].sort()).toEqual(['after', 'before']);
   });
 
   it('fans out to every group and makes members of one group compete', async () => {
