@@ -32,48 +32,61 @@ returns table (next_version bigint, last_position bigint, fresh int[]) language 
 -- statement here is an index probe or an insert, so seq scans are never the better plan.
 set enable_seqscan = off as $$
 declare
-  cur bigint; n int; actual bigint; keep int[];
+  cur bigint; n int; actual bigint; keep int[]; retried boolean := false;
 begin
-  if exists (select 1 from sy_events where id = any(p_ids)) then
-    select coalesce(array_agg(o::int order by o), '{}') into keep from unnest(p_ids) with ordinality t(i, o)
-      where not exists (select 1 from sy_events where id = i);
-    if cardinality(keep) = 0 then
-      select s.version into cur from sy_streams s where s.stream_id = p_stream;
-      return query select coalesce(cur, 0),
-        (select max(global_position) from sy_events where id = any(p_ids)), keep;
+  -- Optimistic: an append that repeats a stored id (a retry) is rare, so ids are not looked up
+  -- first (100 index probes per 100 events); the unique index on id tells, and only then is the
+  -- append done again without the ids stored already. The block's subtransaction undoes the first try.
+  loop
+    begin
+      if retried and exists (select 1 from sy_events where id = any(p_ids)) then
+        select coalesce(array_agg(o::int order by o), '{}') into keep from unnest(p_ids) with ordinality t(i, o)
+          where not exists (select 1 from sy_events where id = i);
+        if cardinality(keep) = 0 then
+          select s.version into cur from sy_streams s where s.stream_id = p_stream;
+          return query select coalesce(cur, 0),
+            (select max(global_position) from sy_events where id = any(p_ids)), keep;
+          return;
+        end if;
+        select array_agg(p_ids[k] order by k), array_agg(p_types[k] order by k),
+          array_agg(p_sources[k] order by k), array_agg(p_times[k] order by k),
+          jsonb_agg(p_data -> (k - 1) order by k), jsonb_agg(p_ext -> (k - 1) order by k)
+          into p_ids, p_types, p_sources, p_times, p_data, p_ext from unnest(keep) k;
+      end if;
+      n := coalesce(cardinality(p_ids), 0);
+      if n = 0 then
+        select s.version into cur from sy_streams s where s.stream_id = p_stream;
+        return query select coalesce(cur, 0), 0::bigint, '{}'::int[];
+        return;
+      end if;
+      if p_expected = -2 or p_expected = 0 then
+        insert into sy_streams values (p_stream, n) on conflict do nothing;
+        if not found then cur := null; else cur := 0; end if;
+      elsif p_expected = -1 then
+        insert into sy_streams values (p_stream, n) on conflict (stream_id)
+          do update set version = sy_streams.version + n returning version - n into cur;
+      elsif p_expected = -3 then
+        update sy_streams set version = version + n where stream_id = p_stream returning version - n into cur;
+      else
+        update sy_streams set version = version + n where stream_id = p_stream and version = p_expected
+          returning version - n into cur;
+      end if;
+      if cur is null then
+        select s.version into actual from sy_streams s where s.stream_id = p_stream;
+        raise exception using errcode = 'SY409', message = 'concurrency conflict', detail = coalesce(actual, 0)::text;
+      end if;
+      insert into sy_events (stream_id, version, id, type, source, time, data, ext)
+        select p_stream, cur + o, i, ty, so, ti, p_data -> (o::int - 1), p_ext -> (o::int - 1)
+        from unnest(p_ids, p_types, p_sources, p_times) with ordinality t(i, ty, so, ti, o);
+      -- This session's last sequence value: the position of the last row just inserted.
+      return query select cur + n, currval(pg_get_serial_sequence('sy_events', 'global_position')), keep;
       return;
-    end if;
-    select array_agg(p_ids[k] order by k), array_agg(p_types[k] order by k),
-      array_agg(p_sources[k] order by k), array_agg(p_times[k] order by k),
-      jsonb_agg(p_data -> (k - 1) order by k), jsonb_agg(p_ext -> (k - 1) order by k)
-      into p_ids, p_types, p_sources, p_times, p_data, p_ext from unnest(keep) k;
-  end if;
-  n := coalesce(cardinality(p_ids), 0);
-  if n = 0 then
-    select s.version into cur from sy_streams s where s.stream_id = p_stream;
-    return query select coalesce(cur, 0), 0::bigint, '{}'::int[];
-    return;
-  end if;
-  if p_expected = -2 or p_expected = 0 then
-    insert into sy_streams values (p_stream, n) on conflict do nothing;
-    if not found then cur := null; else cur := 0; end if;
-  elsif p_expected = -1 then
-    insert into sy_streams values (p_stream, n) on conflict (stream_id)
-      do update set version = sy_streams.version + n returning version - n into cur;
-  elsif p_expected = -3 then
-    update sy_streams set version = version + n where stream_id = p_stream returning version - n into cur;
-  else
-    update sy_streams set version = version + n where stream_id = p_stream and version = p_expected
-      returning version - n into cur;
-  end if;
-  if cur is null then
-    select s.version into actual from sy_streams s where s.stream_id = p_stream;
-    raise exception using errcode = 'SY409', message = 'concurrency conflict', detail = coalesce(actual, 0)::text;
-  end if;
-  insert into sy_events (stream_id, version, id, type, source, time, data, ext)
-    select p_stream, cur + o, i, ty, so, ti, p_data -> (o::int - 1), p_ext -> (o::int - 1)
-    from unnest(p_ids, p_types, p_sources, p_times) with ordinality t(i, ty, so, ti, o);
-  -- This session's last sequence value: the position of the last row just inserted.
-  return query select cur + n, currval(pg_get_serial_sequence('sy_events', 'global_position')), keep;
+    -- A version conflict too: a retried append whose events are all stored answers as done, not as
+    -- a conflict, so the second pass looks the ids up before it judges the version.
+    exception when unique_violation or sqlstate 'SY409' then
+      if retried then raise; end if;
+      retried := true;
+    end;
+  end loop;
 end $$;
 `;
