@@ -4,7 +4,7 @@
 //   node --conditions=@switchyard/source benchmarks/src/saga.ts [events] [timers/s] [seconds]
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect, createEvent, handle, memoryIdempotencyStore } from '../../packages/core/src/index.ts';
-import { pgSagaStore } from '../../packages/postgres/src/index.ts';
+import { pgInbox, pgSagaStore } from '../../packages/postgres/src/index.ts';
 import {
   memorySagaStore,
   runSaga,
@@ -201,6 +201,13 @@ try {
   const pgSaga = await consumeAll('pg', pgEvents, () => runSaga(counter, { store, concurrency: 16 }));
   console.log(`runSaga() with the PostgreSQL store: ${fmt(pgSaga)} ev/s (${pgEvents} events)`);
   result.pgSaga = pgSaga;
+  // #22's comparison: plain handle() with the PostgreSQL transactional inbox, the same events.
+  const inbox = pgInbox(pool, { table: `${schema}.sy_inbox` });
+  const pgInboxHandle = await consumeAll('pg-inbox', pgEvents, () =>
+    handle(() => {}, { concurrency: 16, idempotency: { store: inbox, transactional: true } }),
+  );
+  console.log(`handle() with the PostgreSQL inbox: ${fmt(pgInboxHandle)} ev/s (${pgEvents} events)`);
+  result.pgInboxHandle = pgInboxHandle;
   const pgLate = await lateness('pg', store);
   console.log(
     `timers, PostgreSQL store, ${fmt(pgLate.rate)}/s for ${seconds} s: lateness p50 ${pgLate.p50} ms, p99 ${pgLate.p99} ms, max ${pgLate.max} ms`,
