@@ -1,11 +1,13 @@
 import { NotFoundError, type WireMessage } from '@switchyard/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Fixture, text, unique, until } from './helpers.ts';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Fixture, sweepCreated, text, unique, until } from './helpers.ts';
 
 let fixture: Fixture;
 afterEach(async () => {
   await fixture?.close();
 });
+// The queues and SNS topics of the topics named here (the emulator keeps them as long as it runs).
+afterAll(sweepCreated);
 
 const event = (n: number): WireMessage => ({
   headers: { specversion: '1.0', id: `e-${n}`, type: 't', source: 'tests' },
