@@ -1,6 +1,7 @@
 // The public face of @switchyard/core/transport: what a transport author needs and a service
 // author does not. The contract a transport implements, the kit of parts every transport would
 // otherwise write again, and the helpers of a CloudEvents binding.
+export { NAMED_ATTRIBUTES } from './cloudevent.ts';
 export { decode, encode } from './codec.ts';
 export { deduplicationId } from './dedup-id.ts';
 export {

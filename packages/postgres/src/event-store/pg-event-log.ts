@@ -1,4 +1,5 @@
 import type { SwitchyardEvent } from '@switchyard/core';
+import { NAMED_ATTRIBUTES } from '@switchyard/core/transport';
 import {
   type AppendResult,
   type Checkpoint,
@@ -38,17 +39,6 @@ function expectedCode(expected: ExpectedVersion): number {
   return expected;
 }
 
-const NAMED = new Set([
-  'subject',
-  'datacontenttype',
-  'dataschema',
-  'correlationid',
-  'causationid',
-  'partitionkey',
-  'traceparent',
-  'tracestate',
-]);
-
 /**
  * A row back into its CloudEvent. Built directly rather than through createEvent(): the event was
  * validated when appended, and validating every row again halved the catch-up rate.
@@ -56,7 +46,7 @@ const NAMED = new Set([
 function toStored(row: EventRow, tx: string = row.tx_id): StoredEvent {
   const ext = row.ext;
   const extensions: Record<string, string> = {};
-  for (const name in ext) if (!NAMED.has(name)) extensions[name] = ext[name]!;
+  for (const name in ext) if (!NAMED_ATTRIBUTES.has(name)) extensions[name] = ext[name]!;
   const event: SwitchyardEvent = {
     specversion: '1.0',
     id: row.id,
