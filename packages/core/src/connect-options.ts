@@ -11,7 +11,10 @@ import type {
 export interface ConnectOptions {
   /** Broker URL; its scheme picks the transport: memory:// kafka:// amqp(s):// sqs:// nats:// */
   url: string;
-  /** CloudEvents `source` for what this bus publishes (a URI-reference, e.g. `billing-service`). */
+  /**
+   * CloudEvents `source` for what this bus publishes (a URI-reference, e.g. `billing-service`).
+   * Required: connect() throws InvalidEventError without it, before opening a connection.
+   */
   source: string;
   /**
    * Where log lines go: the bus's (what close() waits for) and the broker client's (Kafka's

@@ -2,9 +2,10 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Bus } from './bus.ts';
+import { assertAttribute } from './cloudevent.ts';
 import type { ConnectOptions } from './connect-options.ts';
 import { parseBrokerUrl, TRANSPORT_PACKAGES } from './connect-url.ts';
-import { TransportNotInstalledError } from './errors.ts';
+import { InvalidEventError, TransportNotInstalledError } from './errors.ts';
 import { leveledLogger } from './logger.ts';
 import { MemoryTransport } from './memory/transport.ts';
 import type { Transport, TransportFactory } from './transport.ts';
@@ -21,6 +22,7 @@ const OPTION_KEYS: Readonly<Record<string, string>> = {
 /** Open a bus on the broker the URL names; the transport package is loaded on demand. */
 export async function connect(options: ConnectOptions): Promise<Bus> {
   const url = parseBrokerUrl(options.url);
+  assertSource(options.source);
   const logLevel = options.logLevel ?? 'warn';
   const logger = leveledLogger(options.logger, logLevel);
   const scheme = url.protocol.slice(0, -1);
@@ -39,6 +41,19 @@ export async function connect(options: ConnectOptions): Promise<Bus> {
     });
   }
   return new Bus(transport, { source: options.source, logger });
+}
+
+/**
+ * Every event the bus publishes carries `source`: one missing (plain JavaScript, a config key
+ * misspelt) fails here, before a connection is opened, rather than at the first publish.
+ */
+function assertSource(source: unknown): void {
+  if (typeof source !== 'string' || source === '') {
+    throw new InvalidEventError(
+      "connect() needs `source`: the CloudEvents source of what this bus publishes, a non-empty URI-reference such as 'billing-service'",
+    );
+  }
+  assertAttribute('source', source);
 }
 
 async function loadFactory(scheme: string): Promise<TransportFactory> {

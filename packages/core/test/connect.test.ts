@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from '../src/connect.ts';
 import { parseBrokerUrl, redactUrl, TRANSPORT_PACKAGES } from '../src/connect-url.ts';
-import { InvalidUrlError, TransportNotInstalledError } from '../src/errors.ts';
+import { InvalidEventError, InvalidUrlError, TransportNotInstalledError } from '../src/errors.ts';
 import { uniqueName } from './helpers.ts';
 
 const SECRET = 's3cr3t-Pa55';
@@ -60,6 +60,15 @@ describe('connect()', () => {
       expect((error as Error).cause).toBeUndefined();
     } finally {
       delete packages.nosuchbroker;
+    }
+  });
+
+  it('refuses a missing or unusable source before connecting (plain JavaScript has no types to catch it)', async () => {
+    for (const source of [undefined, '', 42, 'bad\nsource']) {
+      const error = await connect({ url: 'kafka://127.0.0.1:1', source } as never).catch((e: unknown) => e);
+      // kafka:// on port 1 would fail to connect (or the package to load): the check comes first.
+      expect(error, String(source)).toBeInstanceOf(InvalidEventError);
+      expect((error as Error).message).toMatch(/source/);
     }
   });
 

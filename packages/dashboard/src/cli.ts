@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 // `switchyard inspect|dlq|dashboard`: the dashboard's figures in a terminal, and the page itself.
 import { parseArgs } from 'node:util';
-import { type Bus, connect, redactUrl } from '@switchyard/core';
+import {
+  type Bus,
+  connect,
+  type DeadLetter,
+  type DeadLetterGroup,
+  type RedriveReport,
+  redactUrl,
+} from '@switchyard/core';
 import { parseWatch } from './ops-bus.ts';
 import { dashboard } from './server.ts';
 
@@ -99,17 +106,16 @@ async function main(argv: string[]): Promise<number> {
     }
     if (command === 'dlq') {
       const view = bus.deadLetters(topic, { group });
-      const result =
-        action === 'groups'
-          ? await view.groups()
-          : action === 'list'
-            ? await view.inspect({ limit })
-            : action === 'redrive'
-              ? await view.redrive({ dryRun: values['dry-run'] })
-              : undefined;
-      if (result === undefined) throw new UsageError(`unknown dlq action '${action}'`);
-      // The dead-letter view's results are plain JSON; a terminal reads them best indented.
-      print(result, () => JSON.stringify(result, null, 2));
+      if (action === 'groups') {
+        const groups = await view.groups();
+        print(groups, () => groupsText(view.topic, groups));
+      } else if (action === 'list') {
+        const letters = await view.inspect({ limit });
+        print(letters, () => lettersText(view.topic, letters));
+      } else {
+        const report = await view.redrive({ dryRun: values['dry-run'] });
+        print(report, () => redriveText(view.topic, report));
+      }
       return 0;
     }
     throw new UsageError(`unknown command '${command}'`);
@@ -132,6 +138,42 @@ function integer(name: string, text: string, min: number, max: number): number {
       `${name} must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, not '${text}'`,
     );
   return value;
+}
+
+function groupsText(dlq: string, groups: readonly DeadLetterGroup[]): string {
+  if (groups.length === 0) return `${dlq}: no dead letters`;
+  return [
+    `${dlq}: ${groups.reduce((sum, g) => sum + g.count, 0)} dead letters`,
+    ...groups.map(
+      (g) =>
+        `  ${String(g.count).padStart(6)}  ${g.type ?? '(not an event)'}  ${g.reason ?? '(no reason)'}  ${g.first ?? '—'} … ${g.last ?? '—'}`,
+    ),
+  ].join('\n');
+}
+
+function lettersText(dlq: string, letters: readonly DeadLetter[]): string {
+  if (letters.length === 0) return `${dlq}: no dead letters`;
+  return [
+    `${dlq}: ${letters.length} dead letters, oldest first (--json for headers and data)`,
+    ...letters.map(
+      (l) =>
+        `  ${l.deadLetteredAt ?? '—'}  ${l.id ?? '(no id)'}  ${l.type ?? '(not an event)'}  attempts ${l.attempts ?? '—'}, redriven ${l.redriveCount}×  ${l.reason ?? '(no reason)'}`,
+    ),
+  ].join('\n');
+}
+
+function redriveText(dlq: string, r: RedriveReport): string {
+  const counts = (
+    ['redriven', 'parked', 'skipped', 'returned', 'unroutable', 'duplicates', 'failed'] as const
+  )
+    .filter((name) => name === 'redriven' || r[name] > 0)
+    .map((name) => `${name} ${r[name]}`);
+  return [
+    `${dlq}: ${r.dryRun ? 'dry run, nothing sent: ' : ''}${r.scanned} scanned, ${counts.join(', ')} (${r.stopped}, ${Math.round(r.durationMs)} ms)`,
+    ...Object.entries(r.destinations).map(([to, n]) => `  → ${to}: ${n}`),
+    ...(r.parked > 0 ? [`  parked in ${r.parkedTopic}`] : []),
+    ...r.errors.map((e) => `  failed: ${e}`),
+  ].join('\n');
 }
 
 function figure(value: number | null, unit = ''): string {

@@ -3,7 +3,10 @@
 // credentials are never printed.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { sweepBroker, uniqueName } from '@switchyard/conformance';
+import { connect, handle, NonRetryableError } from '@switchyard/core';
+import { filter, firstValueFrom } from 'rxjs';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 // Nothing listens on port 1: connecting would fail with exit 1, so exit 2 shows nothing was tried.
@@ -72,5 +75,52 @@ describe('switchyard CLI command line', () => {
     expect(stderr).toMatch(/NotFoundError/);
     expect(code).toBe(1);
     expect(stderr).not.toMatch(/TimeoutNegativeWarning/);
+  });
+});
+
+describe('switchyard dlq on NATS', () => {
+  const nats = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+  const topic = uniqueName('cli-dlq');
+  afterAll(async () => {
+    await sweepBroker('nats', nats, { match: (t) => t.startsWith(topic) });
+  });
+
+  it('prints groups, list and a dry-run redrive as text, and as JSON with --json', {
+    timeout: 60_000,
+  }, async () => {
+    const bus = await connect({ url: nats, source: 'cli-test' });
+    try {
+      await bus.provision(topic, { groups: ['billing'] });
+      const outcomes = bus.consume(topic, { group: 'billing' }).pipe(
+        handle(() => {
+          throw new NonRetryableError('cannot price order');
+        }),
+      );
+      const deadLettered = firstValueFrom(outcomes.pipe(filter((o) => o.kind === 'deadLettered')));
+      const sent = await bus.publish(topic, { type: 'order.poison', data: { n: 1 } });
+      await deadLettered;
+
+      const url = nats;
+      const groups = await run('dlq', url, topic, '--group', 'billing', 'groups');
+      expect(groups.stderr).toBe('');
+      expect(groups.stdout).toMatch(/1 dead letters/);
+      expect(groups.stdout).toMatch(/order\.poison .*cannot price order/);
+
+      const list = await run('dlq', url, topic, '--group', 'billing', 'list');
+      expect(list.stdout).toContain(sent.id);
+      const listed = JSON.parse(
+        (await run('dlq', url, topic, '--group', 'billing', 'list', '--json')).stdout,
+      );
+      expect(listed.map((letter: { id: string }) => letter.id)).toEqual([sent.id]);
+
+      const dry = await run('dlq', url, topic, '--group', 'billing', 'redrive', '--dry-run');
+      expect(dry.stdout).toMatch(/dry run, nothing sent: 1 scanned, redriven 1/);
+      const report = JSON.parse(
+        (await run('dlq', url, topic, '--group', 'billing', 'redrive', '--dry-run', '--json')).stdout,
+      );
+      expect(report).toMatchObject({ dryRun: true, scanned: 1, redriven: 1 });
+    } finally {
+      await bus.close({ drainTimeoutMs: 5_000 });
+    }
   });
 });

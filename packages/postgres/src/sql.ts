@@ -21,3 +21,16 @@ export interface SqlConnection extends SqlClient {
 export interface SqlPool extends SqlClient {
   connect(): Promise<SqlConnection>;
 }
+
+/**
+ * The pool argument of a factory, checked where it is given: a missing one (plain JavaScript, a
+ * misspelt option) would otherwise surface as a TypeError from deep inside the first query.
+ */
+export function requirePool(pool: unknown, caller: string): SqlPool {
+  if (
+    typeof (pool as Partial<SqlPool> | undefined)?.connect !== 'function' ||
+    typeof (pool as SqlPool).query !== 'function'
+  )
+    throw new TypeError(`${caller} needs \`pool\`: a pg.Pool (anything with connect and query)`);
+  return pool as SqlPool;
+}

@@ -1,5 +1,5 @@
 import { EventStore, type EventStoreOptions } from '@switchyard/eventsourcing';
-import type { SqlPool } from '../sql.ts';
+import { requirePool, type SqlPool } from '../sql.ts';
 import { PgEventLog } from './pg-event-log.ts';
 
 export interface PgEventStoreOptions extends EventStoreOptions {
@@ -11,7 +11,7 @@ export interface PgEventStoreOptions extends EventStoreOptions {
 
 /** An event store in PostgreSQL: `eventStore({ pool, source, schemas })`. */
 export async function eventStore(options: PgEventStoreOptions): Promise<EventStore> {
-  const log = new PgEventLog(options.pool);
+  const log = new PgEventLog(requirePool(options.pool, 'eventStore()'));
   if (options.setup !== false) await log.setup();
   return new EventStore(log, options);
 }

@@ -1,6 +1,6 @@
 import type { ClaimResult, IdempotencyStore } from '../contract.ts';
 import { migrator } from '../migrate.ts';
-import type { SqlPool } from '../sql.ts';
+import { requirePool, type SqlPool } from '../sql.ts';
 import { idempotencyTable } from './schema.ts';
 
 export interface PgIdempotencyStoreOptions {
@@ -38,6 +38,7 @@ export function pgIdempotencyStore(
   pool: SqlPool,
   options: PgIdempotencyStoreOptions = {},
 ): PgIdempotencyStore {
+  requirePool(pool, 'pgIdempotencyStore()');
   const { table, ddl } = idempotencyTable(options.table ?? 'sy_idempotency');
   const t = table.sql;
   const ttlMs = options.ttlMs ?? 7 * 86_400_000;

@@ -6,7 +6,7 @@ import {
   type SwitchyardEvent,
 } from '@switchyard/core';
 import { migrator } from '../migrate.ts';
-import type { SqlClient, SqlPool } from '../sql.ts';
+import { requirePool, type SqlClient, type SqlPool } from '../sql.ts';
 import { outboxName, outboxTable } from './schema.ts';
 import { insertOutbox } from './write.ts';
 
@@ -57,7 +57,8 @@ export interface PgOutbox {
  */
 export function pgOutbox(options: PgOutboxOptions): PgOutbox {
   const { table, ddl } = outboxTable(outboxName(options));
-  const migrate = migrator(options.pool, `switchyard:${table.sql}`, ddl);
+  const pool = requirePool(options.pool, 'pgOutbox()');
+  const migrate = migrator(pool, `switchyard:${table.sql}`, ddl);
   const auto = options.migrate !== false;
   const { schemas, source } = options;
 

@@ -7,7 +7,7 @@ import {
 } from '@switchyard/core';
 import { LOG_START, type LogCheckpoint, LogReader } from '../log-reader.ts';
 import { migrator } from '../migrate.ts';
-import type { SqlPool } from '../sql.ts';
+import { requirePool, type SqlPool } from '../sql.ts';
 import { HeldConnection, Leases } from './leases.ts';
 import { OUTBOX_SLOTS, outboxName, outboxTable } from './schema.ts';
 
@@ -108,11 +108,10 @@ interface Refused {
  * key's later events never overtake an earlier one that failed.
  */
 export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
-  const { pool, bus } = options;
+  const { bus } = options;
   if (typeof bus?.publishWire !== 'function')
-    throw new TypeError('outboxRelay needs `bus`: a Bus from connect() (anything with publishWire)');
-  if (typeof pool?.connect !== 'function')
-    throw new TypeError('outboxRelay needs `pool`: a pg.Pool (anything with connect and query)');
+    throw new TypeError('outboxRelay() needs `bus`: a Bus from connect() (anything with publishWire)');
+  const pool = requirePool(options.pool, 'outboxRelay()');
   const shardCount = options.shards ?? 16;
   if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > OUTBOX_SLOTS)
     throw new RangeError(`shards must be an integer from 1 to ${OUTBOX_SLOTS}, not ${shardCount}`);

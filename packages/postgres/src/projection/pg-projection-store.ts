@@ -1,5 +1,5 @@
 import type { Checkpoint, ParkedEvent, ProjectionLease, ProjectionStore } from '@switchyard/eventsourcing';
-import type { SqlConnection, SqlPool } from '../sql.ts';
+import { requirePool, type SqlConnection, type SqlPool } from '../sql.ts';
 
 const DDL = `
 create table if not exists sy_checkpoints (name text not null, version int not null, tx_id xid8 not null,
@@ -28,7 +28,7 @@ export class PgProjectionStore implements ProjectionStore<SqlConnection> {
   #ready: Promise<void> | undefined;
 
   constructor(options: PgProjectionStoreOptions) {
-    this.#pool = options.pool;
+    this.#pool = requirePool(options?.pool, 'new PgProjectionStore()');
     this.#pollMs = options.lockPollMs ?? 1_000;
   }
 

@@ -6,7 +6,7 @@ import {
   type SagaRecord,
   type SagaStore,
 } from '@switchyard/saga';
-import type { SqlClient, SqlPool } from '../sql.ts';
+import { requirePool, type SqlClient, type SqlPool } from '../sql.ts';
 import { type SagaTables, sagaMigrator, sagaTables } from './schema.ts';
 
 /**
@@ -58,7 +58,8 @@ interface FiredRow {
  * fired by `FOR UPDATE SKIP LOCKED` pollers: timers are independent, so no order is lost).
  */
 export function pgSagaStore(options: PgSagaStoreOptions): SagaStore {
-  const { pool, outbox } = options;
+  const { outbox } = options;
+  const pool = requirePool(options.pool, 'pgSagaStore()');
   const t = sagaTables(options.schema);
   const migrate = options.migrate === false ? async () => {} : sagaMigrator(pool, t);
   const insertStatement = commitStatement(t, 'insert');
