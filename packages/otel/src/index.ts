@@ -4,4 +4,4 @@ export type { GaugeOptions, GaugeReading } from './gauges.ts';
 export { instrument, type OtelOptions, otelInstrumentation } from './instrument.ts';
 export { ATTR, DURATION_BUCKETS, EVENT, METRIC, SYSTEMS } from './names.ts';
 export type { ConsumerParent } from './process.ts';
-export { formatTraceparent, parseTraceparent } from './traceparent.ts';
+export { activeTraceContext, formatTraceparent, parseTraceparent } from './traceparent.ts';

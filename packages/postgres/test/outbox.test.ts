@@ -273,3 +273,34 @@ describe('ctx.publish in a transactional handler', () => {
     }
   });
 });
+
+describe('pgOutbox traceContext', () => {
+  it("stamps the caller's active trace context on an event given without one, and keeps a given one", async () => {
+    const active = {
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      tracestate: 'acme=1',
+    };
+    let calls = 0;
+    const outbox = pgOutbox({
+      pool: schema.pool,
+      table: 'ob_trace',
+      source: 'outbox-test',
+      traceContext: () => {
+        calls += 1;
+        return active;
+      },
+    });
+    const given = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const [stamped, kept] = await inTx(schema.pool, async (tx) => [
+      await outbox.publish(tx, 'orders', { type: 'outbox.test', data: {} }),
+      await outbox.publish(tx, 'orders', { type: 'outbox.test', data: {}, traceparent: given }),
+    ]);
+    expect(stamped).toMatchObject(active);
+    expect(kept!.traceparent).toBe(given);
+    expect(kept!.tracestate).toBeUndefined();
+    // Asked only for the event that had none.
+    expect(calls).toBe(1);
+    const rows = await schema.pool.query('select count(*)::int as n from ob_trace');
+    expect(rows.rows[0].n).toBe(2);
+  });
+});

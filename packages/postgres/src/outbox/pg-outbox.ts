@@ -4,6 +4,7 @@ import {
   type EventInput,
   type SchemaRegistry,
   type SwitchyardEvent,
+  type TraceContext,
 } from '@switchyard/core';
 import { migrator } from '../migrate.ts';
 import { requirePool, type SqlClient, type SqlPool } from '../sql.ts';
@@ -26,6 +27,13 @@ export interface PgOutboxOptions {
   readonly schemas?: SchemaRegistry;
   /** Create the table, trigger and view on first use. Default: true. */
   readonly migrate?: boolean;
+  /**
+   * The trace context active where publish is called, for events given without a `traceparent`
+   * (the relay's send span then links to it). `activeTraceContext` from @switchyard/otel fits. Without it,
+   * an event carries only the traceparent it was given. Inside handle() with a transactional inbox
+   * this is not needed: the bus's instrumentation supplies the handler's context already.
+   */
+  readonly traceContext?: () => TraceContext | undefined;
 }
 
 /** What publish takes: what bus.publish takes, or an event built already (its id is kept). */
@@ -60,10 +68,12 @@ export function pgOutbox(options: PgOutboxOptions): PgOutbox {
   const pool = requirePool(options.pool, 'pgOutbox()');
   const migrate = migrator(pool, `switchyard:${table.sql}`, ddl);
   const auto = options.migrate !== false;
-  const { schemas, source } = options;
+  const { schemas, source, traceContext } = options;
 
-  const build = async <T>(input: OutboxInput<T>): Promise<SwitchyardEvent<T>> => {
-    if (isBuilt(input)) return input;
+  const build = async <T>(given: OutboxInput<T>): Promise<SwitchyardEvent<T>> => {
+    if (isBuilt(given)) return given;
+    const active = given.traceparent === undefined ? traceContext?.() : undefined;
+    const input = active === undefined ? given : { ...given, ...active };
     const version = schemas?.versionOf(input.type);
     const event = createEvent(
       version === undefined
