@@ -61,6 +61,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: here('../results') },
     'raw-envelope': { type: 'string', default: 'cloudevents' },
     'kafka-client': { type: 'string', default: 'kafkajs' },
+    'raw-client': { type: 'string', default: 'kafkajs' },
     peers: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
@@ -95,7 +96,8 @@ if (args.help) {
   --es-rounds R        eventstore: rounds, raw and ours alternated (default 3)
   --out DIR            where <date>.json and <date>.svg go (default benchmarks/results)
   --raw-envelope cloudevents|bare  what the raw side sends besides the body (default cloudevents)
-  --kafka-client kafkajs|platformatic  the driver under Switchyard's Kafka side (default kafkajs; raw stays kafkajs)
+  --kafka-client kafkajs|platformatic  the driver under Switchyard's Kafka side (default kafkajs)
+  --raw-client kafkajs|platformatic    the client of Kafka's raw side (default kafkajs)
   --peers              also run the libraries users pick instead (benchmarks/src/peers) in the same rounds
 Brokers: KAFKA_BROKERS, AMQP_URL, SQS_ENDPOINT, NATS_URL. See benchmarks/README.md.
 `);
@@ -149,6 +151,9 @@ if (args['kafka-client'] !== 'kafkajs' && args['kafka-client'] !== 'platformatic
   throw new Error(`--kafka-client is 'kafkajs' (default) or 'platformatic', not '${args['kafka-client']}'`);
 // Read by kafka.ts in the worker processes.
 process.env.BENCH_KAFKA_CLIENT = args['kafka-client'];
+if (args['raw-client'] !== 'kafkajs' && args['raw-client'] !== 'platformatic')
+  throw new Error(`--raw-client is 'kafkajs' (default) or 'platformatic', not '${args['raw-client']}'`);
+process.env.BENCH_KAFKA_RAW_CLIENT = args['raw-client'];
 const size = Number(args.size);
 const started = performance.now();
 
@@ -297,6 +302,7 @@ async function clientVersions(): Promise<Record<string, string>> {
   const versions: Record<string, string> = {};
   for (const name of [
     'kafkajs',
+    '@platformatic/kafka',
     'amqplib',
     '@aws-sdk/client-sqs',
     '@nats-io/transport-node',
@@ -794,6 +800,7 @@ const report = {
   durationSeconds: Math.round((performance.now() - started) / 1_000),
   rawEnvelope: args['raw-envelope'],
   kafkaClient: args['kafka-client'],
+  kafkaRawClient: args['raw-client'],
   machine,
   clients,
   brokers: results,

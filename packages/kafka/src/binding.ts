@@ -44,11 +44,33 @@ export function fromRecord(record: FetchedRecord): WireMessage {
     const value = headerValue(fetched[name]);
     if (value !== undefined) headers[attribute] = value;
   }
+  return wireMessage(headers, record.key, record.value);
+}
+
+/**
+ * A record whose headers the client decoded into a Map (@platformatic/kafka; a repeated header
+ * keeps its last value there, as the binding wants) → WireMessage, read straight from the Map: no
+ * kafkajs-shaped header object in between.
+ */
+export function fromHeaderMap(
+  fetched: ReadonlyMap<string, Buffer | undefined>,
+  key: Buffer | null,
+  value: Buffer | null,
+): WireMessage {
+  const headers: Record<string, string> = {};
+  for (const [name, raw] of fetched) {
+    const attribute = attributeOf(name);
+    if (attribute !== null && raw !== undefined) headers[attribute] = raw.toString();
+  }
+  return wireMessage(headers, key, value);
+}
+
+function wireMessage(headers: Record<string, string>, key: Buffer | null, value: Buffer | null): WireMessage {
   return {
     headers,
     // A copy: the record is a view into the whole fetch response, which must not stay alive with it.
-    body: record.value === null ? new Uint8Array(0) : copyBytes(record.value),
-    key: record.key === null ? undefined : record.key.toString(),
+    body: value === null ? new Uint8Array(0) : copyBytes(value),
+    key: key === null ? undefined : key.toString(),
   };
 }
 

@@ -46,6 +46,21 @@ function wakeAll(waiters: Set<() => void>): void {
 /** First wait before the member starts a new consumer in place of one kafkajs gave up on; doubles up to 5 s. */
 const REJOIN_MS = 300;
 
+/** Acks waiting for one commit: one promise for all of them, resolved when it is done. */
+interface CommitWaiters {
+  count: number;
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
+}
+
+function commitWaiters(): CommitWaiters {
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { count: 0, done, resolve };
+}
+
 interface PartitionState {
   tracker: OffsetTracker | undefined;
   /** Fetching stopped because the member holds too much of this partition uncommitted. */
@@ -75,6 +90,8 @@ export class KafkaMember {
   #stopped: Promise<void> | undefined;
   #committing: Promise<void> | undefined;
   #commitAgain: Promise<void> | undefined;
+  /** Acks that moved a commit point since the last commit started: the next one covers them. */
+  #waiting: CommitWaiters | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   /** Woken when nothing handed out is unsettled any more, or the drain is called off. */
   readonly #drainWaiters = new Set<() => void>();
@@ -232,30 +249,35 @@ export class KafkaMember {
   #ack(entry: Entry<WireMessage>): Promise<void> {
     // The slot stays taken until the commit is done, so prefetch bounds what the bus holds unsettled.
     this.#dispatcher.hold();
-    let committing: Promise<void> | undefined;
+    let moved: boolean;
     try {
-      committing = this.#settle(entry);
+      moved = this.#settle(entry);
     } catch (error) {
       this.#afterAck();
       return Promise.reject(error);
     }
-    if (committing === undefined) {
+    if (!moved) {
       this.#afterAck();
       // Nothing to wait for: the bus and handle() go on without a microtask.
       return SETTLED_NOW;
     }
-    // Resolve once the offset is committed, so an acked record is not redelivered by a crash.
-    return committing.then(this.#afterAck, this.#afterFailedAck);
+    // Resolve once the offset is committed, so an acked record is not redelivered by a crash. Every
+    // ack the next commit covers shares one promise and is released with it: no promise per record.
+    this.#waiting ??= commitWaiters();
+    this.#waiting.count += 1;
+    const waiting = this.#waiting;
+    void this.#commit();
+    return waiting.done;
   }
 
-  /** The acked record's offset settled; the commit that covers it, when it moved the commit point. */
-  #settle(entry: Entry<WireMessage>): Promise<void> | undefined {
-    if (!this.#dispatcher.ack(entry)) return undefined;
+  /** The acked record's offset settled; true when it moved its partition's commit point. */
+  #settle(entry: Entry<WireMessage>): boolean {
+    if (!this.#dispatcher.ack(entry)) return false;
     const state = this.#partitions.get(entry.partition);
-    if (!state?.tracker?.settle(entry.offset)) return undefined;
+    if (!state?.tracker?.settle(entry.offset)) return false;
     this.#maybeResume(entry.partition, state);
     if (this.#roomWaiters.size > 0 && state.tracker.size <= this.#window / 2) this.#wakeRoomWaiters();
-    return this.#commit();
+    return true;
   }
 
   readonly #afterAck = (): void => {
@@ -263,10 +285,12 @@ export class KafkaMember {
     this.#afterSettle();
   };
 
-  readonly #afterFailedAck = (error: unknown): never => {
-    this.#afterAck();
-    throw error;
-  };
+  /** The commit that covered `waiting`'s acks is done (or failed, see `#commitSettled`): their slots go. */
+  #release(waiting: CommitWaiters): void {
+    this.#dispatcher.release(waiting.count);
+    this.#afterSettle();
+    waiting.resolve();
+  }
 
   async #nack(entry: Entry<WireMessage>, delayMs: number): Promise<void> {
     this.#dispatcher.nack(entry, delayMs);
@@ -420,6 +444,17 @@ export class KafkaMember {
   }
 
   async #commitNow(): Promise<void> {
+    // What settled before this commit starts is in the offsets it takes below.
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    try {
+      await this.#commitSettled();
+    } finally {
+      if (waiting) this.#release(waiting);
+    }
+  }
+
+  async #commitSettled(): Promise<void> {
     const consumer = this.#consumer;
     if (!consumer) return;
     const due: Array<{ state: PartitionState; tracker: OffsetTracker; partition: number; offset: number }> =

@@ -50,8 +50,9 @@ export class KeyDispatcher<T> {
     this.#outstanding += 1;
   }
 
-  release(): void {
-    this.#outstanding -= 1;
+  /** Give back `count` slots taken by `hold()`. */
+  release(count = 1): void {
+    this.#outstanding -= count;
     this.pump();
   }
 

@@ -13,8 +13,8 @@ import {
   stringDeserializer,
   stringSerializer,
 } from '@platformatic/kafka';
-import type { IHeaders, Message as KafkajsMessage } from 'kafkajs';
-import { fromRecord } from './binding.ts';
+import type { Message as KafkajsMessage } from 'kafkajs';
+import { fromHeaderMap } from './binding.ts';
 import {
   type AdminClient,
   type BeforeRejoin,
@@ -594,9 +594,7 @@ class PlatformaticConsumer implements GroupConsumer {
   }
 }
 
-/** A fetched record in the shape the binding reads (header names as strings, values as bytes). */
+/** A fetched record (header names deserialized as strings, values as bytes) → WireMessage. */
 function fromMessage(message: Fetched) {
-  const headers: IHeaders = {};
-  for (const [name, value] of message.headers) headers[name] = value;
-  return fromRecord({ key: message.key ?? null, value: message.value ?? null, headers });
+  return fromHeaderMap(message.headers, message.key ?? null, message.value ?? null);
 }

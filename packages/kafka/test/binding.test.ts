@@ -1,7 +1,7 @@
 import type { WireMessage } from '@switchyard/core';
 import { encodedSize } from '@switchyard/core/transport';
 import { describe, expect, it } from 'vitest';
-import { fromRecord, recordSize, toRecord } from '../src/binding.ts';
+import { fromHeaderMap, fromRecord, recordSize, toRecord } from '../src/binding.ts';
 
 const message: WireMessage = {
   headers: {
@@ -46,6 +46,27 @@ describe('CloudEvents Kafka binding, binary content mode', () => {
   it("keeps a foreign producer's record: no ce_ headers, no key, null value", () => {
     const back = fromRecord({ key: null, value: null, headers: { 'x-trace': Buffer.from('t') } });
     expect(back).toEqual({ headers: {}, body: new Uint8Array(0), key: undefined });
+  });
+
+  it('reads a header Map (the platformatic driver) as it reads a header object, body copied', () => {
+    const record = toRecord(message);
+    const headers = new Map(
+      Object.entries(record.headers ?? {}).map(([k, v]) => [k, Buffer.from(String(v))]),
+    );
+    headers.set('x-trace', Buffer.from('foreign'));
+    headers.set('CE_Extra', Buffer.from('upper-case name'));
+    const value = record.value as Buffer;
+    const back = fromHeaderMap(headers, Buffer.from('o-42'), value);
+    expect(back.headers).toEqual({ ...message.headers, extra: 'upper-case name' });
+    expect(back.key).toBe('o-42');
+    expect([...back.body]).toEqual([...message.body]);
+    // Not a view of the fetched bytes: the fetch response must be free to go.
+    expect(back.body.buffer).not.toBe(value.buffer);
+    expect(fromHeaderMap(new Map(), null, null)).toEqual({
+      headers: {},
+      body: new Uint8Array(0),
+      key: undefined,
+    });
   });
 
   it('bounds the record size above encodedSize', () => {

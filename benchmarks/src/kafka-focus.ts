@@ -1,0 +1,86 @@
+// One phase of one Kafka side, with the CPU it cost (see benchmarks/README.md):
+//   node --conditions=@switchyard/source benchmarks/src/kafka-focus.ts <raw|switchyard> <publish|consume|e2e> [events]
+// consume: publish `events` (not timed), then time consuming them from the first one handled. e2e:
+// as the bench's end to end. Prints events/s and CPU µs per event (user + system of this process),
+// which a loaded machine disturbs less than wall time.
+import type { Item } from './driver.ts';
+import { pair } from './kafka.ts';
+import { sleep } from './measure.ts';
+
+const side = process.argv[2] as 'raw' | 'switchyard';
+const phase = process.argv[3] ?? 'consume';
+const events = Number(process.argv[4] ?? 20_000);
+const prefix = `focus-${Date.now().toString(36)}-${side[0]}`;
+const topic = `${prefix}-${phase}`;
+const group = `${prefix}-g`;
+const driver = pair.create(side);
+
+function item(i: number): Item {
+  const body = new Uint8Array(1024);
+  body.fill(0x61, 9);
+  new DataView(body.buffer).setFloat64(0, performance.now());
+  return { body, key: `k${i % 64}` };
+}
+
+async function publishAll(count: number): Promise<void> {
+  for (let i = 0; i < count; i += 100) {
+    const items: Item[] = [];
+    for (let j = i; j < Math.min(count, i + 100); j++) items.push(item(j));
+    await driver.publishBatch(topic, items);
+  }
+}
+
+await driver.open();
+try {
+  await driver.prepare(topic, group);
+  let seen = 0;
+  let done: () => void = () => undefined;
+  const all = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  let started = 0;
+  let cpu: NodeJS.CpuUsage = process.cpuUsage();
+  // consume: timed from the first record, so joining the group is not counted.
+  const handler = () => {
+    if (phase === 'consume' && seen === 0) {
+      cpu = process.cpuUsage();
+      started = performance.now();
+    }
+    if (++seen === events) done();
+  };
+  if (phase === 'publish') {
+    cpu = process.cpuUsage();
+    started = performance.now();
+    await publishAll(events);
+  } else if (phase === 'consume') {
+    await publishAll(events);
+    const consuming = await driver.consume(topic, group, { prefetch: 256, concurrency: 16 }, handler);
+    await all;
+    await consuming.stop();
+  } else {
+    const consuming = await driver.consume(topic, group, { prefetch: 256, concurrency: 16 }, handler);
+    await publishAll(1);
+    while (seen < 1) await sleep(20);
+    seen = 0;
+    cpu = process.cpuUsage();
+    started = performance.now();
+    await publishAll(events);
+    await all;
+    await consuming.stop();
+  }
+  const wall = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  console.log(
+    JSON.stringify({
+      side,
+      phase,
+      events,
+      perSecond: Math.round(events / (wall / 1000)),
+      cpuUsPerEvent: Math.round(((used.user + used.system) / events) * 10) / 10,
+    }),
+  );
+} finally {
+  await driver.close();
+  await pair.cleanup(side, [topic], group);
+}
+process.exit(0);
