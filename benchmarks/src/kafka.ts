@@ -284,9 +284,11 @@ export const pair: Pair = {
           // `pnpm bench --kafka-client platformatic` (main.ts): the driver under Switchyard's side.
           kafka: { logLevel: 'nothing', client: switchyardClient },
         }),
-  cleanup: (_side, topics, group) =>
+  cleanup: (side, topics, group) =>
     withAdmin(async (admin) => {
-      await admin.deleteGroups([group]).catch(() => undefined);
+      // Switchyard's consumer group on Kafka is `<topic>.<group>` (packages/kafka/src/names.ts).
+      const groups = side === 'raw' ? [group] : topics.map((topic) => `${topic}.${group}`);
+      await admin.deleteGroups(groups).catch(() => undefined);
       const existing = new Set(await admin.listTopics());
       await admin.deleteTopics({ topics: topics.filter((t) => existing.has(t)) }).catch(() => undefined);
     }),
