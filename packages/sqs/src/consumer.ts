@@ -183,13 +183,16 @@ export class Consumer {
       }
       // Messages stay reserved until handed out, so the prefetch bound holds while they wait their turn.
       this.#reserved -= asked - messages.length;
-      if (messages.length === 0) this.#hand(queueUrl, ticket, messages, receivedAt);
+      // A full reply says more is waiting: the next poll goes out first. A short one says the queue
+      // is drained and the next poll will wait for new messages anyway: these go out at once, as
+      // handing them out later would add the next poll's client work to their latency.
+      if (messages.length < asked) this.#hand(queueUrl, ticket, messages, receivedAt);
       else deferred(this.#handSoon(queueUrl, ticket, messages, receivedAt));
     }
   }
 
   /**
-   * Hand a reply out once the next poll is on the wire. Handing out runs core's pipeline and the
+   * Hand a full reply out once the next poll is on the wire. Handing out runs core's pipeline and the
    * handlers' synchronous part for up to ten messages; done first, it delayed every next poll by that
    * much, and fauxqs (one request at a time) sat idle meanwhile. The next poll's room already counts
    * these messages (they stay reserved until handed out), so prefetch still bounds what is held.

@@ -305,7 +305,7 @@ describe('clients', () => {
 });
 
 describe('consuming', () => {
-  it('sends the next poll before handing out a reply’s messages, and acks each once', async () => {
+  it('sends the next poll before handing out a full reply, hands out a short one at once, and acks each once', async () => {
     const received: string[] = [];
     let polls = 0;
     const deleted: string[] = [];
@@ -317,6 +317,7 @@ describe('consuming', () => {
         .attributes,
       Attributes: { ApproximateReceiveCount: '1' },
     });
+    const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => message(from + i));
     const clients = {
       sqs: {
         send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
@@ -325,9 +326,10 @@ describe('consuming', () => {
               return { QueueUrl: 'q' };
             case 'ReceiveMessageCommand':
               polls += 1;
-              if (polls === 1) return { Messages: [message(1), message(2), message(3)] };
+              // A full reply (10 of the 10 asked), then a short one (3), then nothing.
+              if (polls === 1) return { Messages: range(1, 10) };
               await new Promise((r) => setTimeout(r, 20));
-              return { Messages: [] };
+              return { Messages: polls === 2 ? range(11, 3) : [] };
             case 'DeleteMessageBatchCommand':
               for (const e of command.input.Entries as Array<{ ReceiptHandle: string }>)
                 deleted.push(e.ReceiptHandle);
@@ -347,7 +349,7 @@ describe('consuming', () => {
         pollsAtDelivery.push(polls);
         received.push(new TextDecoder().decode(delivery.message.body));
         void delivery.ack().then(() => {
-          if (deleted.length === 3) {
+          if (deleted.length === 13) {
             subscription.unsubscribe();
             resolve();
           }
@@ -355,9 +357,10 @@ describe('consuming', () => {
       });
     });
     await all;
-    expect(received).toEqual(['body 1', 'body 2', 'body 3']);
-    expect(pollsAtDelivery).toEqual([2, 2, 2]);
+    expect(received).toEqual(Array.from({ length: 13 }, (_, i) => `body ${i + 1}`));
+    // The full reply waited for poll 2 to be sent; the short reply (poll 2's) did not wait for poll 3.
+    expect(pollsAtDelivery).toEqual([...Array(10).fill(2), ...Array(3).fill(2)]);
     await transport.close();
-    expect(deleted.sort()).toEqual(['r1', 'r2', 'r3']);
+    expect(deleted.sort()).toEqual(Array.from({ length: 13 }, (_, i) => `r${i + 1}`).sort());
   });
 });
