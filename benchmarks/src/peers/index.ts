@@ -13,6 +13,11 @@ export interface Peer {
   readonly weaker?: string;
   /** What differs in how it is driven (publishing through another client, its serialization). */
   readonly note?: string;
+  /**
+   * Set when the library cannot publish and its publish figures are another client's (what the
+   * table says instead of judging them: the raw-client table already compares that client).
+   */
+  readonly publishesThrough?: string;
   create(): Promise<Driver>;
 }
 
@@ -51,6 +56,7 @@ export const PEERS: readonly Peer[] = [
     broker: 'sqs',
     label: 'sqs-consumer',
     note: 'consumer only: publishes through the raw SDK; handleMessage, a batch of 10 at a time, each deleted after its handler',
+    publishesThrough: 'the raw SDK',
     create: async () => new (await import('./sqs-consumer.ts')).SqsConsumerDriver(),
   },
   {

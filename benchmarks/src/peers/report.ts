@@ -8,6 +8,7 @@ import type { Broker } from '../pairs.ts';
 import { type Peer, peersOf } from './index.ts';
 
 const COMPARED = ['publish single', 'publish batched', 'end to end', 'latency p99', 'peak RSS'];
+const PUBLISH = ['publish single', 'publish batched'];
 
 export interface PeerRow {
   broker: string;
@@ -57,8 +58,12 @@ export function peerRows(results: readonly Rounds[]): PeerRow[] {
         if (peer.note) row.note = peer.note;
         // RSS is shown, not judged: a bigger client is not a broken promise.
         // A peer that failed every round is reported as such, not as beaten.
+        // A consumer-only peer's publish figures are another client's: shown as what they are, and
+        // not counted as a peer beaten or beating (the raw-client table judges that client).
+        const borrowed = peer.publishesThrough !== undefined && PUBLISH.includes(figure.label);
+        if (borrowed) row.guarantee = `not the peer: ${peer.publishesThrough}`;
         if (peerRounds.length === 0) row.guarantee = 'failed (see the errors below)';
-        else if (!peer.weaker && figure.label !== 'peak RSS')
+        else if (!peer.weaker && !borrowed && figure.label !== 'peak RSS')
           row.met = meets(switchyard, peerValue, figure.higherIsBetter);
         rows.push(row);
       }

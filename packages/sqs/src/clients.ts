@@ -17,7 +17,21 @@ export interface Clients {
 export function createClients(options: ResolvedOptions): Clients {
   const config = sharedConfig(options);
   const contact = firstContact(options);
-  return { sqs: contact.bound(new SQSClient(config)), sns: contact.bound(new SNSClient(config)) };
+  return {
+    sqs: contact.bound(withoutLogger(new SQSClient(config))),
+    sns: contact.bound(withoutLogger(new SNSClient(config))),
+  };
+}
+
+/**
+ * The SDK's logger middleware copies every request and reply through its sensitive-data filter for
+ * a logger that is a no-op unless one is configured, and Switchyard configures none: on a
+ * SendMessageBatch of ten 1 KiB events that copy was ~2 % of the process's CPU. Nothing is logged
+ * either way.
+ */
+function withoutLogger<C extends SQSClient | SNSClient>(client: C): C {
+  client.middlewareStack.remove('loggerMiddleware');
+  return client;
 }
 
 interface Sending {
@@ -71,6 +85,10 @@ function firstContact(options: ResolvedOptions) {
 
 function sharedConfig(options: ResolvedOptions): SQSClientConfig {
   const config: SQSClientConfig = {
+    // Each command's middleware chain is built once per command type instead of on every request
+    // (~2 % of the CPU of a publish or consume loop); Switchyard adds no middleware after creating
+    // the clients. A request sent with options (firstContact's deadline) still builds its own.
+    cacheMiddleware: true,
     requestHandler: {
       connectionTimeout: Math.min(5_000, options.connectTimeoutMs),
       // A long poll is silent for up to waitTimeSeconds; anything much longer is a dead socket.

@@ -125,6 +125,23 @@ export class Consumer {
 
   async #poll(queueUrl: string): Promise<void> {
     const { clients, options } = this.#context;
+    let handing: Promise<void> = Promise.resolve();
+    try {
+      await this.#polls(queueUrl, clients, options, (next) => {
+        handing = next;
+      });
+    } finally {
+      // close() completes the stream after the polls: the last reply is handed out (or given back) first.
+      await handing;
+    }
+  }
+
+  async #polls(
+    queueUrl: string,
+    clients: Clients,
+    options: ResolvedOptions,
+    deferred: (handing: Promise<void>) => void,
+  ): Promise<void> {
     let backoff = BACKOFF_MIN_MS;
     while (this.#running()) {
       const room = this.#options.prefetch - this.#unsettled - this.#reserved;
@@ -166,8 +183,35 @@ export class Consumer {
       }
       // Messages stay reserved until handed out, so the prefetch bound holds while they wait their turn.
       this.#reserved -= asked - messages.length;
-      this.#hand(queueUrl, ticket, messages, receivedAt);
+      // A full reply says more is waiting: the next poll goes out first. A short one says the queue
+      // is drained and the next poll will wait for new messages anyway: these go out at once, as
+      // handing them out later would add the next poll's client work to their latency.
+      if (messages.length < asked) this.#hand(queueUrl, ticket, messages, receivedAt);
+      else deferred(this.#handSoon(queueUrl, ticket, messages, receivedAt));
     }
+  }
+
+  /**
+   * Hand a full reply out once the next poll is on the wire. Handing out runs core's pipeline and the
+   * handlers' synchronous part for up to ten messages; done first, it delayed every next poll by that
+   * much, and fauxqs (one request at a time) sat idle meanwhile. The next poll's room already counts
+   * these messages (they stay reserved until handed out), so prefetch still bounds what is held.
+   */
+  #handSoon(
+    queueUrl: string,
+    ticket: number,
+    messages: readonly Message[],
+    receivedAt: number,
+  ): Promise<void> {
+    return new Promise((resolve) => {
+      setImmediate(() => {
+        try {
+          this.#hand(queueUrl, ticket, messages, receivedAt);
+        } finally {
+          resolve();
+        }
+      });
+    });
   }
 
   #running(): boolean {

@@ -9,7 +9,7 @@ import {
 } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import { fromSqs, toSqs } from '../src/binding.ts';
-import type { Clients } from '../src/clients.ts';
+import { type Clients, createClients } from '../src/clients.ts';
 import {
   escapeName,
   fifoId,
@@ -287,5 +287,80 @@ describe('batching acks', () => {
     ]);
     const outcomes = await Promise.allSettled(later);
     expect(outcomes.map((o) => o.status)).toEqual([...Array(10).fill('fulfilled'), 'rejected', 'fulfilled']);
+  });
+});
+
+describe('clients', () => {
+  it('cache each command’s middleware chain and carry no logger middleware', () => {
+    const clients = createClients(resolveOptions(url('&region=us-east-1')));
+    for (const client of [clients.sqs, clients.sns]) {
+      expect(client.config.cacheMiddleware).toBe(true);
+      const names = client.middlewareStack.identify().join('\n');
+      expect(names).toContain('retryMiddleware');
+      expect(names).not.toContain('loggerMiddleware');
+    }
+    clients.sqs.destroy();
+    clients.sns.destroy();
+  });
+});
+
+describe('consuming', () => {
+  it('sends the next poll before handing out a full reply, hands out a short one at once, and acks each once', async () => {
+    const received: string[] = [];
+    let polls = 0;
+    const deleted: string[] = [];
+    const message = (n: number) => ({
+      MessageId: `m${n}`,
+      ReceiptHandle: `r${n}`,
+      Body: `body ${n}`,
+      MessageAttributes: toSqs({ headers: { id: `e${n}` }, body: new TextEncoder().encode(`body ${n}`) })
+        .attributes,
+      Attributes: { ApproximateReceiveCount: '1' },
+    });
+    const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => message(from + i));
+    const clients = {
+      sqs: {
+        send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+          switch (command.constructor.name) {
+            case 'GetQueueUrlCommand':
+              return { QueueUrl: 'q' };
+            case 'ReceiveMessageCommand':
+              polls += 1;
+              // A full reply (10 of the 10 asked), then a short one (3), then nothing.
+              if (polls === 1) return { Messages: range(1, 10) };
+              await new Promise((r) => setTimeout(r, 20));
+              return { Messages: polls === 2 ? range(11, 3) : [] };
+            case 'DeleteMessageBatchCommand':
+              for (const e of command.input.Entries as Array<{ ReceiptHandle: string }>)
+                deleted.push(e.ReceiptHandle);
+              return {};
+            default:
+              return {};
+          }
+        },
+        destroy: () => undefined,
+      },
+      sns: { send: async () => ({}), destroy: () => undefined },
+    } as unknown as Clients;
+    const transport = new SqsTransport(resolveOptions(url('&fanout=none')), clients);
+    const pollsAtDelivery: number[] = [];
+    const all = new Promise<void>((resolve) => {
+      const subscription = transport.subscribe('t', { group: 'g', prefetch: 16 }).subscribe((delivery) => {
+        pollsAtDelivery.push(polls);
+        received.push(new TextDecoder().decode(delivery.message.body));
+        void delivery.ack().then(() => {
+          if (deleted.length === 13) {
+            subscription.unsubscribe();
+            resolve();
+          }
+        });
+      });
+    });
+    await all;
+    expect(received).toEqual(Array.from({ length: 13 }, (_, i) => `body ${i + 1}`));
+    // The full reply waited for poll 2 to be sent; the short reply (poll 2's) did not wait for poll 3.
+    expect(pollsAtDelivery).toEqual([...Array(10).fill(2), ...Array(3).fill(2)]);
+    await transport.close();
+    expect(deleted.sort()).toEqual(Array.from({ length: 13 }, (_, i) => `r${i + 1}`).sort());
   });
 });
