@@ -93,6 +93,9 @@ function sharedConfig(options: ResolvedOptions): SQSClientConfig {
       connectionTimeout: Math.min(5_000, options.connectTimeoutMs),
       // A long poll is silent for up to waitTimeSeconds; anything much longer is a dead socket.
       requestTimeout: (options.waitTimeSeconds + 15) * 1_000,
+      // Without it, @smithy/node-http-handler 4.x only logs a warning at requestTimeout and the
+      // request waits on the dead socket (a poll loop or a publish hung until the OS gives up).
+      throwOnRequestTimeout: true,
     },
   };
   if (options.endpoint !== undefined) config.endpoint = options.endpoint;

@@ -302,6 +302,19 @@ describe('clients', () => {
     clients.sqs.destroy();
     clients.sns.destroy();
   });
+
+  it('fail a request at requestTimeout rather than only warning about it (a dead socket must not hang a poll)', async () => {
+    const clients = createClients(resolveOptions(url('&region=us-east-1')));
+    // The handler's resolved settings (NodeHttpHandler keeps them behind configProvider).
+    const handler = clients.sqs.config.requestHandler as unknown as {
+      configProvider: Promise<{ requestTimeout?: number; throwOnRequestTimeout?: boolean }>;
+    };
+    const config = await handler.configProvider;
+    expect(config.throwOnRequestTimeout).toBe(true);
+    expect(config.requestTimeout).toBeGreaterThan(15_000);
+    clients.sqs.destroy();
+    clients.sns.destroy();
+  });
 });
 
 describe('consuming', () => {
