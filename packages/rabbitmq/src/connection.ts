@@ -26,6 +26,8 @@ export class ConnectionManager {
   #attempt = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Whether a first attempt was made: start() or, for a connection opened on first use, whenOpen(). */
+  #started = false;
   #lastError: Error | undefined;
 
   constructor(url: string, options: ResolvedOptions) {
@@ -35,6 +37,7 @@ export class ConnectionManager {
 
   /** The first connection: fails fast instead of retrying, so a wrong URL surfaces at connect(). */
   async start(): Promise<void> {
+    this.#started = true;
     this.#adopt(await this.#open());
   }
 
@@ -59,6 +62,7 @@ export class ConnectionManager {
   whenOpen(): Promise<ChannelModel> {
     if (this.#closed) return Promise.reject(new ClosedError('RabbitMQ transport'));
     if (this.#model) return Promise.resolve(this.#model);
+    if (!this.#started) this.#firstAttempt();
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
@@ -105,6 +109,21 @@ export class ConnectionManager {
         cause: error,
       });
     }
+  }
+
+  /**
+   * A connection opened on first use (the consumers'): nobody awaits connect() for it, so a failed
+   * first attempt goes into the reconnect backoff like a lost connection, and its waiters keep waiting.
+   */
+  #firstAttempt(): void {
+    this.#started = true;
+    this.#open().then(
+      (model) => this.#adopt(model),
+      (error: Error) => {
+        this.#lastError = error;
+        if (!this.#closed) this.#schedule();
+      },
+    );
   }
 
   #adopt(model: ChannelModel): void {
