@@ -131,6 +131,7 @@ export class ConnectionManager {
       void model.close().catch(() => {});
       return;
     }
+    coalesceWrites(model);
     this.#model = model;
     this.#attempt = 0;
     this.#blockedReason = undefined;
@@ -183,4 +184,36 @@ export class ConnectionManager {
   get lastError(): string | undefined {
     return this.#lastError ? describe(this.#lastError) : undefined;
   }
+}
+
+/** What `coalesceWrites` reaches inside amqplib's connection (amqplib 2.x: lib/connection.js, lib/mux.js). */
+interface AmqplibInternals {
+  readonly connection?: {
+    readonly stream?: { cork?: () => void; uncork?: () => void };
+    readonly muxer?: { _readIncoming?: () => void };
+  };
+}
+
+/**
+ * amqplib hands the socket one write per frame: once per event-loop turn its muxer moves what the
+ * channels queued to the socket, each frame with its own `socket.write`. With TCP_NODELAY every one
+ * of those became a packet of its own (a batch of 100 publishes, 100 packets, and the broker woken
+ * for each), the likely reason `noDelay` cost 16-23 % of batched and end-to-end throughput. Corked
+ * for that turn, the socket gives the kernel a `writev` per high-water mark (64 KiB). Nothing is reordered or held past the
+ * turn. Should amqplib's internals change shape this does nothing and frames go out one by one.
+ */
+function coalesceWrites(model: ChannelModel): void {
+  const connection = (model as unknown as AmqplibInternals).connection;
+  const stream = connection?.stream;
+  const muxer = connection?.muxer;
+  const readIncoming = muxer?._readIncoming;
+  if (!stream?.cork || !stream.uncork || !muxer || typeof readIncoming !== 'function') return;
+  muxer._readIncoming = function corked(this: unknown) {
+    stream.cork!();
+    try {
+      readIncoming.call(this);
+    } finally {
+      stream.uncork!();
+    }
+  };
 }
