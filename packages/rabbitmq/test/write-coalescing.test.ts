@@ -1,13 +1,16 @@
 // amqplib writes each frame to the socket on its own; the connection corks the socket for each turn
 // of amqplib's muxer (connection.ts, coalesceWrites), so a turn's frames reach the kernel in one
 // writev. This reaches into amqplib's internals: an amqplib upgrade that changes them fails here.
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it } from 'vitest';
 import { ConnectionManager } from '../src/connection.ts';
 import { resolveOptions } from '../src/options.ts';
-import { AMQP_URL, unique } from './helpers.ts';
+import { AMQP_URL, filePrefix, unique } from './helpers.ts';
+import { sweep } from './sweep.ts';
 
 let connection: ConnectionManager | undefined;
 afterEach(() => connection?.close());
+// The exchange is never bound, so auto-delete never removes it; a failed run leaves it otherwise.
+afterAll(() => sweep(filePrefix));
 
 it('writes the frames of 100 publishes made in one turn in a handful of socket writes', async () => {
   connection = new ConnectionManager(AMQP_URL, resolveOptions({}));
@@ -37,5 +40,4 @@ it('writes the frames of 100 publishes made in one turn in a handful of socket w
   // One write per frame (100) without the cork; corked, a writev per high-water mark's worth at most.
   expect(writes).toBeGreaterThan(0);
   expect(writes).toBeLessThanOrEqual(10);
-  await channel.deleteExchange(exchange);
 });
