@@ -26,7 +26,10 @@ export const PEERS: readonly Peer[] = [
     side: 'peer:nestjs-rmq',
     broker: 'rabbitmq',
     label: 'NestJS microservices (RMQ)',
-    note: 'JSON packets, body base64; manual ack after the handler (noAck: false); same quorum queue',
+    note:
+      'JSON packets, body base64, no CloudEvents headers, sent to the queue through the default exchange; ' +
+      'confirm channel, persistent, same quorum queue, prefetch 256, manual ack after the handler; ' +
+      'every prefetched handler at once, no per-key order',
     create: async () => new (await import('./nest-rmq.ts')).NestRmq(),
   },
   {

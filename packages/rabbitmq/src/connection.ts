@@ -26,6 +26,8 @@ export class ConnectionManager {
   #attempt = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Whether a first attempt was made: start() or, for a connection opened on first use, whenOpen(). */
+  #started = false;
   #lastError: Error | undefined;
 
   constructor(url: string, options: ResolvedOptions) {
@@ -35,6 +37,7 @@ export class ConnectionManager {
 
   /** The first connection: fails fast instead of retrying, so a wrong URL surfaces at connect(). */
   async start(): Promise<void> {
+    this.#started = true;
     this.#adopt(await this.#open());
   }
 
@@ -59,6 +62,7 @@ export class ConnectionManager {
   whenOpen(): Promise<ChannelModel> {
     if (this.#closed) return Promise.reject(new ClosedError('RabbitMQ transport'));
     if (this.#model) return Promise.resolve(this.#model);
+    if (!this.#started) this.#firstAttempt();
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
@@ -107,11 +111,27 @@ export class ConnectionManager {
     }
   }
 
+  /**
+   * A connection opened on first use (the consumers'): nobody awaits connect() for it, so a failed
+   * first attempt goes into the reconnect backoff like a lost connection, and its waiters keep waiting.
+   */
+  #firstAttempt(): void {
+    this.#started = true;
+    this.#open().then(
+      (model) => this.#adopt(model),
+      (error: Error) => {
+        this.#lastError = error;
+        if (!this.#closed) this.#schedule();
+      },
+    );
+  }
+
   #adopt(model: ChannelModel): void {
     if (this.#closed) {
       void model.close().catch(() => {});
       return;
     }
+    coalesceWrites(model);
     this.#model = model;
     this.#attempt = 0;
     this.#blockedReason = undefined;
@@ -164,4 +184,36 @@ export class ConnectionManager {
   get lastError(): string | undefined {
     return this.#lastError ? describe(this.#lastError) : undefined;
   }
+}
+
+/** What `coalesceWrites` reaches inside amqplib's connection (amqplib 2.x: lib/connection.js, lib/mux.js). */
+interface AmqplibInternals {
+  readonly connection?: {
+    readonly stream?: { cork?: () => void; uncork?: () => void };
+    readonly muxer?: { _readIncoming?: () => void };
+  };
+}
+
+/**
+ * amqplib hands the socket one write per frame: once per event-loop turn its muxer moves what the
+ * channels queued to the socket, each frame with its own `socket.write`. With TCP_NODELAY every one
+ * of those became a packet of its own (a batch of 100 publishes, 100 packets, and the broker woken
+ * for each), the likely reason `noDelay` cost 16-23 % of batched and end-to-end throughput. Corked
+ * for that turn, the socket gives the kernel a `writev` per high-water mark (64 KiB). Nothing is reordered or held past the
+ * turn. Should amqplib's internals change shape this does nothing and frames go out one by one.
+ */
+function coalesceWrites(model: ChannelModel): void {
+  const connection = (model as unknown as AmqplibInternals).connection;
+  const stream = connection?.stream;
+  const muxer = connection?.muxer;
+  const readIncoming = muxer?._readIncoming;
+  if (!stream?.cork || !stream.uncork || !muxer || typeof readIncoming !== 'function') return;
+  muxer._readIncoming = function corked(this: unknown) {
+    stream.cork!();
+    try {
+      readIncoming.call(this);
+    } finally {
+      stream.uncork!();
+    }
+  };
 }

@@ -50,9 +50,16 @@ export interface RabbitMqOptions {
   readonly delayTiersMs?: readonly number[];
   /** Prefix of the shared delay exchanges and queues (`<prefix>.delay.<ms>`). Default: `switchyard`. */
   readonly namespace?: string;
-  /** Shown as `connection_name` in the management UI and `rabbitmqctl list_connections`. Default: `switchyard`. */
+  /**
+   * Shown as `connection_name` in the management UI and `rabbitmqctl list_connections`, on both the
+   * publishing connection and the consumers' (opened with the first subscription). Default: `switchyard`.
+   */
   readonly connectionName?: string;
-  /** Socket and TLS options handed to amqplib (CA, client certificate, ...) for `amqps://`. */
+  /**
+   * Socket and TLS options handed to amqplib (CA, client certificate, ...) for `amqps://`. `noDelay`
+   * (TCP_NODELAY) is on unless set to `false`: the transport writes each event-loop turn's frames in
+   * one `writev`, so Nagle's algorithm has nothing to gather and only added its wait for an ACK.
+   */
   readonly socket?: SocketOptions;
   /**
    * The management plugin's HTTP API (`http://host:15672`), for `inspect()`: over AMQP a queue
@@ -99,7 +106,7 @@ export function resolveOptions(options: RabbitMqOptions | undefined): ResolvedOp
     delayTiersMs: tiers,
     namespace: options?.namespace ?? 'switchyard',
     connectionName: options?.connectionName ?? 'switchyard',
-    socket: options?.socket ?? {},
+    socket: { noDelay: true, ...options?.socket },
     managementUrl: options?.managementUrl,
   };
 }

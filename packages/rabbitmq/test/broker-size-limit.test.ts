@@ -3,12 +3,15 @@
 // publishTimeoutMs, and other publishes must not wait for it.
 
 import { MessageTooLargeError } from '@switchyard/core';
-import { afterEach, expect, it } from 'vitest';
-import { Fixture, unique } from './helpers.ts';
+import { afterAll, afterEach, expect, it } from 'vitest';
+import { Fixture, filePrefix, unique } from './helpers.ts';
+import { sweep } from './sweep.ts';
 
 const BROKER_MAX = 128 * 1024 * 1024;
 const fixture = new Fixture();
 afterEach(() => fixture.close());
+// The topic's exchange outlives the transport: without this, every run left one behind.
+afterAll(() => sweep(filePrefix));
 
 it('rejects a message above the broker’s max_message_size with MessageTooLargeError at once, sent once', async () => {
   // The transport's own limit above the broker's, so the broker is the one to refuse.

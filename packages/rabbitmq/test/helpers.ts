@@ -61,23 +61,28 @@ export class Fixture {
   }
 }
 
+async function rabbitmqctl(args: string[]): Promise<string> {
+  const { execFile } = await import('node:child_process');
+  return new Promise<string>((resolve, reject) =>
+    execFile('rabbitmqctl', args, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+  );
+}
+
+/** The broker's pids of the connections named `connectionName` (the transport opens one to publish, one to consume). */
+export async function connectionsNamed(connectionName: string): Promise<string[]> {
+  // The tab-separated form prints pids as close_connection wants them (<rabbit@host.N.M.0>); the JSON form does not.
+  const lines = (await rabbitmqctl(['list_connections', 'pid', 'client_properties', '-q'])).split('\n');
+  return lines.filter((line) => line.includes(`"${connectionName}"`)).map((line) => line.split('\t')[0]!);
+}
+
 /**
- * Close one connection from the broker side, as an operator or a node shutdown would
- * (`rabbitmqctl close_connection`), found by its `connection_name`. Other clients are left alone.
+ * Close the connections named `connectionName` from the broker side, as an operator or a node
+ * shutdown would (`rabbitmqctl close_connection`). Other clients are left alone.
  */
 export async function closeFromServer(connectionName: string): Promise<void> {
-  const { execFile } = await import('node:child_process');
-  const run = (args: string[]) =>
-    new Promise<string>((resolve, reject) =>
-      execFile('rabbitmqctl', args, (error, stdout) => (error ? reject(error) : resolve(stdout))),
-    );
-  // The tab-separated form prints pids as close_connection wants them (<rabbit@host.N.M.0>); the JSON form does not.
-  const lines = (await run(['list_connections', 'pid', 'client_properties', '-q'])).split('\n');
-  const mine = lines
-    .filter((line) => line.includes(`"${connectionName}"`))
-    .map((line) => line.split('\t')[0]!);
+  const mine = await connectionsNamed(connectionName);
   if (mine.length === 0) throw new Error(`No connection named ${connectionName}`);
-  for (const pid of mine) await run(['close_connection', pid, 'switchyard test']);
+  for (const pid of mine) await rabbitmqctl(['close_connection', pid, 'switchyard test']);
 }
 
 export async function hasRabbitmqctl(): Promise<boolean> {

@@ -11,6 +11,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   AMQP_URL,
   closeFromServer,
+  connectionsNamed,
   Fixture,
   filePrefix,
   hasRabbitmqctl,
@@ -379,6 +380,32 @@ describe('RabbitMQ transport', () => {
       `handles left: ${process.getActiveResourcesInfo().join(', ')} (before: ${before.join(', ')})`,
     );
     await expect(t.publish(topic, [message(3)])).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('consumes on a connection of its own, opened with the first subscription and closed with the transport', async (context) => {
+    if (!canCloseFromServer) {
+      if (process.env.REQUIRE_BROKERS === '1') throw new Error('rabbitmqctl is not on PATH');
+      context.skip('no rabbitmqctl on PATH to list connections');
+    }
+    const name = unique('conn');
+    const t = await fixture.transport({ connectionName: name });
+    const topic = unique('own');
+    await t.provision(topic, 'g');
+    await t.publish(topic, [message(1)]);
+    // Publishing alone needs one connection.
+    expect(await connectionsNamed(name)).toHaveLength(1);
+    const { deliveries } = fixture.consume(t, topic, 'g');
+    await until(() => deliveries.length === 1, 10_000, 'the delivery');
+    await deliveries[0]!.ack();
+    expect(await connectionsNamed(name)).toHaveLength(2);
+    await t.close();
+    // The broker forgets a closed connection a moment after close-ok.
+    let open = await connectionsNamed(name);
+    for (let tries = 0; open.length > 0 && tries < 50; tries++) {
+      await new Promise((r) => setTimeout(r, 100));
+      open = await connectionsNamed(name);
+    }
+    expect(open).toEqual([]);
   });
 
   it('reconnects after the broker closes the connection: publishes land, consuming resumes, old deliveries cannot be settled', async (context) => {
