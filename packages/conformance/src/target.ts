@@ -38,6 +38,14 @@ export interface ConformanceTarget {
   /** Upper bound on how long after a member dies its unacked deliveries reach another member. */
   readonly redeliveryAfterCrashMs?: number;
   /**
+   * A broker known to hand out, now and then, a message whose ack it had confirmed, as a first
+   * delivery (delivery count 1): a limit of the server, named in the transport's README, that no
+   * client can tell from a first delivery. The churn cases then allow up to `max` such handler calls
+   * per case, each at attempt 1 (a repeat at a later attempt is still a failure), and note them.
+   * Omitted: none allowed.
+   */
+  readonly redeliversAfterAck?: { readonly max: number; readonly why: string };
+  /**
    * After the suite: delete every topic and group it left on the shared broker (all their names
    * start with `prefix`). For brokers where each leftover costs the server for good, such as
    * RabbitMQ's quorum queues (a Raft member each); best effort, it must not throw.

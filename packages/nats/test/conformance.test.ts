@@ -44,6 +44,12 @@ runConformance({
   ackDeadlineMs: ACK_WAIT_MS,
   // A killed member's deliveries come back once their ack_wait lapses (the child cannot renew them).
   redeliveryAfterCrashMs: ACK_WAIT_MS + 5_000,
+  // README, Known limits: under churn nats-server 2.9.10 now and then hands a sequence out again
+  // with delivery count 1 after our ack was confirmed (about one run in six of the churn case here).
+  redeliversAfterAck: {
+    max: 2,
+    why: 'nats-server 2.9.10 hands an acked sequence out again with delivery count 1 under member churn',
+  },
   // The restart case bounces a nats-server of its own, with JetStream on its own store dir.
   privateBroker: () => launchPrivateBroker('nats'),
   sweep,
