@@ -204,11 +204,7 @@ export class RabbitMqTransport implements Transport {
    */
   #inspector(): Promise<Topology> {
     if (this.#inspection === undefined) {
-      const options = {
-        ...this.options,
-        connectionName: `${this.options.connectionName}.inspect`,
-        socket: { noDelay: true, ...this.options.socket },
-      };
+      const options = { ...this.options, connectionName: `${this.options.connectionName}.inspect` };
       const connection = new ConnectionManager(this.#url, options);
       const inspection = {
         connection,

@@ -103,8 +103,9 @@ export const churnCases: Case[] = [
       const acked = new Set<string>();
       const duplicates: AfterAcked = { first: 0, later: 0 };
       const count = (m: Member) => {
-        duplicates.first += m.afterAcked().first;
-        duplicates.later += m.afterAcked().later;
+        const { first, later } = m.afterAcked();
+        duplicates.first += first;
+        duplicates.later += later;
       };
       let members = 0;
       // Each member joins before the one before it leaves, as in a rolling deploy.
