@@ -1,3 +1,4 @@
+import { hashKey, KeyIndex } from './key-index.ts';
 import type { ClaimEntry, ClaimResult, IdempotencyStore, SyncIdempotencyStore } from './store.ts';
 
 export interface MemoryIdempotencyStoreOptions {
@@ -17,17 +18,9 @@ export interface MemoryIdempotencyStore extends IdempotencyStore {
   completeMany(entries: readonly ClaimEntry[], ttlMs: number): Promise<boolean[]>;
 }
 
-/** One key's claim or done mark, linked into the store's list of entries in write order. */
-interface Entry {
-  readonly key: string;
-  state: 'pending' | 'done';
-  /** In the store's clock (see `clock`). */
-  expiresAt: number;
-  /** The owner: the token of the attempt that claimed (and, once done, completed) the key. */
-  token: string;
-  older: Entry | undefined;
-  newer: Entry | undefined;
-}
+const PENDING = 1;
+const DONE = 2;
+const NONE = -1;
 
 /**
  * One process's memory: enough for tests, demos and a single-member group. Implements the whole
@@ -37,95 +30,167 @@ interface Entry {
 export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = {}): MemoryIdempotencyStore {
   const ttlMs = options.ttlMs ?? 86_400_000;
   const maxEntries = options.maxEntries ?? 100_000;
-  const entries = new Map<string, Entry>();
-  // Times are kept as milliseconds since the store was made: a small integer V8 stores in the
-  // entry itself, where an epoch time is a heap number of its own for each of (say) 200 000 ids.
+  // A typo (NaN, a string) would otherwise keep every id forever or none.
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1)
+    throw new RangeError(`maxEntries must be a positive integer, not ${String(maxEntries)}`);
+  // Entries are numbers into typed arrays, not objects: a store remembering 100 000 ids keeps no
+  // object per id for the collector to trace and move (see key-index.ts for the lookup).
+  const index = new KeyIndex(Math.min(1_024, maxEntries + 1));
+  let capacity = Math.min(1_024, maxEntries + 1);
+  const tokens = new Array<string | undefined>(capacity).fill(undefined);
+  let states = new Uint8Array(capacity);
+  /** In the store's clock (see `clock`). */
+  let expires = new Float64Array(capacity);
+  /** The key's hash, to find its slot in the index when the entry is evicted. */
+  let hashes = new Int32Array(capacity);
+  // Write order, for eviction: a list through the entries, oldest first. A rewrite moves its entry
+  // to the newest end and updates it in place, without touching the index.
+  let older = new Int32Array(capacity);
+  let newer = new Int32Array(capacity);
+  let oldest = NONE;
+  let newest = NONE;
+  /** Entries given back (released, evicted), chained through `newer`; then never-used ones from `used`. */
+  let free = NONE;
+  let used = 0;
+  // Times are milliseconds since the store was made.
   const base = Date.now();
   const clock = () => Date.now() - base;
-  // Write order, for eviction: a list through the entries, oldest first. A rewrite moves its entry
-  // to the newest end and updates it in place, where re-inserting into the Map (delete, then set)
-  // would cost two more hash operations and leave a hole the table has to rehash away.
-  let oldest: Entry | undefined;
-  let newest: Entry | undefined;
+  // handle() claims a key and, with a synchronous handler, completes it right after: the slot the
+  // last lookup found saves the second hash and probe (checked: slots move when keys are removed).
+  let lastSlot = 0;
 
-  const unlink = (entry: Entry) => {
-    if (entry.older === undefined) oldest = entry.newer;
-    else entry.older.newer = entry.newer;
-    if (entry.newer === undefined) newest = entry.older;
-    else entry.newer.older = entry.older;
-    entry.older = undefined;
-    entry.newer = undefined;
+  const grow = () => {
+    // At most maxEntries + 1 are live at once (an add evicts after it writes).
+    capacity = Math.min(2 * capacity, maxEntries + 1);
+    tokens.length = capacity;
+    tokens.fill(undefined, used);
+    const bigger = <A extends Uint8Array | Int32Array | Float64Array>(from: A, make: (n: number) => A): A => {
+      const to = make(capacity);
+      to.set(from);
+      return to;
+    };
+    states = bigger(states, (n) => new Uint8Array(n));
+    expires = bigger(expires, (n) => new Float64Array(n));
+    hashes = bigger(hashes, (n) => new Int32Array(n));
+    older = bigger(older, (n) => new Int32Array(n));
+    newer = bigger(newer, (n) => new Int32Array(n));
   };
 
-  const append = (entry: Entry) => {
-    entry.older = newest;
-    if (newest === undefined) oldest = entry;
-    else newest.newer = entry;
+  const unlink = (entry: number) => {
+    const before = older[entry]!;
+    const after = newer[entry]!;
+    if (before === NONE) oldest = after;
+    else newer[before] = after;
+    if (after === NONE) newest = before;
+    else older[after] = before;
+  };
+
+  const append = (entry: number) => {
+    older[entry] = newest;
+    newer[entry] = NONE;
+    if (newest === NONE) oldest = entry;
+    else newer[newest] = entry;
     newest = entry;
   };
 
-  const add = (key: string, state: Entry['state'], expiresAt: number, token: string) => {
-    append({ key, state, expiresAt, token, older: undefined, newer: undefined });
-    entries.set(key, newest!);
-    while (entries.size > maxEntries && oldest !== undefined) {
-      const evicted = oldest;
-      unlink(evicted);
-      entries.delete(evicted.key);
-    }
+  /** Forget the entry at index slot `slot`. */
+  const remove = (slot: number) => {
+    const entry = index.valueAt(slot);
+    index.removeAt(slot);
+    unlink(entry);
+    states[entry] = 0;
+    tokens[entry] = undefined;
+    newer[entry] = free;
+    free = entry;
   };
 
-  const rewrite = (entry: Entry, state: Entry['state'], expiresAt: number, token: string) => {
-    entry.state = state;
-    entry.expiresAt = expiresAt;
-    entry.token = token;
+  const add = (key: string, hash: number, state: number, expiresAt: number, token: string) => {
+    let entry = free;
+    if (entry !== NONE) free = newer[entry]!;
+    else {
+      if (used === capacity) grow();
+      entry = used++;
+    }
+    states[entry] = state;
+    expires[entry] = expiresAt;
+    tokens[entry] = token;
+    hashes[entry] = hash;
+    append(entry);
+    lastSlot = index.add(key, hash, entry);
+    while (index.size > maxEntries && oldest !== NONE) remove(index.slotOf(oldest, hashes[oldest]!));
+  };
+
+  const rewrite = (entry: number, state: number, expiresAt: number, token: string) => {
+    states[entry] = state;
+    expires[entry] = expiresAt;
+    tokens[entry] = token;
     if (entry !== newest) {
       unlink(entry);
       append(entry);
     }
   };
 
+  /** The index slot of `key`, or -1. */
+  const slotOf = (key: string) => {
+    if (index.keyAt(lastSlot) === key) return lastSlot;
+    const slot = index.find(key, hashKey(key));
+    if (slot >= 0) lastSlot = slot;
+    return slot;
+  };
+
   /** Whether `token` may write over `entry`: its own, or one that expired (nobody took the key since). */
-  const owns = (entry: Entry, token: string, now: number) => entry.token === token || entry.expiresAt <= now;
+  const owns = (entry: number, token: string, now: number) =>
+    tokens[entry] === token || expires[entry]! <= now;
 
   const sync: SyncIdempotencyStore = {
     claim(key, token, leaseMs) {
       const now = clock();
-      const entry = entries.get(key);
-      if (entry === undefined) add(key, 'pending', now + leaseMs, token);
-      else if (entry.expiresAt > now) return entry.state === 'done' ? 'done' : 'busy';
-      else rewrite(entry, 'pending', now + leaseMs, token);
+      const hash = hashKey(key);
+      const slot = index.find(key, hash);
+      if (slot < 0) {
+        add(key, hash, PENDING, now + leaseMs, token);
+        return 'claimed';
+      }
+      lastSlot = slot;
+      const entry = index.valueAt(slot);
+      if (expires[entry]! > now) return states[entry] === DONE ? 'done' : 'busy';
+      rewrite(entry, PENDING, now + leaseMs, token);
       return 'claimed';
     },
     renew(key, token, leaseMs) {
-      const entry = entries.get(key);
+      const slot = slotOf(key);
+      if (slot < 0) return false;
+      const entry = index.valueAt(slot);
       // Only the owner's own pending claim: one released or done is not taken again by a renewal
       // that was on its way meanwhile.
-      if (entry === undefined || entry.token !== token || entry.state !== 'pending') return false;
-      rewrite(entry, 'pending', clock() + leaseMs, token);
+      if (tokens[entry] !== token || states[entry] !== PENDING) return false;
+      rewrite(entry, PENDING, clock() + leaseMs, token);
       return true;
     },
     complete(key, token, ttl) {
       const now = clock();
-      const entry = entries.get(key);
       const expiresAt = now + (ttl ?? ttlMs);
-      if (entry === undefined) add(key, 'done', expiresAt, token);
-      else if (owns(entry, token, now)) rewrite(entry, 'done', expiresAt, token);
-      else return false;
+      const slot = slotOf(key);
+      if (slot < 0) add(key, hashKey(key), DONE, expiresAt, token);
+      else {
+        const entry = index.valueAt(slot);
+        if (!owns(entry, token, now)) return false;
+        rewrite(entry, DONE, expiresAt, token);
+      }
       return true;
     },
     release(key, token) {
-      const entry = entries.get(key);
-      if (entry?.state === 'pending' && entry.token === token) {
-        entries.delete(key);
-        unlink(entry);
-      }
+      const slot = slotOf(key);
+      if (slot < 0) return;
+      const entry = index.valueAt(slot);
+      if (states[entry] === PENDING && tokens[entry] === token) remove(slot);
     },
   };
 
   return {
     ttlMs,
     get size() {
-      return entries.size;
+      return index.size;
     },
     // The state is right here: handle() calls these directly, without a promise per call.
     sync,

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { hashKey, KeyIndex } from '../src/idempotency/key-index.ts';
+import { memoryIdempotencyStore } from '../src/idempotency/memory-store.ts';
+import { prng } from './helpers.ts';
+
+describe('KeyIndex', () => {
+  // Weak hashes crowd keys into long probe runs that wrap around the end of the table: where
+  // removal's back-shift goes wrong, a key later becomes unfindable or found at the wrong value.
+  for (const [name, hash] of [
+    ['full hash', hashKey],
+    ['8 hashes', (key: string) => hashKey(key) & 7],
+    ['hashes at the table end', (key: string) => -1 - (hashKey(key) & 3)],
+  ] as const) {
+    it(`finds, adds and removes as a Map would, growing from 16 slots (${name})`, () => {
+      const random = prng(11);
+      const index = new KeyIndex(4);
+      const model = new Map<string, number>();
+      for (let i = 0; i < 30_000; i++) {
+        const key = `key-${Math.floor(random() * 400)}`;
+        const slot = index.find(key, hash(key));
+        expect(slot === -1 ? undefined : index.valueAt(slot), `call ${i}: ${key}`).toBe(model.get(key));
+        if (slot === -1) {
+          if (random() < 0.6) {
+            const added = index.add(key, hash(key), i);
+            expect(index.keyAt(added)).toBe(key);
+            model.set(key, i);
+          }
+        } else if (random() < 0.5) {
+          expect(index.slotOf(model.get(key)!, hash(key))).toBe(slot);
+          index.removeAt(slot);
+          model.delete(key);
+        }
+        expect(index.size).toBe(model.size);
+      }
+      for (const [key, value] of model) expect(index.valueAt(index.find(key, hash(key)))).toBe(value);
+    });
+  }
+
+  it('hashKey reads every character', () => {
+    expect(hashKey('g:0123456789abcdef')).not.toBe(hashKey('g:0123456789abcdeg'));
+    expect(hashKey('a-b')).not.toBe(hashKey('b-a'));
+    expect(hashKey('')).not.toBe(hashKey('\u0000'));
+  });
+});
+
+describe('memoryIdempotencyStore past its first arrays', () => {
+  it('keeps every id up to maxEntries while growing, then forgets exactly the oldest', () => {
+    const maxEntries = 5_000;
+    const store = memoryIdempotencyStore({ maxEntries });
+    for (let i = 0; i < 12_000; i++) {
+      expect(store.sync.claim(`id-${i}`, 'T', 60_000)).toBe('claimed');
+      if (i % 3 !== 0) expect(store.sync.complete(`id-${i}`, 'T', 60_000)).toBe(true);
+      else store.sync.release(`id-${i}`, 'T');
+    }
+    // Released ids are gone; the last 5 000 written of the others are kept.
+    const kept = Array.from({ length: 12_000 }, (_, i) => i)
+      .filter((i) => i % 3 !== 0)
+      .slice(-maxEntries);
+    expect(store.size).toBe(maxEntries);
+    for (const i of kept) expect(store.sync.claim(`id-${i}`, 'U', 60_000), `id-${i}`).toBe('done');
+    expect(store.sync.claim(`id-${kept[0]! - 1}`, 'U', 60_000)).toBe('claimed');
+  });
+});
+
+describe('memoryIdempotencyStore options', () => {
+  it('refuses a maxEntries that is not a positive integer', () => {
+    for (const maxEntries of [0, -1, 1.5, Number.NaN, '10' as unknown as number]) {
+      expect(() => memoryIdempotencyStore({ maxEntries }), String(maxEntries)).toThrow(RangeError);
+    }
+    expect(memoryIdempotencyStore({ maxEntries: 1 }).size).toBe(0);
+  });
+});
