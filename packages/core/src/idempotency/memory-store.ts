@@ -37,7 +37,15 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
   // object per id for the collector to trace and move (see key-index.ts for the lookup).
   const index = new KeyIndex(Math.min(1_024, maxEntries + 1));
   let capacity = Math.min(1_024, maxEntries + 1);
+  /** A pending claim's owner token (fencing needs the exact token). */
   const tokens = new Array<string | undefined>(capacity).fill(undefined);
+  /**
+   * A done mark's owner, as the hash of its token: keeping every token string of 100 000 done ids
+   * cost the collector more than all the store's other work (#24). The hash tells a repeated
+   * complete() by the owner from another owner's; a collision (2^-32) lets another owner's
+   * complete() of a done key through, which only renews a mark that is there anyway.
+   */
+  let doneBy = new Int32Array(capacity);
   let states = new Uint8Array(capacity);
   /** In the store's clock (see `clock`). */
   let expires = new Float64Array(capacity);
@@ -72,6 +80,7 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
     states = bigger(states, (n) => new Uint8Array(n));
     expires = bigger(expires, (n) => new Float64Array(n));
     hashes = bigger(hashes, (n) => new Int32Array(n));
+    doneBy = bigger(doneBy, (n) => new Int32Array(n));
     older = bigger(older, (n) => new Int32Array(n));
     newer = bigger(newer, (n) => new Int32Array(n));
   };
@@ -111,19 +120,25 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
       if (used === capacity) grow();
       entry = used++;
     }
-    states[entry] = state;
-    expires[entry] = expiresAt;
-    tokens[entry] = token;
+    write(entry, state, expiresAt, token);
     hashes[entry] = hash;
     append(entry);
     lastSlot = index.add(key, hash, entry);
     while (index.size > maxEntries && oldest !== NONE) remove(index.slotOf(oldest, hashes[oldest]!));
   };
 
-  const rewrite = (entry: number, state: number, expiresAt: number, token: string) => {
+  const write = (entry: number, state: number, expiresAt: number, token: string) => {
     states[entry] = state;
     expires[entry] = expiresAt;
-    tokens[entry] = token;
+    if (state === PENDING) tokens[entry] = token;
+    else {
+      tokens[entry] = undefined;
+      doneBy[entry] = hashKey(token);
+    }
+  };
+
+  const rewrite = (entry: number, state: number, expiresAt: number, token: string) => {
+    write(entry, state, expiresAt, token);
     if (entry !== newest) {
       unlink(entry);
       append(entry);
@@ -140,7 +155,8 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
 
   /** Whether `token` may write over `entry`: its own, or one that expired (nobody took the key since). */
   const owns = (entry: number, token: string, now: number) =>
-    tokens[entry] === token || expires[entry]! <= now;
+    expires[entry]! <= now ||
+    (states[entry] === PENDING ? tokens[entry] === token : doneBy[entry] === hashKey(token));
 
   const sync: SyncIdempotencyStore = {
     claim(key, token, leaseMs) {
