@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { KeyArena } from '../src/idempotency/key-arena.ts';
 import { hashKey, KeyIndex } from '../src/idempotency/key-index.ts';
 import { memoryIdempotencyStore } from '../src/idempotency/memory-store.ts';
 import { prng } from './helpers.ts';
@@ -13,7 +14,9 @@ describe('KeyIndex', () => {
   ] as const) {
     it(`finds, adds and removes as a Map would, growing from 16 slots (${name})`, () => {
       const random = prng(11);
-      const index = new KeyIndex(4);
+      // Values are call numbers; the index compares keys through the key each value was added with.
+      const keyOf = new Map<number, string>();
+      const index = new KeyIndex((value, key) => keyOf.get(value) === key, 4);
       const model = new Map<string, number>();
       for (let i = 0; i < 30_000; i++) {
         const key = `key-${Math.floor(random() * 400)}`;
@@ -21,8 +24,13 @@ describe('KeyIndex', () => {
         expect(slot === -1 ? undefined : index.valueAt(slot), `call ${i}: ${key}`).toBe(model.get(key));
         if (slot === -1) {
           if (random() < 0.6) {
-            const added = index.add(key, hash(key), i);
-            expect(index.keyAt(added)).toBe(key);
+            keyOf.set(i, key);
+            const moves = index.moves;
+            const added = index.add(hash(key), i);
+            expect(index.valueAt(added)).toBe(i);
+            expect(index.find(key, hash(key)), 'a slot that moved without a move counted').toBe(
+              index.moves === moves ? added : index.find(key, hash(key)),
+            );
             model.set(key, i);
           }
         } else if (random() < 0.5) {
@@ -68,5 +76,44 @@ describe('memoryIdempotencyStore options', () => {
       expect(() => memoryIdempotencyStore({ maxEntries }), String(maxEntries)).toThrow(RangeError);
     }
     expect(memoryIdempotencyStore({ maxEntries: 1 }).size).toBe(0);
+  });
+});
+
+describe('KeyArena', () => {
+  it('tells each entry its own key, through drops, compaction, growth and keys past U+00FF', () => {
+    const random = prng(5);
+    const entries = 3_000;
+    const arena = new KeyArena(16);
+    let size = 16;
+    const model = new Map<number, string>();
+    for (let i = 0; i < 60_000; i++) {
+      const entry = Math.floor(random() * entries);
+      if (entry >= size) {
+        size = Math.max(2 * size, entry + 1);
+        arena.resize(size);
+      }
+      const known = model.get(entry);
+      if (known !== undefined) {
+        expect(arena.equals(entry, known), `call ${i}`).toBe(true);
+        expect(arena.equals(entry, `${known}x`)).toBe(false);
+        expect(arena.equals(entry, known.slice(0, -1) + (known.endsWith('a') ? 'b' : 'a'))).toBe(false);
+        arena.drop(entry);
+        model.delete(entry);
+        expect(arena.equals(entry, known)).toBe(false);
+      } else {
+        const kind = random();
+        const key =
+          kind < 0.05
+            ? `ключ-${i}` // past U+00FF: kept as a string
+            : kind < 0.08
+              ? 'é'.repeat(1 + Math.floor(random() * 300)) + i // Latin-1, some long
+              : kind < 0.09
+                ? ''
+                : `g:${i.toString(16).padStart(32, '0')}`;
+        arena.set(entry, key);
+        model.set(entry, key);
+      }
+    }
+    for (const [entry, key] of model) expect(arena.equals(entry, key)).toBe(true);
   });
 });

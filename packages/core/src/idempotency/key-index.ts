@@ -3,12 +3,12 @@
  * memoryIdempotencyStore. Why not a `Map<string, …>`: a lookup of a key the table does not hold
  * (every new event id) walks a Map's bucket chain, each link a jump to another entry and to its
  * key string, at 100 000+ keys a cache miss each; here a miss compares 32-bit hashes kept side by
- * side and touches a key string only when its hash matches. Measured in the memory:// pipeline
- * (#24): the Map-based store was a third of the CPU per handled event.
+ * side and looks at a key only when its hash matches. Measured in the memory:// pipeline (#24):
+ * the Map-based store was a third of the CPU per handled event.
  *
- * Values are small non-negative integers (the store's entry numbers). Removal shifts the rest of
- * the probe run back (no tombstones), so a slot number is valid only until the next insert or
- * remove: callers that keep one check it with `keyAt`.
+ * Values are small non-negative integers (the store's entry numbers); the keys are the caller's,
+ * compared through `sameKey(value, key)`. Removal shifts the rest of the probe run back (no
+ * tombstones) and growing rehashes, so a slot number is valid only while `moves` is unchanged.
  */
 export class KeyIndex {
   /** Slots - 1. */
@@ -18,14 +18,16 @@ export class KeyIndex {
    * 2 × slot + 1 its key's hash.
    */
   #cells: Int32Array;
-  #keys: Array<string | undefined>;
   #count = 0;
+  readonly #sameKey: (value: number, key: string) => boolean;
+  /** Counts removals and rehashes: what moves slots. */
+  moves = 0;
 
-  constructor(capacity = 1_024) {
+  constructor(sameKey: (value: number, key: string) => boolean, capacity = 1_024) {
+    this.#sameKey = sameKey;
     const size = 2 ** Math.ceil(Math.log2(Math.max(16, capacity * 2)));
     this.#mask = size - 1;
     this.#cells = new Int32Array(2 * size);
-    this.#keys = new Array<string | undefined>(size).fill(undefined);
   }
 
   get size(): number {
@@ -38,7 +40,7 @@ export class KeyIndex {
     const cells = this.#cells;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       if (cells[2 * slot] === 0) return -1;
-      if (cells[2 * slot + 1] === hash && this.#keys[slot] === key) return slot;
+      if (cells[2 * slot + 1] === hash && this.#sameKey(cells[2 * slot]! - 1, key)) return slot;
     }
   }
 
@@ -58,22 +60,18 @@ export class KeyIndex {
     return this.#cells[2 * slot]! - 1;
   }
 
-  keyAt(slot: number): string | undefined {
-    return this.#keys[slot];
-  }
-
-  /** Add `key`, which `find` did not find, with `value`; returns its slot. */
-  add(key: string, hash: number, value: number): number {
+  /** Add the key of `value` (hash `hash`), which `find` did not find; returns its slot. */
+  add(hash: number, value: number): number {
     if ((this.#count + 1) * 2 > this.#mask + 1) this.#grow();
     this.#count += 1;
-    return this.#place(key, hash, value + 1);
+    return this.#place(hash, value + 1);
   }
 
   /** Remove the key at `slot`; moves later keys of its probe run back into the gap. */
   removeAt(slot: number): void {
     const mask = this.#mask;
+    this.moves += 1;
     const cells = this.#cells;
-    const keys = this.#keys;
     let gap = slot;
     for (let next = (gap + 1) & mask; cells[2 * next] !== 0; next = (next + 1) & mask) {
       const home = cells[2 * next + 1]! & mask;
@@ -83,34 +81,30 @@ export class KeyIndex {
       if (stays) continue;
       cells[2 * gap] = cells[2 * next]!;
       cells[2 * gap + 1] = cells[2 * next + 1]!;
-      keys[gap] = keys[next];
       gap = next;
     }
     cells[2 * gap] = 0;
-    keys[gap] = undefined;
     this.#count -= 1;
   }
 
-  #place(key: string, hash: number, stored: number): number {
+  #place(hash: number, stored: number): number {
     const mask = this.#mask;
     const cells = this.#cells;
     let slot = hash & mask;
     while (cells[2 * slot] !== 0) slot = (slot + 1) & mask;
     cells[2 * slot] = stored;
     cells[2 * slot + 1] = hash;
-    this.#keys[slot] = key;
     return slot;
   }
 
   #grow(): void {
+    this.moves += 1;
     const cells = this.#cells;
-    const keys = this.#keys;
     const slots = this.#mask + 1;
     this.#mask = 2 * slots - 1;
     this.#cells = new Int32Array(4 * slots);
-    this.#keys = new Array<string | undefined>(2 * slots).fill(undefined);
     for (let slot = 0; slot < slots; slot++) {
-      if (cells[2 * slot] !== 0) this.#place(keys[slot]!, cells[2 * slot + 1]!, cells[2 * slot]!);
+      if (cells[2 * slot] !== 0) this.#place(cells[2 * slot + 1]!, cells[2 * slot]!);
     }
   }
 }

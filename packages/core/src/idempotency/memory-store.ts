@@ -1,3 +1,4 @@
+import { KeyArena } from './key-arena.ts';
 import { hashKey, KeyIndex } from './key-index.ts';
 import type { ClaimEntry, ClaimResult, IdempotencyStore, SyncIdempotencyStore } from './store.ts';
 
@@ -34,9 +35,11 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 1)
     throw new RangeError(`maxEntries must be a positive integer, not ${String(maxEntries)}`);
   // Entries are numbers into typed arrays, not objects: a store remembering 100 000 ids keeps no
-  // object per id for the collector to trace and move (see key-index.ts for the lookup).
-  const index = new KeyIndex(Math.min(1_024, maxEntries + 1));
+  // object per id for the collector to trace and move (key-index.ts finds them, key-arena.ts
+  // keeps their keys).
   let capacity = Math.min(1_024, maxEntries + 1);
+  const keys = new KeyArena(capacity);
+  const index = new KeyIndex((entry, key) => keys.equals(entry, key), capacity);
   /** A pending claim's owner token (fencing needs the exact token). */
   const tokens = new Array<string | undefined>(capacity).fill(undefined);
   /**
@@ -64,14 +67,22 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
   const base = Date.now();
   const clock = () => Date.now() - base;
   // handle() claims a key and, with a synchronous handler, completes it right after: the slot the
-  // last lookup found saves the second hash and probe (checked: slots move when keys are removed).
+  // last lookup found saves the second hash and probe, while no slot has moved since.
+  let lastKey: string | undefined;
   let lastSlot = 0;
+  let lastMoves = 0;
+  const remember = (key: string, slot: number) => {
+    lastKey = key;
+    lastSlot = slot;
+    lastMoves = index.moves;
+  };
 
   const grow = () => {
     // At most maxEntries + 1 are live at once (an add evicts after it writes).
     capacity = Math.min(2 * capacity, maxEntries + 1);
     tokens.length = capacity;
     tokens.fill(undefined, used);
+    keys.resize(capacity);
     const bigger = <A extends Uint8Array | Int32Array | Float64Array>(from: A, make: (n: number) => A): A => {
       const to = make(capacity);
       to.set(from);
@@ -109,6 +120,7 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
     unlink(entry);
     states[entry] = 0;
     tokens[entry] = undefined;
+    keys.drop(entry);
     newer[entry] = free;
     free = entry;
   };
@@ -122,8 +134,9 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
     }
     write(entry, state, expiresAt, token);
     hashes[entry] = hash;
+    keys.set(entry, key);
     append(entry);
-    lastSlot = index.add(key, hash, entry);
+    remember(key, index.add(hash, entry));
     while (index.size > maxEntries && oldest !== NONE) remove(index.slotOf(oldest, hashes[oldest]!));
   };
 
@@ -147,9 +160,9 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
 
   /** The index slot of `key`, or -1. */
   const slotOf = (key: string) => {
-    if (index.keyAt(lastSlot) === key) return lastSlot;
+    if (key === lastKey && index.moves === lastMoves) return lastSlot;
     const slot = index.find(key, hashKey(key));
-    if (slot >= 0) lastSlot = slot;
+    if (slot >= 0) remember(key, slot);
     return slot;
   };
 
@@ -167,7 +180,7 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
         add(key, hash, PENDING, now + leaseMs, token);
         return 'claimed';
       }
-      lastSlot = slot;
+      remember(key, slot);
       const entry = index.valueAt(slot);
       if (expires[entry]! > now) return states[entry] === DONE ? 'done' : 'busy';
       rewrite(entry, PENDING, now + leaseMs, token);

@@ -1,0 +1,95 @@
+/**
+ * The keys of memoryIdempotencyStore's entries, their characters copied into one byte array rather
+ * than kept as strings: 100 000 remembered keys are then no 200 000 heap objects (a key and the
+ * flat copy a hash lookup makes of it) that every scavenge copies and promotes (#24). A key with a
+ * character past U+00FF is kept as a string (rare: event ids and group names are mostly ASCII).
+ * Space a dropped key leaves is reclaimed by compacting once it is half the array.
+ */
+export class KeyArena {
+  #bytes = new Uint8Array(64 * 1_024);
+  /** Bytes in use, dropped keys' included. */
+  #end = 0;
+  /** Of those, bytes of dropped keys. */
+  #dropped = 0;
+  /** Per entry: where its key starts in `#bytes`. */
+  #starts: Int32Array;
+  /** Per entry: its key's length; NO_KEY when it has none, IN_STRINGS when it is kept as a string. */
+  #lengths: Int32Array;
+  readonly #strings = new Map<number, string>();
+
+  constructor(entries: number) {
+    this.#starts = new Int32Array(entries);
+    this.#lengths = new Int32Array(entries).fill(NO_KEY);
+  }
+
+  /** Room for entries up to `entries` - 1. */
+  resize(entries: number): void {
+    const starts = new Int32Array(entries);
+    starts.set(this.#starts);
+    const lengths = new Int32Array(entries).fill(NO_KEY);
+    lengths.set(this.#lengths);
+    this.#starts = starts;
+    this.#lengths = lengths;
+  }
+
+  set(entry: number, key: string): void {
+    const length = key.length;
+    if (this.#end + length > this.#bytes.length) this.#makeRoom(length);
+    const bytes = this.#bytes;
+    const start = this.#end;
+    for (let i = 0; i < length; i++) {
+      const code = key.charCodeAt(i);
+      if (code > 0xff) {
+        this.#strings.set(entry, key);
+        this.#lengths[entry] = IN_STRINGS;
+        return;
+      }
+      bytes[start + i] = code;
+    }
+    this.#end = start + length;
+    this.#starts[entry] = start;
+    this.#lengths[entry] = length;
+  }
+
+  equals(entry: number, key: string): boolean {
+    const length = this.#lengths[entry]!;
+    if (length === IN_STRINGS) return this.#strings.get(entry) === key;
+    if (length !== key.length) return false;
+    const bytes = this.#bytes;
+    const start = this.#starts[entry]!;
+    for (let i = 0; i < length; i++) if (bytes[start + i] !== key.charCodeAt(i)) return false;
+    return true;
+  }
+
+  drop(entry: number): void {
+    const length = this.#lengths[entry]!;
+    if (length === IN_STRINGS) this.#strings.delete(entry);
+    else if (length > 0) this.#dropped += length;
+    this.#lengths[entry] = NO_KEY;
+  }
+
+  #makeRoom(length: number): void {
+    const live = this.#end - this.#dropped;
+    // Compact into an array of the same size when that leaves at least half of it free, else into
+    // one twice the size (or more, for a key longer than the array).
+    let size = this.#bytes.length;
+    while (live + length > size / 2) size *= 2;
+    const bytes = new Uint8Array(size);
+    const starts = this.#starts;
+    const lengths = this.#lengths;
+    let end = 0;
+    for (let entry = 0; entry < lengths.length; entry++) {
+      const keyLength = lengths[entry]!;
+      if (keyLength <= 0) continue;
+      bytes.set(this.#bytes.subarray(starts[entry]!, starts[entry]! + keyLength), end);
+      starts[entry] = end;
+      end += keyLength;
+    }
+    this.#bytes = bytes;
+    this.#end = end;
+    this.#dropped = 0;
+  }
+}
+
+const NO_KEY = -1;
+const IN_STRINGS = -2;
