@@ -94,6 +94,9 @@ interface PartitionState {
   gone: string | undefined;
 }
 
+/** What `#settle` returns for a record whose partition the member dropped while its handler ran. */
+const LET_GO: PartitionState = { tracker: undefined, paused: false, waiting: undefined, gone: 'dropped' };
+
 /** A partition in one commit, with the acks that wait for it. */
 interface DueCommit {
   readonly partition: number;
@@ -292,6 +295,10 @@ export class KafkaMember {
       this.#afterAck();
       return Promise.reject(error);
     }
+    if (state === LET_GO) {
+      this.#afterAck();
+      return Promise.reject(this.#notCommitted(entry.partition, 'the member let go of the partition'));
+    }
     if (!state) {
       this.#afterAck();
       // Nothing to wait for: the bus and handle() go on without a microtask.
@@ -307,9 +314,12 @@ export class KafkaMember {
     return waiting.done;
   }
 
-  /** The acked record's offset settled; its partition when it moved the partition's commit point. */
+  /**
+   * The acked record's offset settled; its partition when it moved the partition's commit point,
+   * `LET_GO` when the record's partition was dropped while its handler ran.
+   */
   #settle(entry: Entry<WireMessage>): PartitionState | undefined {
-    if (!this.#dispatcher.ack(entry)) return undefined;
+    if (!this.#dispatcher.ack(entry)) return LET_GO;
     const state = this.#partitions.get(entry.partition);
     if (!state?.tracker?.settle(entry.offset)) return undefined;
     this.#maybeResume(entry.partition, state);
@@ -488,13 +498,13 @@ export class KafkaMember {
   #lost(partition: number, tracker: OffsetTracker | undefined, waiting: CommitWaiters, why: string): void {
     this.#release(heldBy(waiting));
     if (!tracker?.needsCommit()) settleWaiters(waiting);
-    else
-      settleWaiters(
-        waiting,
-        new AckNotCommittedError(
-          `ack of ${this.#o.topic}[${partition}] not committed: ${why} before its offset was committed; the group redelivers the record`,
-        ),
-      );
+    else settleWaiters(waiting, this.#notCommitted(partition, why));
+  }
+
+  #notCommitted(partition: number, why: string): AckNotCommittedError {
+    return new AckNotCommittedError(
+      `ack of ${this.#o.topic}[${partition}] not committed: ${why} before its offset was committed; the group redelivers the record`,
+    );
   }
 
   /** Commit every partition's settled prefix; calls made while one runs share the next one. */

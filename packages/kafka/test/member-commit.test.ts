@@ -201,6 +201,17 @@ describe('KafkaMember: ack() and the commit of its offset', () => {
     await expect(ack).rejects.toThrow(/ack of t\[0\] not committed: the member stopped/);
   });
 
+  it('rejects an ack made after its partition was reassigned while the handler ran', async () => {
+    vi.useFakeTimers();
+    const { m, consumer, delivered } = await member();
+    consumer.handlers.onJoin('m-1', [1]);
+    await expect(delivered[0]!.ack()).rejects.toThrow(
+      /ack of t\[0\] not committed: the member let go of the partition/,
+    );
+    expect(consumer.commits).toHaveLength(0);
+    await m.stop(0);
+  });
+
   it('an ack behind an unsettled record resolves at once, with nothing to commit', async () => {
     vi.useFakeTimers();
     const { m, consumer, delivered } = await member();
