@@ -2,7 +2,7 @@ import { SETTLED_NOW, type TransportDelivery, type WireMessage } from '@switchya
 import type { ConsumerHandlers, FetchedBatch, GroupConsumer, KafkaClient } from './client.ts';
 import { withConnectDeadline } from './connect-deadline.ts';
 import { recordDelivery } from './delivery.ts';
-import { transportError } from './errors.ts';
+import { AckNotCommittedError, transportError } from './errors.ts';
 import { type Entry, KeyDispatcher } from './key-dispatcher.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -46,25 +46,64 @@ function wakeAll(waiters: Set<() => void>): void {
 /** First wait before the member starts a new consumer in place of one kafkajs gave up on; doubles up to 5 s. */
 const REJOIN_MS = 300;
 
-/** Acks waiting for one commit: one promise for all of them, resolved when it is done. */
+/**
+ * Acks of one partition waiting for one commit: one promise for all of them, resolved when a commit
+ * of their offsets is done, rejected when the partition is lost before one is.
+ */
 interface CommitWaiters {
   count: number;
   readonly done: Promise<void>;
   readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  /** Acks of the same partition whose commit failed: the commit that covers these covers them too. */
+  earlier: CommitWaiters | undefined;
 }
 
 function commitWaiters(): CommitWaiters {
   let resolve!: () => void;
-  const done = new Promise<void>((r) => {
-    resolve = r;
+  let reject!: (error: Error) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
   });
-  return { count: 0, done, resolve };
+  return { count: 0, done, resolve, reject, earlier: undefined };
+}
+
+/** Slots held by `waiting` and the groups chained to it. */
+function heldBy(waiting: CommitWaiters): number {
+  let count = 0;
+  for (let group: CommitWaiters | undefined = waiting; group; group = group.earlier) count += group.count;
+  return count;
+}
+
+/** Settle `waiting` and the groups chained to it: resolved, or rejected with `error`. */
+function settleWaiters(waiting: CommitWaiters, error?: Error): void {
+  for (let group: CommitWaiters | undefined = waiting; group; group = group.earlier) {
+    if (error) group.reject(error);
+    else group.resolve();
+  }
 }
 
 interface PartitionState {
   tracker: OffsetTracker | undefined;
   /** Fetching stopped because the member holds too much of this partition uncommitted. */
   paused: boolean;
+  /** Acks that moved this partition's commit point since its last commit started (or failed). */
+  waiting: CommitWaiters | undefined;
+  /** Why the member let the partition go, once it did (a commit still running then fails its acks with it). */
+  gone: string | undefined;
+}
+
+/** What `#settle` returns for a record whose partition the member dropped while its handler ran. */
+const LET_GO: PartitionState = { tracker: undefined, paused: false, waiting: undefined, gone: 'dropped' };
+
+/** A partition in one commit, with the acks that wait for it. */
+interface DueCommit {
+  readonly partition: number;
+  readonly state: PartitionState;
+  readonly tracker: OffsetTracker;
+  readonly offset: number;
+  readonly waiting: CommitWaiters | undefined;
 }
 
 /**
@@ -90,8 +129,8 @@ export class KafkaMember {
   #stopped: Promise<void> | undefined;
   #committing: Promise<void> | undefined;
   #commitAgain: Promise<void> | undefined;
-  /** Acks that moved a commit point since the last commit started: the next one covers them. */
-  #waiting: CommitWaiters | undefined;
+  /** Prefetch slots of acks waiting for their commit (the rest of `outstanding` is in handlers). */
+  #awaitingCommit = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   /** Woken when nothing handed out is unsettled any more, or the drain is called off. */
   readonly #drainWaiters = new Set<() => void>();
@@ -249,35 +288,43 @@ export class KafkaMember {
   #ack(entry: Entry<WireMessage>): Promise<void> {
     // The slot stays taken until the commit is done, so prefetch bounds what the bus holds unsettled.
     this.#dispatcher.hold();
-    let moved: boolean;
+    let state: PartitionState | undefined;
     try {
-      moved = this.#settle(entry);
+      state = this.#settle(entry);
     } catch (error) {
       this.#afterAck();
       return Promise.reject(error);
     }
-    if (!moved) {
+    if (state === LET_GO) {
+      this.#afterAck();
+      return Promise.reject(this.#notCommitted(entry.partition, 'the member let go of the partition'));
+    }
+    if (!state) {
       this.#afterAck();
       // Nothing to wait for: the bus and handle() go on without a microtask.
       return SETTLED_NOW;
     }
     // Resolve once the offset is committed, so an acked record is not redelivered by a crash. Every
-    // ack the next commit covers shares one promise and is released with it: no promise per record.
-    this.#waiting ??= commitWaiters();
-    this.#waiting.count += 1;
-    const waiting = this.#waiting;
+    // ack of the partition the next commit covers shares one promise: no promise per record.
+    state.waiting ??= commitWaiters();
+    const waiting = state.waiting;
+    waiting.count += 1;
+    this.#awaitingCommit += 1;
     void this.#commit();
     return waiting.done;
   }
 
-  /** The acked record's offset settled; true when it moved its partition's commit point. */
-  #settle(entry: Entry<WireMessage>): boolean {
-    if (!this.#dispatcher.ack(entry)) return false;
+  /**
+   * The acked record's offset settled; its partition when it moved the partition's commit point,
+   * `LET_GO` when the record's partition was dropped while its handler ran.
+   */
+  #settle(entry: Entry<WireMessage>): PartitionState | undefined {
+    if (!this.#dispatcher.ack(entry)) return LET_GO;
     const state = this.#partitions.get(entry.partition);
-    if (!state?.tracker?.settle(entry.offset)) return false;
+    if (!state?.tracker?.settle(entry.offset)) return undefined;
     this.#maybeResume(entry.partition, state);
     if (this.#roomWaiters.size > 0 && state.tracker.size <= this.#window / 2) this.#wakeRoomWaiters();
-    return true;
+    return state;
   }
 
   readonly #afterAck = (): void => {
@@ -285,11 +332,14 @@ export class KafkaMember {
     this.#afterSettle();
   };
 
-  /** The commit that covered `waiting`'s acks is done (or failed, see `#commitSettled`): their slots go. */
-  #release(waiting: CommitWaiters): void {
-    this.#dispatcher.release(waiting.count);
+  /**
+   * `count` acks waiting for a commit are over: their offsets were committed, or their partition is
+   * gone (see `#drop`). Their slots go.
+   */
+  #release(count: number): void {
+    this.#awaitingCommit -= count;
+    this.#dispatcher.release(count);
     this.#afterSettle();
-    waiting.resolve();
   }
 
   async #nack(entry: Entry<WireMessage>, delayMs: number): Promise<void> {
@@ -297,8 +347,13 @@ export class KafkaMember {
     this.#afterSettle();
   }
 
+  /** Handed out and in a handler still: what a drain waits for (acks waiting for a commit are not). */
+  get #inHandlers(): number {
+    return this.#dispatcher.outstanding - this.#awaitingCommit;
+  }
+
   #afterSettle(): void {
-    if (this.#dispatcher.outstanding === 0) this.#wakeDrainWaiters();
+    if (this.#inHandlers === 0) this.#wakeDrainWaiters();
   }
 
   #wakeDrainWaiters(): void {
@@ -307,14 +362,14 @@ export class KafkaMember {
 
   /** Resolves once nothing handed out is unsettled, after `ms`, or when the drain is called off. */
   #drainedWithin(ms: number): Promise<void> {
-    if (this.#dispatcher.outstanding === 0 || this.#drainOver || ms <= 0) return Promise.resolve();
+    if (this.#inHandlers === 0 || this.#drainOver || ms <= 0) return Promise.resolve();
     return woken(this.#drainWaiters, ms);
   }
 
   #partition(partition: number): PartitionState {
     const known = this.#partitions.get(partition);
     if (known) return known;
-    const state: PartitionState = { tracker: undefined, paused: false };
+    const state: PartitionState = { tracker: undefined, paused: false, waiting: undefined, gone: undefined };
     this.#partitions.set(partition, state);
     return state;
   }
@@ -351,7 +406,7 @@ export class KafkaMember {
     // The rebalance began up to a heartbeat before this member heard of it; keep a second spare.
     const budget = Math.min(drainTimeoutMs, rebalanceTimeoutMs - heartbeatIntervalMs - 1_000);
     const deadline = Date.now() + budget;
-    while (this.#dispatcher.outstanding > 0 && !this.#drainOver && Date.now() < deadline) {
+    while (this.#inHandlers > 0 && !this.#drainOver && Date.now() < deadline) {
       await this.#drainedWithin(Math.min(deadline - Date.now(), heartbeatIntervalMs));
       await heartbeat();
     }
@@ -378,7 +433,7 @@ export class KafkaMember {
       this.#releaseGate = this.#consumer?.gateRejoin(memberId, (heartbeat) => this.#beforeRejoin(heartbeat));
     }
     for (const partition of [...this.#partitions.keys()]) {
-      if (!sameMember || !keep.has(partition)) this.#drop(partition);
+      if (!sameMember || !keep.has(partition)) this.#drop(partition, 'the partition was reassigned');
     }
     if (this.#stopping) {
       this.#consumer?.pause();
@@ -394,7 +449,8 @@ export class KafkaMember {
     // The connection is gone and the group may already have given these partitions to another
     // member: nothing fetched on it is handed out or committed again; kafkajs rejoins and refetches.
     this.#dispatcher.setOpen(false);
-    for (const partition of [...this.#partitions.keys()]) this.#drop(partition);
+    for (const partition of [...this.#partitions.keys()])
+      this.#drop(partition, 'the member lost its place in the group');
     this.#memberId = undefined;
     this.#releaseGate?.();
     this.#releaseGate = undefined;
@@ -422,10 +478,33 @@ export class KafkaMember {
     }, delay);
   }
 
-  #drop(partition: number): void {
+  #drop(partition: number, why: string): void {
+    const state = this.#partitions.get(partition);
     this.#dispatcher.dropPartition(partition);
     this.#partitions.delete(partition);
+    if (state) {
+      state.gone = why;
+      const waiting = state.waiting;
+      state.waiting = undefined;
+      if (waiting) this.#lost(partition, state.tracker, waiting, why);
+    }
     this.#wakeRoomWaiters();
+  }
+
+  /**
+   * `waiting`'s partition is no longer this member's: its acks fail unless their offsets were
+   * committed already. The next owner starts from the committed offset, so it gets those records again.
+   */
+  #lost(partition: number, tracker: OffsetTracker | undefined, waiting: CommitWaiters, why: string): void {
+    this.#release(heldBy(waiting));
+    if (!tracker?.needsCommit()) settleWaiters(waiting);
+    else settleWaiters(waiting, this.#notCommitted(partition, why));
+  }
+
+  #notCommitted(partition: number, why: string): AckNotCommittedError {
+    return new AckNotCommittedError(
+      `ack of ${this.#o.topic}[${partition}] not committed: ${why} before its offset was committed; the group redelivers the record`,
+    );
   }
 
   /** Commit every partition's settled prefix; calls made while one runs share the next one. */
@@ -443,39 +522,62 @@ export class KafkaMember {
     return this.#commitAgain;
   }
 
+  /**
+   * Commit each partition's settled prefix and settle the acks waiting for it. Never rejects: a
+   * failed commit leaves its acks waiting (and their slots taken) for the retry or the next commit.
+   */
   async #commitNow(): Promise<void> {
-    // What settled before this commit starts is in the offsets it takes below.
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    try {
-      await this.#commitSettled();
-    } finally {
-      if (waiting) this.#release(waiting);
-    }
-  }
-
-  async #commitSettled(): Promise<void> {
     const consumer = this.#consumer;
     if (!consumer) return;
-    const due: Array<{ state: PartitionState; tracker: OffsetTracker; partition: number; offset: number }> =
-      [];
+    const due: DueCommit[] = [];
+    let committed = 0;
+    // What settled before this commit starts is in the offsets it takes: the acks waiting so far go with it.
     for (const [partition, state] of this.#partitions) {
-      const tracker = state.tracker;
-      if (tracker?.needsCommit()) due.push({ state, tracker, partition, offset: tracker.committable() });
+      const { tracker, waiting } = state;
+      state.waiting = undefined;
+      if (tracker?.needsCommit())
+        due.push({ partition, state, tracker, offset: tracker.committable(), waiting });
+      else if (waiting) {
+        // An earlier commit took these offsets already.
+        committed += heldBy(waiting);
+        settleWaiters(waiting);
+      }
     }
+    if (committed > 0) this.#release(committed);
     if (due.length === 0) return;
     try {
       await consumer.commit(due.map(({ partition, offset }) => ({ partition, offset })));
-      for (const { tracker, offset } of due) if (offset > tracker.committed) tracker.committed = offset;
     } catch {
-      // Usually a rebalance: what is still ours is committed by the next ack or this retry; what
-      // moved to another member is redelivered there (at least once, never skipped).
-      if (!this.#stopping && !this.#retryTimer) {
-        this.#retryTimer = setTimeout(() => {
-          this.#retryTimer = undefined;
-          void this.#commit();
-        }, 1_000);
-      }
+      this.#commitFailed(due);
+      return;
+    }
+    committed = 0;
+    for (const { tracker, offset, waiting } of due) {
+      if (offset > tracker.committed) tracker.committed = offset;
+      if (waiting) committed += heldBy(waiting);
+    }
+    if (committed > 0) this.#release(committed);
+    for (const { waiting } of due) if (waiting) settleWaiters(waiting);
+  }
+
+  #commitFailed(due: readonly DueCommit[]): void {
+    // Usually a rebalance. What is still ours waits for this retry or the next ack's commit; what
+    // moved to another member meanwhile is redelivered there, and its acks fail.
+    for (const { partition, state, tracker, waiting } of due) {
+      if (!waiting) continue;
+      if (this.#partitions.get(partition) !== state)
+        this.#lost(partition, tracker, waiting, state.gone ?? 'the partition was reassigned');
+      else if (state.waiting) {
+        let last = state.waiting;
+        while (last.earlier) last = last.earlier;
+        last.earlier = waiting;
+      } else state.waiting = waiting;
+    }
+    if (!this.#stopping && !this.#retryTimer) {
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        void this.#commit();
+      }, 1_000);
     }
   }
 
@@ -511,8 +613,9 @@ export class KafkaMember {
     this.#wakeDrainWaiters();
     clearTimeout(this.#retryTimer);
     await this.#commit();
+    // Acks whose commit failed even now are not committed: the group hands their records out again.
+    for (const partition of [...this.#partitions.keys()]) this.#drop(partition, 'the member stopped');
     this.#dispatcher.clear();
-    this.#partitions.clear();
     if (consumer) await consumer.disconnect().catch(() => undefined);
     this.#releaseGate?.();
     this.#releaseGate = undefined;

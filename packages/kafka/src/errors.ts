@@ -30,6 +30,15 @@ export function isTooLarge(error: unknown): boolean {
   });
 }
 
+/**
+ * An ack whose offset was never committed: the member lost the partition (a rebalance gave it to
+ * another member, the member crashed or stopped) before a commit of it went through. The group hands
+ * the record out again; handle() reports the attempt `released` with this error.
+ */
+export class AckNotCommittedError extends TransportError {
+  override name = 'AckNotCommittedError';
+}
+
 /** A kafkajs failure as core's `TransportError`, message free of secrets. */
 export function transportError(what: string, error: unknown, secrets: readonly string[]): TransportError {
   const root = causes(error);

@@ -2,6 +2,7 @@ import type { TransportFactory } from '@switchyard/core/transport';
 import type { KafkaOptions } from './options.ts';
 import { KafkaTransport } from './transport.ts';
 
+export { AckNotCommittedError } from './errors.ts';
 export type { KafkaOptions } from './options.ts';
 export { parseKafkaUrl } from './options.ts';
 export type { BrokerAddress } from './socket-factory.ts';
