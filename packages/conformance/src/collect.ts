@@ -1,4 +1,4 @@
-import type { Delivery } from '@switchyard/core';
+import { type Delivery, TransportError } from '@switchyard/core';
 import type { Observable, Subscription } from 'rxjs';
 
 export interface CollectOptions<T> {
@@ -10,7 +10,11 @@ export interface CollectOptions<T> {
   readonly idleMs?: number;
   /** Give up after this long, returning what arrived. Default: 60 s. */
   readonly timeoutMs?: number;
-  /** What to do with each delivery; default: ack it. */
+  /**
+   * What to do with each delivery; default: ack it. An ack the transport refuses with a
+   * TransportError (settling failed, e.g. Kafka lost the partition before the offset's commit: the
+   * broker hands the record out again) is kept in `unsettled`; any other failure ends the read.
+   */
   readonly onDelivery?: (delivery: Delivery<T>, index: number) => void | Promise<void>;
 }
 
@@ -20,6 +24,8 @@ export interface Collected<T> {
   readonly ids: string[];
   /** Deliveries of an id that arrived already. */
   readonly duplicates: Delivery<T>[];
+  /** Deliveries whose default ack the transport refused with a TransportError (see `onDelivery`). */
+  readonly unsettled: Delivery<T>[];
 }
 
 export function idOf(delivery: Delivery): string {
@@ -36,8 +42,14 @@ export function collect<T>(
 ): Promise<Collected<T>> {
   const idleMs = options.idleMs ?? 1_500;
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const onDelivery = options.onDelivery ?? ((d: Delivery<T>) => d.ack());
-  const result: Collected<T> = { deliveries: [], ids: [], duplicates: [] };
+  const result: Collected<T> = { deliveries: [], ids: [], duplicates: [], unsettled: [] };
+  const onDelivery =
+    options.onDelivery ??
+    ((d: Delivery<T>) =>
+      d.ack().catch((error: unknown) => {
+        if (!(error instanceof TransportError)) throw error;
+        result.unsettled.push(d);
+      }));
   const seen = new Set<string>();
   return new Promise((resolve, reject) => {
     let idle: NodeJS.Timeout | undefined;
