@@ -1,15 +1,19 @@
 // The Switchyard side of every pair: the public API only (connect, publish, publishBatch, consume + handle).
-import { type Bus, type ConnectOptions, connect, handle } from '@switchyard/core';
+import { Bus, type ConnectOptions, connect, handle } from '@switchyard/core';
+import type { Transport } from '@switchyard/core/transport';
 import type { Consuming, Driver, Item } from './driver.ts';
 
 const TYPE = 'bench.event';
 
 export class SwitchyardDriver implements Driver {
   readonly #options: ConnectOptions;
+  readonly #transport: (() => Promise<Transport>) | undefined;
   #bus: Bus | undefined;
 
-  constructor(options: Omit<ConnectOptions, 'source'>) {
+  /** `transport`: a transport to run the bus on instead of the one `connect()` loads (A/B runs of two copies). */
+  constructor(options: Omit<ConnectOptions, 'source'>, transport?: () => Promise<Transport>) {
     this.#options = { ...options, source: 'bench' } as ConnectOptions;
+    this.#transport = transport;
   }
 
   get bus(): Bus {
@@ -18,7 +22,9 @@ export class SwitchyardDriver implements Driver {
   }
 
   async open(): Promise<void> {
-    this.#bus = await connect(this.#options);
+    this.#bus = this.#transport
+      ? new Bus(await this.#transport(), { source: 'bench' })
+      : await connect(this.#options);
   }
 
   async prepare(topic: string, group: string): Promise<void> {
