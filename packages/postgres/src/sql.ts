@@ -25,6 +25,9 @@ export interface SqlPool extends SqlClient {
 /**
  * The pool argument of a factory, checked where it is given: a missing one (plain JavaScript, a
  * misspelt option) would otherwise surface as a TypeError from deep inside the first query.
+ * Every client the pool opens from now on gets the listener `checkout` adds (see there): pg-pool
+ * hands a new client out with no listener of its own, and a loss reported in that moment (the
+ * server going down as the connection opens) would otherwise end the process.
  */
 export function requirePool(pool: unknown, caller: string): SqlPool {
   if (
@@ -32,5 +35,39 @@ export function requirePool(pool: unknown, caller: string): SqlPool {
     typeof (pool as SqlPool).query !== 'function'
   )
     throw new TypeError(`${caller} needs \`pool\`: a pg.Pool (anything with connect and query)`);
+  const events = pool as Partial<Events>;
+  if (typeof events.on === 'function' && !guardedPools.has(pool as object)) {
+    guardedPools.add(pool as object);
+    events.on('connect', guard);
+  }
   return pool as SqlPool;
+}
+
+/**
+ * A connection of `pool`, safe to hold across awaits. pg reports the loss of a checked-out
+ * connection (a PostgreSQL restart or failover, a backend terminated) as an 'error' event when no
+ * query is running on it, as while a handler awaits something else; with no listener Node ends the
+ * process. The listener added here ignores the event: the loss reaches the next query on the
+ * connection, whose caller releases it with that error, so the pool drops it.
+ */
+export async function checkout(pool: SqlPool): Promise<SqlConnection> {
+  const conn = await pool.connect();
+  guard(conn);
+  return conn;
+}
+
+interface Events {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  listeners(event: string): unknown[];
+}
+
+const guardedPools = new WeakSet<object>();
+
+function ignore(): void {}
+
+function guard(client: unknown): void {
+  const events = client as Partial<Events>;
+  if (typeof events.on !== 'function') return;
+  if (events.listeners?.('error').includes(ignore)) return;
+  events.on('error', ignore);
 }
