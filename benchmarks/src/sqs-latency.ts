@@ -231,6 +231,19 @@ for (const side of sides) {
   drivers.set(side, driver);
 }
 const topics = new Map<Side, string[]>(sides.map((s) => [s, []]));
+
+/** Close every side's driver and delete the queues its rounds used. */
+async function closeAll(): Promise<void> {
+  for (const [side, driver] of drivers) {
+    await driver.close().catch((error: unknown) => console.error('close:', error));
+    await pair.cleanup(
+      side.startsWith('raw') || side.startsWith('peer:') ? 'raw' : 'switchyard',
+      topics.get(side)!,
+      '',
+    );
+  }
+}
+
 type Figures = Record<Phase, { p50: number; p99: number }> & { cpuUs: number; gcMs: number };
 const results = new Map<Side, Figures[]>(sides.map((s) => [s, []]));
 const pooled = new Map<Side, Record<Phase, number[]>>(
@@ -320,14 +333,7 @@ if (mode === 'single') {
       }
     }
   } finally {
-    for (const [side, driver] of drivers) {
-      await driver.close().catch((error: unknown) => console.error('close:', error));
-      await pair.cleanup(
-        side.startsWith('raw') || side.startsWith('peer:') ? 'raw' : 'switchyard',
-        topics.get(side)!,
-        '',
-      );
-    }
+    await closeAll();
   }
   for (const side of sides)
     console.log(`${side.padEnd(18)} publish single median ${median(perSecond.get(side)!).toFixed(0)} ev/s`);
@@ -357,14 +363,7 @@ try {
     }
   }
 } finally {
-  for (const [side, driver] of drivers) {
-    await driver.close().catch((error: unknown) => console.error('close:', error));
-    await pair.cleanup(
-      side.startsWith('raw') || side.startsWith('peer:') ? 'raw' : 'switchyard',
-      topics.get(side)!,
-      '',
-    );
-  }
+  await closeAll();
 }
 const load = (await import('node:os')).loadavg()[0]!.toFixed(1);
 console.log(`medians over ${rounds} rounds of each round's p50 / p99 (ms); load ${load} at the end`);
