@@ -20,8 +20,7 @@ export class KeyIndex {
   #cells: Int32Array;
   #count = 0;
   readonly #sameKey: (value: number, key: string) => boolean;
-  /** Counts removals and rehashes: what moves slots. */
-  moves = 0;
+  #moves = 0;
 
   constructor(sameKey: (value: number, key: string) => boolean, capacity = 1_024) {
     this.#sameKey = sameKey;
@@ -32,6 +31,11 @@ export class KeyIndex {
 
   get size(): number {
     return this.#count;
+  }
+
+  /** Counts removals and rehashes: what moves slots. */
+  get moves(): number {
+    return this.#moves;
   }
 
   /** The slot holding `key` (hash `hash`, from `hashKey`), or `-1`. */
@@ -70,7 +74,7 @@ export class KeyIndex {
   /** Remove the key at `slot`; moves later keys of its probe run back into the gap. */
   removeAt(slot: number): void {
     const mask = this.#mask;
-    this.moves += 1;
+    this.#moves += 1;
     const cells = this.#cells;
     let gap = slot;
     for (let next = (gap + 1) & mask; cells[2 * next] !== 0; next = (next + 1) & mask) {
@@ -98,7 +102,7 @@ export class KeyIndex {
   }
 
   #grow(): void {
-    this.moves += 1;
+    this.#moves += 1;
     const cells = this.#cells;
     const slots = this.#mask + 1;
     this.#mask = 2 * slots - 1;
