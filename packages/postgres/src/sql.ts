@@ -25,9 +25,6 @@ export interface SqlPool extends SqlClient {
 /**
  * The pool argument of a factory, checked where it is given: a missing one (plain JavaScript, a
  * misspelt option) would otherwise surface as a TypeError from deep inside the first query.
- * Every client the pool opens from now on gets the listener `checkout` adds (see there): pg-pool
- * hands a new client out with no listener of its own, and a loss reported in that moment (the
- * server going down as the connection opens) would otherwise end the process.
  */
 export function requirePool(pool: unknown, caller: string): SqlPool {
   if (
@@ -35,11 +32,6 @@ export function requirePool(pool: unknown, caller: string): SqlPool {
     typeof (pool as SqlPool).query !== 'function'
   )
     throw new TypeError(`${caller} needs \`pool\`: a pg.Pool (anything with connect and query)`);
-  const events = pool as Partial<Events>;
-  if (typeof events.on === 'function' && !guardedPools.has(pool as object)) {
-    guardedPools.add(pool as object);
-    events.on('connect', guard);
-  }
   return pool as SqlPool;
 }
 
@@ -60,8 +52,6 @@ interface Events {
   on(event: string, listener: (...args: never[]) => void): unknown;
   listeners(event: string): unknown[];
 }
-
-const guardedPools = new WeakSet<object>();
 
 function ignore(): void {}
 

@@ -34,25 +34,3 @@ describe('a factory without a pool', () => {
     }
   });
 });
-
-describe('a pool handed to a factory', () => {
-  it('gives each client it opens an error listener, so a connection lost while checked out ends no process', async () => {
-    const { default: pg } = await import('pg');
-    const { storeUrl } = await import('@switchyard/conformance');
-    const pool = new pg.Pool({ connectionString: storeUrl('postgres'), max: 2 });
-    try {
-      // pg-pool takes its own listener off a client it hands out: a plain checkout has none.
-      const before = await pool.connect();
-      expect(before.listenerCount('error')).toBe(0);
-      before.release(true);
-      pgOutbox({ pool, source: 'test' });
-      pgOutbox({ pool, source: 'test' });
-      const after = await pool.connect();
-      // One listener however many factories were given the pool.
-      expect(after.listenerCount('error')).toBe(1);
-      after.release();
-    } finally {
-      await pool.end();
-    }
-  });
-});
