@@ -1,4 +1,4 @@
-import { checkout, type SqlPool } from './sql.ts';
+import type { SqlPool } from './sql.ts';
 
 /**
  * Run DDL once per process, in a transaction under an advisory lock on `lockName`, so processes
@@ -21,7 +21,7 @@ export function migrator(
 }
 
 async function run(pool: SqlPool, lockName: string, statements: readonly string[]): Promise<void> {
-  const conn = await checkout(pool);
+  const conn = await pool.connect();
   let broken: Error | undefined;
   try {
     await conn.query('begin');

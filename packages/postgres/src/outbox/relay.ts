@@ -7,7 +7,7 @@ import {
 } from '@switchyard/core';
 import { LOG_START, type LogCheckpoint, LogReader } from '../log-reader.ts';
 import { migrator } from '../migrate.ts';
-import { checkout, requirePool, type SqlPool } from '../sql.ts';
+import { requirePool, type SqlPool } from '../sql.ts';
 import { HeldConnection, Leases } from './leases.ts';
 import { OUTBOX_SLOTS, outboxName, outboxTable } from './schema.ts';
 
@@ -342,7 +342,7 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function ensureControl(): Promise<HeldConnection> {
     if (control && !control.lost) return control;
     await migrate();
-    const held = new HeldConnection(await checkout(pool));
+    const held = new HeldConnection(await pool.connect());
     try {
       const { rows } = await held.conn.query<{ oid: string | null }>(
         'select to_regclass($1)::oid::text as oid',
