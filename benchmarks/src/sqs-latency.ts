@@ -123,6 +123,11 @@ function item(i: number, kind = 0): Item {
 }
 
 const PHASES = ['total', 'toWire', 'toSend', 'broker', 'parse', 'handOut'] as const;
+
+/** An empty list of samples for every phase. */
+const noSamples = (): Record<Phase, number[]> =>
+  Object.fromEntries(PHASES.map((phase) => [phase, []])) as unknown as Record<Phase, number[]>;
+
 let gcMs = 0;
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) gcMs += entry.duration;
@@ -155,14 +160,7 @@ function trace(body: Uint8Array, samples: Record<Phase, number[]>, now = perform
 }
 
 async function round(side: Side, driver: Driver, topic: string): Promise<Record<Phase, number[]>> {
-  const samples: Record<Phase, number[]> = {
-    total: [],
-    toWire: [],
-    toSend: [],
-    broker: [],
-    parse: [],
-    handOut: [],
-  };
+  const samples = noSamples();
   const total = Math.round(rate * seconds);
   const warm = Math.floor(total / 10);
   let probed = false;
@@ -246,23 +244,14 @@ async function closeAll(): Promise<void> {
 
 type Figures = Record<Phase, { p50: number; p99: number }> & { cpuUs: number; gcMs: number };
 const results = new Map<Side, Figures[]>(sides.map((s) => [s, []]));
-const pooled = new Map<Side, Record<Phase, number[]>>(
-  sides.map((s) => [s, { total: [], toWire: [], toSend: [], broker: [], parse: [], handOut: [] }]),
-);
+const pooled = new Map<Side, Record<Phase, number[]>>(sides.map((s) => [s, noSamples()]));
 const fixed = (n: number) => n.toFixed(2);
 if (mode === 'bench') {
   // The bench's whole scenario run for one side (single, batched, end to end, then latency), as its
   // worker does, with the latency topic's handler traced per phase.
   const side = sides[0]!;
   const driver = drivers.get(side)!;
-  const phases: Record<Phase, number[]> = {
-    total: [],
-    toWire: [],
-    toSend: [],
-    broker: [],
-    parse: [],
-    handOut: [],
-  };
+  const phases = noSamples();
   const traced: Driver = {
     open: () => driver.open(),
     prepare: (topic, group) => driver.prepare(topic, group),
