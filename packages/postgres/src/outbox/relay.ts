@@ -187,10 +187,17 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
     #wake: (() => void) | undefined;
     readonly done: Promise<void>;
 
+    /**
+     * Own `shard` on `lease` and start reading. The worker is in `workers` before its loop runs:
+     * a lease lost before that (a FATAL read in the same chunk as the lock query's answer, as when
+     * PostgreSQL shuts down) ends the loop at once, and its exit must find it there to remove it,
+     * or the shard would stay owned by a loop that has ended and never be taken again.
+     */
     constructor(shard: number, lease: HeldConnection) {
       this.shard = shard;
       this.lease = lease;
       lease.onLost(() => this.wake());
+      workers.set(shard, this);
       this.done = this.#run();
     }
 
@@ -396,7 +403,7 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
             void leases!.release(shard, lease);
             return;
           }
-          workers.set(shard, new ShardWorker(shard, lease));
+          new ShardWorker(shard, lease);
         });
       }
       if (failing) log({ level: 'info', namespace: 'outbox.relay', message: 'connected again' });
