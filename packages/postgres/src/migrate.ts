@@ -1,4 +1,4 @@
-import type { SqlPool } from './sql.ts';
+import { checkout, type SqlPool } from './sql.ts';
 
 /**
  * Run DDL once per process, in a transaction under an advisory lock on `lockName`, so processes
@@ -21,7 +21,7 @@ export function migrator(
 }
 
 async function run(pool: SqlPool, lockName: string, statements: readonly string[]): Promise<void> {
-  const conn = await pool.connect();
+  const conn = await checkout(pool);
   let broken: Error | undefined;
   try {
     await conn.query('begin');

@@ -34,3 +34,47 @@ export function requirePool(pool: unknown, caller: string): SqlPool {
     throw new TypeError(`${caller} needs \`pool\`: a pg.Pool (anything with connect and query)`);
   return pool as SqlPool;
 }
+
+/**
+ * A connection of `pool`, safe to hold across awaits. pg reports the loss of a checked-out
+ * connection (a PostgreSQL restart or failover, a backend terminated) as an 'error' event when no
+ * query is running on it, as while a handler awaits something else; with no listener Node ends the
+ * process. The listener added here ignores the event: the loss reaches the next query on the
+ * connection, whose caller releases it with that error, so the pool drops it. A healthy release
+ * takes the listener off again (the pool listens to its idle clients); a broken one keeps it, so
+ * an error while the connection closes is ignored too.
+ */
+export async function checkout(pool: SqlPool): Promise<SqlConnection> {
+  const conn = await pool.connect();
+  const events = conn as Partial<Events>;
+  if (typeof events.on !== 'function' || typeof events.removeListener !== 'function') return conn;
+  ignoreLoss(conn);
+  const release = conn.release.bind(conn);
+  // pg-pool gives each checkout a release function of its own, so this one goes with it.
+  conn.release = (error?: Error | boolean) => {
+    if (!error) events.removeListener?.('error', ignore);
+    release(error);
+  };
+  return conn;
+}
+
+/**
+ * Give a pg client checkout()'s ignoring 'error' listener, once. Also a pool's 'connect' listener
+ * (the relay's own pool): pg-pool takes its listener off a new client and hands it out in the same
+ * read as the connection's ReadyForQuery, so a FATAL parsed right after it (PostgreSQL shutting
+ * down as the connection opens) reaches the client before the caller can listen; checkout() then
+ * finds the listener there and takes it off on a healthy release like its own.
+ */
+export function ignoreLoss(client: unknown): void {
+  const events = client as Partial<Events>;
+  if (typeof events.on !== 'function' || events.listeners?.('error').includes(ignore)) return;
+  events.on('error', ignore);
+}
+
+interface Events {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+  listeners(event: string): unknown[];
+}
+
+function ignore(): void {}

@@ -131,6 +131,37 @@ describe('pgInbox (transactional)', () => {
     }
   }, 20_000);
 
+  it('the connection killed while the handler awaits something else: the attempt fails, the process lives', async () => {
+    // pg emits a checked-out client's connection loss as an 'error' event when no query is
+    // running on it; with no listener that is an uncaught exception, ending a consumer's process
+    // over a PostgreSQL restart or failover. Own pool: nothing from earlier cases is in it.
+    const pool = schema.newPool(2);
+    const inbox = pgInbox(pool, { cleanupIntervalMs: 0 });
+    await inbox.migrate();
+    const uncaught: Error[] = [];
+    const onUncaught = (error: Error) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const attempt = inbox.transaction('g:killed', 60_000, async (tx) => {
+        const { rows } = await tx.query<{ pid: number }>('select pg_backend_pid() as pid');
+        await schema.pool.query('select pg_terminate_backend($1)', [rows[0]!.pid]);
+        // The handler's own await (an HTTP call, say): no query runs when the FATAL arrives.
+        await sleep(300);
+        await tx.query('insert into effects values ($1, 1)', ['killed']);
+      });
+      await expect(attempt).rejects.toThrow();
+      expect(uncaught.map((e) => e.message)).toEqual([]);
+      expect(await count('killed')).toBe(0);
+      // The id is free: the redelivery runs on a fresh connection.
+      const again = await inbox.transaction('g:killed', 60_000, async (tx) => {
+        await tx.query('insert into effects values ($1, 1)', ['killed']);
+      });
+      expect(again.status).toBe('done');
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
   it('publishInTransaction writes the built event to the outbox only if the transaction commits', async () => {
     const inbox = pgInbox(schema.pool, { cleanupIntervalMs: 0, outboxTable: 'inbox_outbox' });
     const kept = createEvent({ type: 'kept', data: { n: 1 }, key: 'k1' }, 'test');

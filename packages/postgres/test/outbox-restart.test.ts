@@ -152,5 +152,6 @@ describe('outbox relay on a pool without an error listener', () => {
       await pool.end().catch(() => {});
     }
     expect(pool.listenerCount('error')).toBe(0);
+    expect(pool.listenerCount('connect')).toBe(0);
   });
 });

@@ -11,7 +11,7 @@ import {
   type StoredEvent,
 } from '@switchyard/eventsourcing';
 import { LogReader } from '../log-reader.ts';
-import type { SqlClient, SqlPool } from '../sql.ts';
+import { checkout, type SqlClient, type SqlPool } from '../sql.ts';
 import { EVENT_STORE_DDL } from './schema.ts';
 
 interface EventRow {
@@ -107,7 +107,7 @@ export class PgEventLog implements EventLog {
 
   /** Create the tables and the append function if missing. */
   async setup(): Promise<void> {
-    const client = await this.#pool.connect();
+    const client = await checkout(this.#pool);
     try {
       await client.query('begin');
       await client.query("select pg_advisory_xact_lock(hashtext('sy_event_store_ddl'))");

@@ -7,7 +7,7 @@ import {
 } from '../idempotency/pg-store.ts';
 import { idempotencyTable } from '../idempotency/schema.ts';
 import { type PgOutbox, pgOutbox } from '../outbox/pg-outbox.ts';
-import type { SqlClient, SqlConnection, SqlPool } from '../sql.ts';
+import { checkout, type SqlClient, type SqlConnection, type SqlPool } from '../sql.ts';
 
 export interface PgInboxOptions extends PgIdempotencyStoreOptions {
   /**
@@ -66,7 +66,7 @@ export function pgInbox(pool: SqlPool, options: PgInboxOptions = {}): PgInbox {
       if (options.autoMigrate !== false) await store.migrate();
       const signal = opts.signal;
       signal?.throwIfAborted();
-      const conn: SqlConnection = await pool.connect();
+      const conn: SqlConnection = await checkout(pool);
       let broken: Error | undefined;
       let discard = false;
       // An abort while the handler runs ends the connection: the server rolls back, and the

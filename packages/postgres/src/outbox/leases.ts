@@ -1,4 +1,4 @@
-import type { SqlConnection, SqlPool } from '../sql.ts';
+import { checkout, type SqlConnection, type SqlPool } from '../sql.ts';
 
 /** The second advisory-lock key every live relay holds shared: counting holders counts relays. */
 const MEMBERS = 1_000_000;
@@ -117,7 +117,7 @@ export class Leases {
     let won = 0;
     try {
       for (const shard of candidates) {
-        spare ??= new HeldConnection(await this.#pool.connect());
+        spare ??= new HeldConnection(await checkout(this.#pool));
         const { rows } = await spare.conn.query<{ ok: boolean }>(
           'select pg_try_advisory_lock($1, $2) as ok',
           [this.#key, shard],

@@ -7,7 +7,7 @@ import {
 } from '@switchyard/core';
 import { LOG_START, type LogCheckpoint, LogReader } from '../log-reader.ts';
 import { migrator } from '../migrate.ts';
-import { requirePool, type SqlPool } from '../sql.ts';
+import { checkout, ignoreLoss, requirePool, type SqlPool } from '../sql.ts';
 import { HeldConnection, Leases } from './leases.ts';
 import { OUTBOX_SLOTS, outboxName, outboxTable } from './schema.ts';
 
@@ -83,7 +83,9 @@ function positive(name: string, value: number, integer = false): number {
 /** A pg.Pool's event side (anything else shaped like a pool may have none). */
 interface PoolEvents {
   on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'connect', listener: (client: unknown) => void): unknown;
   removeListener(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener(event: 'connect', listener: (client: unknown) => void): unknown;
 }
 
 const MAX_RETRY_MS = 5_000;
@@ -143,6 +145,10 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
       message: `an idle pool connection died (${error.message})`,
     });
   poolEvents.on?.('error', onIdleError);
+  // And a connection lost in the moment pg-pool hands a new one out (see ignoreLoss): in a
+  // restart the relay opens connections while the server goes down, and that loss, with no
+  // listener yet, is an uncaught exception. Removed by close() too.
+  poolEvents.on?.('connect', ignoreLoss);
 
   const readers = Array.from({ length: shardCount }, (_, shard) => {
     const slots: number[] = [];
@@ -349,7 +355,7 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function ensureControl(): Promise<HeldConnection> {
     if (control && !control.lost) return control;
     await migrate();
-    const held = new HeldConnection(await pool.connect());
+    const held = new HeldConnection(await checkout(pool));
     try {
       const { rows } = await held.conn.query<{ oid: string | null }>(
         'select to_regclass($1)::oid::text as oid',
@@ -472,6 +478,7 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
         control?.release(true);
         control = undefined;
         poolEvents.removeListener?.('error', onIdleError);
+        poolEvents.removeListener?.('connect', ignoreLoss);
       })();
       return closed;
     },

@@ -1,5 +1,5 @@
 import type { Checkpoint, ParkedEvent, ProjectionLease, ProjectionStore } from '@switchyard/eventsourcing';
-import { requirePool, type SqlConnection, type SqlPool } from '../sql.ts';
+import { checkout, requirePool, type SqlConnection, type SqlPool } from '../sql.ts';
 
 const DDL = `
 create table if not exists sy_checkpoints (name text not null, version int not null, tx_id xid8 not null,
@@ -34,7 +34,7 @@ export class PgProjectionStore implements ProjectionStore<SqlConnection> {
 
   setup(): Promise<void> {
     this.#ready ??= (async () => {
-      const c = await this.#pool.connect();
+      const c = await checkout(this.#pool);
       try {
         await c.query('begin');
         await c.query("select pg_advisory_xact_lock(hashtext('sy_projection_ddl'))");
@@ -60,7 +60,7 @@ export class PgProjectionStore implements ProjectionStore<SqlConnection> {
     const key = `${name}@${version}`;
     for (;;) {
       if (options.signal?.aborted) return undefined;
-      const conn = await this.#pool.connect();
+      const conn = await checkout(this.#pool);
       let got = false;
       try {
         got = (

@@ -6,7 +6,7 @@ import {
   type SagaRecord,
   type SagaStore,
 } from '@switchyard/saga';
-import { requirePool, type SqlClient, type SqlPool } from '../sql.ts';
+import { checkout, requirePool, type SqlClient, type SqlPool } from '../sql.ts';
 import { type SagaTables, sagaMigrator, sagaTables } from './schema.ts';
 
 /**
@@ -67,7 +67,7 @@ export function pgSagaStore(options: PgSagaStoreOptions): SagaStore {
 
   const inTransaction = async <R>(work: (tx: SqlClient) => Promise<R>): Promise<R> => {
     await migrate();
-    const conn = await pool.connect();
+    const conn = await checkout(pool);
     let broken: Error | undefined;
     try {
       await conn.query('begin');

@@ -1,5 +1,5 @@
 import { SwitchyardError } from '@switchyard/core';
-import type { SqlPool } from '../sql.ts';
+import { checkout, type SqlPool } from '../sql.ts';
 
 /** A schema option that is not a plain SQL identifier. */
 export class InvalidSchemaNameError extends SwitchyardError {
@@ -72,7 +72,7 @@ export function sagaTables(schema?: string): SagaTables {
 export function sagaMigrator(pool: SqlPool, tables: SagaTables): () => Promise<void> {
   let done: Promise<void> | undefined;
   const run = async () => {
-    const conn = await pool.connect();
+    const conn = await checkout(pool);
     let broken: Error | undefined;
     try {
       await conn.query('begin');
