@@ -70,11 +70,12 @@ async function switchyard(): Promise<{ publish: number; consume: number }> {
   const publish = rate(count, performance.now() - started);
   let seen = 0;
   started = performance.now();
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     bus.consume(topic, { group: 'g', prefetch: 512 }).subscribe((d) => {
-      void d.ack().then(() => {
+      // A refused ack (its commit never made) would leave the count short forever: fail instead.
+      d.ack().then(() => {
         if (++seen === count) resolve();
-      });
+      }, reject);
     });
   });
   const consume = rate(count, performance.now() - started);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { WireMessage } from '@switchyard/core';
 import type { TransportDelivery } from '@switchyard/core/transport';
 import type { Subscription } from 'rxjs';
-import { type KafkaOptions, KafkaTransport } from '../src/index.ts';
+import { AckNotCommittedError, type KafkaOptions, KafkaTransport } from '../src/index.ts';
 
 /** The broker under test; the suite's global setup exports it, a developer may point it elsewhere. */
 export const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
@@ -45,6 +45,18 @@ export function wire(body: string, key?: string, extra: Record<string, string> =
 }
 
 export const text = (d: TransportDelivery): string => new TextDecoder().decode(d.message.body);
+
+/**
+ * Settle `d` without awaiting it, from a handler that cannot. An ack or nack whose partition moved
+ * to another member first rejects with AckNotCommittedError: the record is redelivered there,
+ * which is what a rebalance test expects, so only that is let through; anything else stays an
+ * unhandled rejection that fails the run.
+ */
+export function settle(d: TransportDelivery, how: 'ack' | 'nack' = 'ack'): void {
+  (how === 'ack' ? d.ack() : d.nack()).catch((error: unknown) => {
+    if (!(error instanceof AckNotCommittedError)) throw error;
+  });
+}
 
 export interface Collector {
   readonly deliveries: TransportDelivery[];

@@ -7,6 +7,7 @@ import {
   closeAll,
   collect,
   filePrefix,
+  settle,
   text,
   transport,
   URL_,
@@ -135,8 +136,8 @@ describe('Kafka transport on a real broker', () => {
     await t.publish(topic, [wire('first', 'k'), wire('second', 'k')]);
     const c = collect(t, topic, group, {
       onDelivery: (d) => {
-        if (text(d) === 'first' && d.attempt === 1) void d.nack();
-        else void d.ack();
+        if (text(d) === 'first' && d.attempt === 1) settle(d, 'nack');
+        else settle(d);
       },
     });
     await until(() => c.deliveries.length === 3, 20_000, 'three deliveries');
@@ -161,7 +162,7 @@ describe('Kafka transport on a real broker', () => {
         if (text(d) === 'slow' && d.attempt === 1) {
           nackedAt = Date.now();
           void d.nack({ delayMs: 1_500 });
-        } else void d.ack();
+        } else settle(d);
       },
     });
     await until(() => seen.length === 4, 20_000, 'four deliveries');
@@ -214,7 +215,7 @@ describe('Kafka transport on a real broker', () => {
     await t.publish(topic, [wire('after')]);
     // Acked as they come: a rebalance on a loaded machine may hand an unacked record out again
     // (at least once), which says nothing about where each group started.
-    const ack = { onDelivery: (d: TransportDelivery) => void d.ack() };
+    const ack = { onDelivery: (d: TransportDelivery) => settle(d) };
     const l = collect(t, topic, latest, ack);
     const e = collect(t, topic, earliest, { from: 'earliest', ...ack });
     await until(() => l.deliveries.length >= 1 && e.deliveries.length >= 2, 20_000, 'both groups');
@@ -231,7 +232,7 @@ describe('Kafka transport on a real broker', () => {
     const solo = unique('solo');
     await t1.provision(topic, shared);
     await t1.provision(topic, solo);
-    const ack = (d: TransportDelivery) => void d.ack();
+    const ack = (d: TransportDelivery) => settle(d);
     const m1 = collect(t1, topic, shared, { onDelivery: ack });
     const m2 = collect(t2, topic, shared, { onDelivery: ack });
     const s = collect(t1, topic, solo, { onDelivery: ack });
@@ -280,7 +281,7 @@ describe('Kafka transport on a real broker', () => {
           const [key, seq] = text(d).split(':') as [string, string];
           handled.set(key, [...(handled.get(key) ?? []), Number(seq)]);
           inFlight--;
-          void d.ack();
+          settle(d);
         }, Math.random() * 10);
       },
     });
@@ -308,7 +309,7 @@ describe('Kafka transport on a real broker', () => {
     // Close without settling the fifth: what was acked is committed, the rest is redelivered.
     await a.close();
     const b = await transport();
-    const second = collect(b, topic, group, { onDelivery: (d) => void d.ack() });
+    const second = collect(b, topic, group, { onDelivery: (d) => settle(d) });
     await until(() => second.deliveries.length >= 4, 20_000, 'redelivery');
     await quiet(() => second.deliveries.length, 1_000);
     expect(second.deliveries.length).toBe(4);
@@ -324,14 +325,14 @@ describe('Kafka transport on a real broker', () => {
     const first = collect(a, topic, group, { prefetch: 10 });
     await until(() => first.deliveries.length === 10, 20_000, "A's prefetch");
     const held = first.deliveries.slice();
-    const second = collect(b, topic, group, { onDelivery: (d) => void d.ack() });
+    const second = collect(b, topic, group, { onDelivery: (d) => settle(d) });
     // Longer than a heartbeat and a join take: without a drain, B would own partitions by now.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     expect(second.deliveries).toHaveLength(0);
     for (const d of held) await d.ack();
     // A keeps acking whatever it gets after the rebalance.
     const ackRest = setInterval(() => {
-      for (const d of first.deliveries.slice(10)) void d.ack();
+      for (const d of first.deliveries.slice(10)) settle(d);
     }, 50);
     try {
       await until(
@@ -352,7 +353,7 @@ describe('Kafka transport on a real broker', () => {
   it('drains a backlog many windows long on its only partition (it waits for room, it does not stall)', async () => {
     const t = await transport({ partitions: 1, maxUncommittedPerPartition: 16 });
     const { topic, group } = await keyedBacklog(t, 'window', 200);
-    const c = collect(t, topic, group, { prefetch: 4, onDelivery: (d) => void d.ack() });
+    const c = collect(t, topic, group, { prefetch: 4, onDelivery: (d) => settle(d) });
     await until(() => c.deliveries.length >= 200, 30_000, 'the whole backlog');
     expect(c.deliveries.map(text)).toEqual(Array.from({ length: 200 }, (_, i) => `m${i}`));
     expect(c.errors).toEqual([]);
@@ -365,7 +366,7 @@ describe('Kafka transport on a real broker', () => {
     const { topic, group } = await keyedBacklog(a, 'stuck', n);
     const first = collect(a, topic, group, { prefetch: n });
     await until(() => first.deliveries.length === n, 20_000, 'every record at A');
-    const second = collect(b, topic, group, { onDelivery: (d) => void d.ack() });
+    const second = collect(b, topic, group, { onDelivery: (d) => settle(d) });
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(second.deliveries).toHaveLength(0);
     // A never settles: after its drain deadline it rejoins, and B handles B's share again.

@@ -69,15 +69,16 @@ async function transport(): Promise<{ publishMs: number; consumeMs: number }> {
   }
   const publishMs = performance.now() - started;
   started = performance.now();
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     let acked = 0;
     const sub = t.subscribe(topic, { group: 'g', prefetch: 256 }).subscribe((d) => {
-      void d.ack().then(() => {
+      // A refused ack would leave the count short forever: fail instead.
+      d.ack().then(() => {
         if (++acked === count) {
           sub.unsubscribe();
           resolve();
         }
-      });
+      }, reject);
     });
   });
   const consumeMs = performance.now() - started;
