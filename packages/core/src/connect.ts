@@ -5,7 +5,7 @@ import { Bus } from './bus.ts';
 import { assertAttribute } from './cloudevent.ts';
 import type { ConnectOptions } from './connect-options.ts';
 import { parseBrokerUrl, TRANSPORT_PACKAGES } from './connect-url.ts';
-import { InvalidEventError, TransportNotInstalledError } from './errors.ts';
+import { InvalidEventError, InvalidUrlError, TransportNotInstalledError } from './errors.ts';
 import { leveledLogger } from './logger.ts';
 import { MemoryTransport } from './memory/transport.ts';
 import type { Transport, TransportFactory } from './transport.ts';
@@ -21,6 +21,13 @@ const OPTION_KEYS: Readonly<Record<string, string>> = {
 
 /** Open a bus on the broker the URL names; the transport package is loaded on demand. */
 export async function connect(options: ConnectOptions): Promise<Bus> {
+  if (typeof options !== 'object' || options === null) {
+    // connect('kafka://…') is the natural first guess; say what is expected, without the string
+    // itself (it may hold credentials).
+    throw new InvalidUrlError(
+      `connect() takes an options object, e.g. connect({ url: 'kafka://127.0.0.1:9092', source: 'billing-service' }), not a ${options === null ? 'null' : typeof options}`,
+    );
+  }
   const url = parseBrokerUrl(options.url);
   assertSource(options.source);
   const logLevel = options.logLevel ?? 'warn';

@@ -23,6 +23,14 @@ describe('connect()', () => {
     expect(String(error)).not.toContain(SECRET);
   });
 
+  it('says it takes an options object when given the URL string itself, without echoing it', async () => {
+    const url = `amqp://admin:${SECRET}@rabbit:5672`;
+    const error = await connect(url as unknown as Parameters<typeof connect>[0]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidUrlError);
+    expect((error as Error).message).toContain('connect({ url:');
+    expect(String(error)).not.toContain(SECRET);
+  });
+
   it('names the package to install when the transport package cannot be resolved', async () => {
     // A scheme mapped to a package that exists nowhere: the same path as `kafka://` without @switchyard/kafka.
     const packages = TRANSPORT_PACKAGES as Record<string, string>;
