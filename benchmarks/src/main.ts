@@ -251,7 +251,7 @@ async function runSide(broker: Broker, side: Side, round: number, prefix: string
       here('./worker.ts'),
       [JSON.stringify(input)],
       `${broker} round ${round} ${side}`,
-      ['--expose-gc', '--disable-warning=TimeoutNegativeWarning'],
+      ['--expose-gc'],
     );
     return JSON.parse(out.trim().split('\n').pop()!);
   };

@@ -20,15 +20,6 @@ const USAGE = `usage:
 <url> is a broker URL as connect() takes it (memory://, kafka://, amqp://, sqs://, nats://);
 SWITCHYARD_URL is used when it is left out of 'dashboard'.`;
 
-// kafkajs 2.2.4 on Node 24 prints a TimeoutNegativeWarning once per process (harmless: see the
-// kafka README). In a command's output it reads like a failure, so the CLI passes every warning
-// to Node's own printer except that one.
-const printers = process.listeners('warning');
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (warning.name !== 'TimeoutNegativeWarning') for (const print of printers) print(warning);
-});
-
 /** Thrown for a command line that cannot be run; printed with the usage, exit code 2. */
 class UsageError extends Error {}
 

@@ -17,6 +17,7 @@ import { type Cluster, clusterOf, commitGroupStart } from './group-start.ts';
 import type { ResolvedOptions } from './options.ts';
 import { retryStablePartitioner } from './publisher.ts';
 import { gateRejoin } from './rejoin-gate.ts';
+import { quietIdleRequestQueues } from './request-queue-fix.ts';
 
 /**
  * Failures that end a kafkajs consumer for good although the broker coming back cures them.
@@ -47,6 +48,7 @@ export class KafkajsClient implements KafkaClient {
   readonly #secrets: readonly string[];
 
   constructor(kafka: Kafka, options: ResolvedOptions, secrets: readonly string[] = []) {
+    quietIdleRequestQueues();
     this.#kafka = kafka;
     this.#options = options;
     this.#secrets = secrets;
