@@ -1,16 +1,18 @@
-// One phase of one Kafka side, with the CPU it cost (see benchmarks/README.md):
-//   node --conditions=@switchyard/source benchmarks/src/kafka-focus.ts <raw|switchyard> <publish|consume|e2e> [events]
+// One phase of one side on one broker, with the CPU it cost (see benchmarks/README.md):
+//   node --conditions=@switchyard/source benchmarks/src/focus.ts <broker> <raw|switchyard> <publish|consume|e2e> [events]
 // consume: publish `events` (not timed), then time consuming them from the first one handled. e2e:
 // as the bench's end to end. Prints events/s and CPU µs per event (user + system of this process),
 // which a loaded machine disturbs less than wall time.
 import type { Item } from './driver.ts';
-import { pair } from './kafka.ts';
 import { sleep } from './measure.ts';
+import { type Broker, loadPair } from './pairs.ts';
 
-const side = process.argv[2] as 'raw' | 'switchyard';
-const phase = process.argv[3] ?? 'consume';
-const events = Number(process.argv[4] ?? 20_000);
-const prefix = `focus-${Date.now().toString(36)}-${side[0]}`;
+const broker = (process.argv[2] ?? 'kafka') as Broker;
+const side = process.argv[3] as 'raw' | 'switchyard';
+const phase = process.argv[4] ?? 'consume';
+const events = Number(process.argv[5] ?? 20_000);
+const pair = await loadPair(broker);
+const prefix = `bench-focus-${Date.now().toString(36)}-${side[0]}`;
 const topic = `${prefix}-${phase}`;
 const group = `${prefix}-g`;
 const driver = pair.create(side);
@@ -72,6 +74,7 @@ try {
   const used = process.cpuUsage(cpu);
   console.log(
     JSON.stringify({
+      broker,
       side,
       phase,
       events,
