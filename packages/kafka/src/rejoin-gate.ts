@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { kafkajsPrototype } from './kafkajs-internals.ts';
 
 /**
  * Runs before a member sends its JoinGroup for a rebalance; the group waits for it (up to the
@@ -37,16 +37,10 @@ export function gateRejoin(memberId: string, before: BeforeRejoin): () => void {
 function install(): void {
   if (installed) return;
   installed = true;
-  const require = createRequire(import.meta.url);
-  let ConsumerGroup: { prototype: Record<string, unknown> } | undefined;
-  try {
-    ConsumerGroup = require('kafkajs/src/consumer/consumerGroup.js');
-  } catch {
-    return;
-  }
-  const joinAndSync = ConsumerGroup?.prototype.joinAndSync;
-  if (typeof joinAndSync !== 'function') return;
-  ConsumerGroup!.prototype.joinAndSync = async function (this: ConsumerGroupInternals) {
+  const prototype = kafkajsPrototype('consumer/consumerGroup.js');
+  const joinAndSync = prototype?.joinAndSync;
+  if (!prototype || typeof joinAndSync !== 'function') return;
+  prototype.joinAndSync = async function (this: ConsumerGroupInternals) {
     const before = this.memberId ? gates.get(this.memberId) : undefined;
     if (before) {
       // Answered with REBALANCE_IN_PROGRESS, but still counts as alive for the session timeout.

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { kafkajsPrototype } from './kafkajs-internals.ts';
 
 interface RequestQueueInternals {
   pending: unknown[];
@@ -25,15 +25,9 @@ let installed = false;
 export function quietIdleRequestQueues(): void {
   if (installed) return;
   installed = true;
-  const require = createRequire(import.meta.url);
-  let RequestQueue: { prototype: Record<string, unknown> } | undefined;
-  try {
-    RequestQueue = require('kafkajs/src/network/requestQueue/index.js');
-  } catch {
-    return;
-  }
-  if (typeof RequestQueue?.prototype.scheduleCheckPendingRequests !== 'function') return;
-  RequestQueue.prototype.scheduleCheckPendingRequests = function (this: RequestQueueInternals) {
+  const prototype = kafkajsPrototype('network/requestQueue/index.js');
+  if (typeof prototype?.scheduleCheckPendingRequests !== 'function') return;
+  prototype.scheduleCheckPendingRequests = function (this: RequestQueueInternals) {
     if (this.throttleCheckTimeoutId) return;
     const throttledFor = this.throttledUntil - Date.now();
     let delay: number;
