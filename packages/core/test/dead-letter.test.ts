@@ -1,10 +1,15 @@
 import { firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { Bus } from '../src/bus.ts';
 import { connect } from '../src/connect.ts';
+import { NonRetryableError } from '../src/errors.ts';
 import { createEvent } from '../src/event.ts';
+import { MemoryTransport } from '../src/memory/transport.ts';
 import { DEAD_LETTER_GROUP } from '../src/ops/stats.ts';
-import { deadLetter, deadLetterTopic, keepDeadLetters } from '../src/policies/dead-letter.ts';
-import type { Capabilities } from '../src/transport.ts';
+import { deadLetter, deadLetterTopic, fitted, keepDeadLetters } from '../src/policies/dead-letter.ts';
+import { handle } from '../src/policies/handle.ts';
+import type { Outcome } from '../src/policies/outcome.ts';
+import { type Capabilities, encodedSize, type WireMessage } from '../src/transport.ts';
 import { uniqueName } from './helpers.ts';
 
 async function setup() {
@@ -153,3 +158,90 @@ describe('keepDeadLetters', () => {
     await bus.close();
   });
 });
+
+describe('a dead letter too large for the DLQ', () => {
+  const LIMIT = 4_096;
+  const letter = (bodyBytes: number, reason: string): WireMessage => ({
+    headers: { specversion: '1.0', id: 'x', source: 's', type: 't', deadletterreason: reason },
+    body: new Uint8Array(bodyBytes),
+  });
+
+  it('fitted(): as it is when it fits, the reason cut short next, the body dropped last', () => {
+    const small = letter(100, 'r'.repeat(1_000));
+    expect(fitted(small, LIMIT)).toBe(small);
+    expect(fitted(small, undefined)).toBe(small);
+
+    const near = letter(LIMIT - 600, 'r'.repeat(1_000));
+    const cut = fitted(near, LIMIT);
+    expect(encodedSize(cut)).toBeLessThanOrEqual(LIMIT);
+    expect(cut.headers.deadletterreason).toBe('r'.repeat(128));
+    expect(cut.body).toBe(near.body);
+    expect(cut.headers.deadletterbodybytes).toBeUndefined();
+
+    const full = letter(LIMIT, 'handler failed');
+    const dropped = fitted(full, LIMIT);
+    expect(encodedSize(dropped)).toBeLessThanOrEqual(LIMIT);
+    expect(dropped.body.byteLength).toBe(0);
+    expect(dropped.headers.deadletterbodybytes).toBe(String(LIMIT));
+    expect(dropped.headers.deadletterreason).toBe(
+      `body of ${LIMIT} bytes dropped (the dead letter would exceed ${LIMIT}); handler failed`,
+    );
+    expect(dropped.headers.id).toBe('x');
+  });
+
+  it('through handle(): dead-lettered once, never given back for ever; a bodyless letter is not redriven', async () => {
+    const bus = new Bus(new MemoryTransport(uniqueName('dl-big'), { maxMessageBytes: LIMIT }), {
+      source: 'test',
+    });
+    await bus.provision('orders', { groups: ['billing'] });
+    const near = await bus.publish('orders', { type: 't', data: 'y'.repeat(LIMIT - 800), key: 'k' });
+    // Exactly at the limit, as a foreign producer's record can be on a broker that allows more.
+    const headers = {
+      specversion: '1.0',
+      id: 'at-limit',
+      source: 's',
+      type: 't',
+      datacontenttype: 'text/plain',
+    };
+    const headerBytes = encodedSize({ headers, body: new Uint8Array(0) });
+    const atLimit: WireMessage = { headers, body: new Uint8Array(LIMIT - headerBytes).fill(0x61) };
+    expect(encodedSize(atLimit)).toBe(LIMIT);
+    await bus.publishWire('orders', [atLimit]);
+
+    const outcomes: Outcome[] = [];
+    const sub = bus
+      .consume('orders', { group: 'billing' })
+      .pipe(
+        handle(() => {
+          throw new NonRetryableError(`no: ${'e'.repeat(2_000)}`);
+        }),
+      )
+      .subscribe((o) => outcomes.push(o));
+    await until(() => outcomes.length >= 2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    sub.unsubscribe();
+    expect(outcomes.map((o) => [o.event?.id, o.kind])).toEqual([
+      [near.id, 'deadLettered'],
+      ['at-limit', 'deadLettered'],
+    ]);
+
+    const letters = await bus.deadLetters('orders', { group: 'billing' }).inspect({ limit: 10 });
+    expect(letters.map((l) => l.id)).toEqual([near.id, 'at-limit']);
+    // The one near the limit went with its body and a shortened reason.
+    expect(letters[0]!.data).toBe(near.data);
+    expect(letters[1]!.headers.deadletterbodybytes).toBeDefined();
+    expect(letters[0]!.reason).toHaveLength(128);
+    expect(letters[0]!.reason).toMatch(/^non-retryable: no: e+$/);
+    const report = await bus.deadLetters('orders', { group: 'billing' }).redrive({ idleMs: 200 });
+    expect(report).toMatchObject({ redriven: 1, failed: 1 });
+    expect(report.errors[0]).toMatch(/body \(\d+ bytes\) was dropped/);
+    await bus.close();
+  });
+});
+
+async function until(done: () => boolean): Promise<void> {
+  for (let waited = 0; !done(); waited += 10) {
+    if (waited > 5_000) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -95,6 +95,13 @@ export function plan(letter: DeadLetter, options: RedriveOptions, parkedTopic: s
  * extensions, with `redrivecount` one more.
  */
 export async function redriven(message: WireMessage, options: RedriveOptions): Promise<WireMessage> {
+  const dropped = message.headers.deadletterbodybytes;
+  if (dropped !== undefined) {
+    // Republished, it would be the event without its data: give it back for someone to look at.
+    throw new Error(
+      `its body (${dropped} bytes) was dropped when it was dead-lettered, too large for the DLQ: nothing to redrive`,
+    );
+  }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers)) {
     if (!name.startsWith('deadletter')) headers[name] = value;

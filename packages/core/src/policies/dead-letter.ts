@@ -1,6 +1,6 @@
 import type { Delivery } from '../delivery.ts';
 import { DEAD_LETTER_GROUP } from '../ops/stats.ts';
-import type { Transport } from '../transport.ts';
+import { encodedSize, type Transport, type WireMessage } from '../transport.ts';
 
 export interface DeadLetterOptions {
   /** Where dead letters go. Default: `<topic>.<group>.dlq`. */
@@ -49,6 +49,9 @@ export function keepDeadLetters(transport: Provisioner, topic: string): Promise<
 /**
  * Publish the delivery's message unchanged plus the `deadletter*` extensions, and wait for the
  * broker to confirm. The caller acks only after this resolves, so a failure here loses nothing.
+ * A dead letter the transport would refuse as too large is cut down until it fits (see `fitted`):
+ * refused, it would be given back and fail again for ever, holding its key (and on Kafka its
+ * partition's commit) behind it.
  */
 export async function deadLetter(
   delivery: Delivery,
@@ -59,19 +62,54 @@ export async function deadLetter(
   const topic = deadLetterTopic(delivery, options);
   const { message, origin } = delivery;
   if (origin.transport !== undefined) await keepDeadLetters(origin.transport, topic);
-  await origin.publishWire(topic, [
-    {
-      headers: {
-        ...message.headers,
-        deadletterreason: reason.replace(CONTROL, ' ').slice(0, 1024),
-        deadletterattempts: String(attempts),
-        deadlettertopic: delivery.topic,
-        deadlettergroup: delivery.group,
-        deadletteredat: new Date().toISOString(),
-      },
-      body: message.body,
-      key: message.key,
+  const letter: WireMessage = {
+    headers: {
+      ...message.headers,
+      deadletterreason: reason.replace(CONTROL, ' ').slice(0, REASON_MAX),
+      deadletterattempts: String(attempts),
+      deadlettertopic: delivery.topic,
+      deadlettergroup: delivery.group,
+      deadletteredat: new Date().toISOString(),
     },
-  ]);
+    body: message.body,
+    key: message.key,
+  };
+  await origin.publishWire(topic, [fitted(letter, origin.transport?.capabilities.maxMessageBytes)]);
   return topic;
+}
+
+/** Most characters of a reason a dead letter carries. */
+const REASON_MAX = 1024;
+/** Characters of the reason kept when it must make room for the body. */
+const REASON_SHORT = 128;
+
+/**
+ * `letter` within `limit` bytes: as it is when it fits; else with its reason cut short (a message
+ * near the limit fits again: the reason is most of what a dead letter adds); else without its body,
+ * which `deadletterbodybytes` then gives the size of and the reason says was dropped (a message at
+ * the limit already, or over it: a foreign producer's record on a Kafka topic that allows more than
+ * Switchyard publishes). The broker keeps the original where it retains what was consumed (Kafka).
+ */
+export function fitted(letter: WireMessage, limit: number | undefined): WireMessage {
+  if (limit === undefined || encodedSize(letter) <= limit) return letter;
+  const reason = letter.headers.deadletterreason ?? '';
+  const shorter: WireMessage = {
+    ...letter,
+    headers: { ...letter.headers, deadletterreason: reason.slice(0, REASON_SHORT) },
+  };
+  if (encodedSize(shorter) <= limit) return shorter;
+  const bytes = letter.body.byteLength;
+  return {
+    headers: {
+      ...letter.headers,
+      deadletterreason:
+        `body of ${bytes} bytes dropped (the dead letter would exceed ${limit}); ${reason}`.slice(
+          0,
+          REASON_MAX,
+        ),
+      deadletterbodybytes: String(bytes),
+    },
+    body: new Uint8Array(0),
+    key: letter.key,
+  };
 }
