@@ -371,7 +371,10 @@ export class Bus implements DeliveryOrigin {
           message: `close() gives back for redelivery, after ${drainTimeoutMs} ms (drainTimeoutMs), ${this.#waitingFor()}`,
         });
       }
-      await Promise.allSettled(this.#unsettled.toArray().map((s) => s.nack()));
+      const reason = new ClosedError(
+        'bus (close() gave the delivery back for redelivery at its drainTimeoutMs)',
+      );
+      await Promise.allSettled(this.#unsettled.toArray().map((s) => s.giveBack(reason)));
     }
     await Promise.allSettled([...this.#publishing]);
     this.#state = 'closed';

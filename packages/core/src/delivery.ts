@@ -40,6 +40,12 @@ interface DeliveryBase {
   ack(): Promise<void>;
   /** Give back for redelivery, no sooner than `delayMs`. Only the first ack/nack counts. */
   nack(options?: { delayMs?: number }): Promise<void>;
+  /**
+   * Aborted when the bus gives this delivery back for redelivery at close()'s `drainTimeoutMs`
+   * (undefined where nothing does): a handler's `signal` follows it, so work that will run again
+   * elsewhere can stop.
+   */
+  readonly givenBack?: AbortSignal;
 }
 
 export interface EventDelivery<T = unknown> extends DeliveryBase {
@@ -103,6 +109,20 @@ export class BusDelivery<T = unknown> {
 
   get settled(): boolean {
     return this.#settle !== undefined;
+  }
+
+  /** Made on first read: most handlers never look at their signal. */
+  #givingBack: AbortController | undefined = undefined;
+
+  get givenBack(): AbortSignal {
+    this.#givingBack ??= new AbortController();
+    return this.#givingBack.signal;
+  }
+
+  /** Past close()'s deadline: abort `givenBack` (if anyone reads it), then nack for redelivery. */
+  giveBack(reason: Error): Promise<void> {
+    if (this.#settle === undefined) this.#givingBack?.abort(reason);
+    return this.nack();
   }
 
   get settledAs(): 'ack' | 'nack' | undefined {

@@ -99,6 +99,50 @@ describe('Bus.close({ drainTimeoutMs })', () => {
     await next.close();
   });
 
+  it("aborts the handler's signal when it gives the delivery back, so the handler can stop and report released", async () => {
+    const bus = await connect({ url: `memory://${uniqueName('close')}`, source: 'test' });
+    await bus.provision('orders', { groups: ['g'] });
+    let draining: AbortSignal | undefined;
+    let late: AbortSignal | undefined;
+    const outcomes: Outcome[] = [];
+    bus
+      .consume<string>('orders', { group: 'g' })
+      .pipe(
+        handle(
+          async (event, { signal }) => {
+            if (event.data === 'drains') {
+              draining = signal;
+              return;
+            }
+            late = signal;
+            // Stops only when told to: without the abort it would run until the test's end.
+            await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+            throw signal.reason;
+          },
+          { concurrency: 2, timeoutMs: 0 },
+        ),
+      )
+      .subscribe((o) => outcomes.push(o));
+    await bus.publishBatch('orders', [
+      { type: 't', data: 'drains', key: 'a' },
+      { type: 't', data: 'hangs', key: 'b' },
+    ]);
+    await waitFor(() => late !== undefined && outcomes.length === 1, 'one acked, one hanging');
+    expect(late!.aborted).toBe(false);
+    await bus.close({ drainTimeoutMs: 100 });
+    // A handler that finished in time never sees an abort; the one given back does, as a ClosedError.
+    expect(draining!.aborted).toBe(false);
+    expect(late!.aborted).toBe(true);
+    expect(late!.reason).toBeInstanceOf(ClosedError);
+    // The handler's failure is the abort (retrying, as a failed attempt is); the retry finds the
+    // bus closing and releases it.
+    await waitFor(() => outcomes.length === 3, 'the given-back attempt reported');
+    expect(outcomes.map((o) => [o.event?.data, o.kind, o.error?.name])).toEqual([
+      ['drains', 'acked', undefined],
+      ['hangs', 'retrying', 'ClosedError'],
+      ['hangs', 'released', undefined],
+    ]);
+  });
   it('logs what it waits for after 1 s (count, topic and group, deadline) and what it gave back', async () => {
     const url = `memory://${uniqueName('close')}`;
     const entries: LogEntry[] = [];

@@ -78,6 +78,7 @@ class Context<T> implements HandlerContext<T> {
   readonly attempt: number;
   tx: unknown = undefined;
   #controller: AbortController | undefined = undefined;
+  #signal: AbortSignal | undefined = undefined;
   #reason: Error | undefined = undefined;
   #publish: HandlerContext<T>['publish'] | undefined = undefined;
   #lease: Lease | undefined = undefined;
@@ -91,11 +92,18 @@ class Context<T> implements HandlerContext<T> {
   }
 
   get signal(): AbortSignal {
-    if (this.#controller === undefined) {
+    if (this.#signal === undefined) {
       this.#controller = new AbortController();
       if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+      // Also aborted when close() gives the delivery back at its deadline; made only for a handler
+      // that reads its signal.
+      const givenBack = this.delivery.givenBack;
+      this.#signal =
+        givenBack === undefined
+          ? this.#controller.signal
+          : AbortSignal.any([this.#controller.signal, givenBack]);
     }
-    return this.#controller.signal;
+    return this.#signal;
   }
 
   get publish(): HandlerContext<T>['publish'] {
