@@ -11,6 +11,7 @@ import { type InspectOptions, inspectGroup } from './ops/inspect.ts';
 import { InspectionWindows } from './ops/inspect-window.ts';
 import { type Instrumentation, instrumentedSend } from './ops/instrumentation.ts';
 import type { Inspection } from './ops/stats.ts';
+import { positiveInteger } from './option-checks.ts';
 import { SchemaRegistry } from './schemas.ts';
 import {
   encodedSize,
@@ -199,6 +200,12 @@ export class Bus implements DeliveryOrigin {
       }
       try {
         assertGroupName(topic, options.group);
+      } catch (error) {
+        subscriber.error(error);
+        return;
+      }
+      try {
+        if (options.prefetch !== undefined) positiveInteger('prefetch', options.prefetch);
       } catch (error) {
         subscriber.error(error);
         return;

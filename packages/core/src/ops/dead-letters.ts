@@ -4,6 +4,7 @@
 import type { Bus } from '../bus.ts';
 import { UnsupportedOperationError } from '../errors.ts';
 import { assertGroupName } from '../names.ts';
+import { positiveInteger } from '../option-checks.ts';
 import { deadLetterTopic } from '../policies/dead-letter.ts';
 import { type DeadLetter, readDeadLetter } from './dead-letters-letter.ts';
 import { type RedriveOptions, type RedriveReport, redrive } from './dead-letters-redrive.ts';
@@ -77,11 +78,7 @@ export function deadLetters(bus: Bus, topic: string, options: DeadLettersOptions
  * A limit must be a positive integer: `slice(0, NaN)` is empty, so a limit parsed from a typo
  * would answer "no dead letters" for a DLQ that has some.
  */
-function count(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1)
-    throw new RangeError(`${name} must be a positive integer, not ${String(value)}`);
-  return value;
-}
+const count = positiveInteger;
 
 /** Up to `limit` dead letters, oldest first, read through DEAD_LETTER_GROUP without consuming. */
 async function peekAll(bus: Bus, dlq: string, limit: number): Promise<DeadLetter[]> {

@@ -6,6 +6,7 @@ import { storeCalls } from '../idempotency/batched.ts';
 import { isTransactional, type TransactionalIdempotencyStore } from '../idempotency/store.ts';
 import { SETTLED_NOW } from '../kit/settle-once.ts';
 import { Processings } from '../ops/instrumentation.ts';
+import { nonNegative, positiveInteger } from '../option-checks.ts';
 import { isPromiseLike } from '../promise.ts';
 import { type DeadLetterOptions, deadLetter } from './dead-letter.ts';
 import {
@@ -170,8 +171,10 @@ export function handle<T>(
   handler: Handler<T>,
   options: HandleOptions = {},
 ): OperatorFunction<Delivery<T>, Outcome<T>> {
-  const concurrency = Math.max(1, options.concurrency ?? 1);
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const concurrency = positiveInteger('concurrency', options.concurrency ?? 1);
+  const timeoutMs = nonNegative('timeoutMs', options.timeoutMs ?? 30_000);
+  if (options.retry?.maxAttempts !== undefined)
+    positiveInteger('retry.maxAttempts', options.retry.maxAttempts);
   const leaseMs = options.idempotency?.leaseMs ?? Math.max(60_000, 2 * timeoutMs);
   const keyOf = options.key ?? ((event: SwitchyardEvent) => event.partitionkey);
   const idempotency = options.idempotency;

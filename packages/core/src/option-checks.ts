@@ -1,0 +1,16 @@
+// Checks of numeric options, where a typo (NaN, 0, a negative, a string from an env var) would
+// otherwise stall a consumer or mean something else on each broker.
+
+/** `value`, when it is a positive integer; a RangeError naming the option otherwise. */
+export function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a positive integer, not ${String(value)}`);
+  return value;
+}
+
+/** `value`, when it is a number ≥ 0 (Infinity included); a RangeError naming the option otherwise. */
+export function nonNegative(name: string, value: number): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0)
+    throw new RangeError(`${name} must be a number ≥ 0, not ${String(value)}`);
+  return value;
+}
