@@ -57,9 +57,17 @@ const requiredEmpty = (name: string) => new InvalidEventError(`Required attribut
 
 /** assertAttribute's value check for a named attribute (its name is valid), when it is a string; returns the value. */
 function controlFree(name: string, value: unknown): unknown {
-  if (typeof value === 'string' && CONTROL.test(value)) throw controlCharacter(name);
+  if (typeof value === 'string') {
+    if (CONTROL.test(value)) throw controlCharacter(name);
+  } else if (value !== undefined) {
+    // attributesOf() would leave it out: the event would go without it (a key lost on some
+    // brokers, a client library's TypeError on others) rather than be refused here.
+    throw notAString(name);
+  }
   return value;
 }
+
+const notAString = (name: string) => new InvalidEventError(`Attribute '${name}' must be a string`);
 
 /** The last value of each often-repeated attribute that controlFree() passed. */
 const clean: { source: unknown; type: unknown; time: unknown; datacontenttype: unknown } = {
@@ -128,6 +136,8 @@ export function validateEvent(event: SwitchyardEvent): void {
     for (const name in extensions) assertExtension(name, extensions[name]!);
     if (surelyValidEvent(event)) return;
   } else {
+    for (const name of NAMED_ATTRIBUTES)
+      controlFree(name, (event as unknown as Record<string, unknown>)[name]);
     for (const [name, value] of Object.entries(attributesOf(event))) assertAttribute(name, value);
   }
   const attributes = attributesOf(event);

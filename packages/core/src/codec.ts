@@ -23,7 +23,16 @@ function encodeData(data: unknown, contentType: string | undefined): Uint8Array 
     if (typeof data === 'string') return encoder.encode(data);
     throw new InvalidEventError(`Data for content type '${contentType}' must be a Uint8Array or string`);
   }
-  return encoder.encode(JSON.stringify(data));
+  let json: string;
+  try {
+    json = JSON.stringify(data);
+  } catch (error) {
+    // A BigInt or a circular object: every other refusal of an event is an InvalidEventError.
+    throw new InvalidEventError(`Data cannot be encoded as JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return encoder.encode(json);
 }
 
 /** The inverse of `encode`; throws `DecodeError` for bytes that are not a valid event. */

@@ -59,6 +59,31 @@ describe('codec', () => {
     );
   });
 
+  it('refuses an attribute that is not a string instead of sending the event without it', () => {
+    // From plain JavaScript or parsed JSON: a number key was dropped from the headers on memory://
+    // and SQS (so the event lost its ordering key) and failed with a raw TypeError on Kafka,
+    // RabbitMQ and NATS.
+    for (const input of [
+      { type: 't', key: 5 },
+      { type: 't', subject: 5 },
+      { type: 't', correlationid: {} },
+      { type: 't', traceparent: 1 },
+    ]) {
+      expect(() => createEvent(input as never, 'src'), JSON.stringify(input)).toThrow(InvalidEventError);
+      expect(() => createEvent(input as never, 'src'), JSON.stringify(input)).toThrow(/must be a string/);
+    }
+  });
+
+  it('refuses data JSON cannot encode with InvalidEventError, not a bare TypeError', () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    for (const data of [{ n: 10n }, circular]) {
+      const event = createEvent({ type: 't', data }, 'src');
+      expect(() => encode(event)).toThrow(InvalidEventError);
+      expect(() => encode(event)).toThrow(/cannot be encoded as JSON/);
+    }
+  });
+
   it('throws DecodeError for bytes that are not an event', () => {
     expect(() => decode({ headers: {}, body: new Uint8Array([1, 2]) })).toThrow(DecodeError);
     const event = createEvent({ type: 't', data: { a: 1 } }, 'test');

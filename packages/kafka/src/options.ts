@@ -125,6 +125,7 @@ export interface ResolvedOptions {
  */
 export function resolveOptions(url: URL | string, options: KafkaOptions = {}): ResolvedOptions {
   const parsed = parseKafkaUrl(url);
+  checkParams(parsed, options);
   const sasl =
     options.sasl ??
     (parsed.username
@@ -144,7 +145,7 @@ export function resolveOptions(url: URL | string, options: KafkaOptions = {}): R
     client,
     brokers,
     clientId: options.clientId ?? parsed.params.get('clientId') ?? 'switchyard',
-    ssl: options.ssl ?? (parsed.params.get('ssl') === 'true' ? true : undefined),
+    ssl: options.ssl ?? (parsed.params.get('ssl')?.toLowerCase() === 'true' ? true : undefined),
     sasl,
     groupIdFor: options.groupIdFor ?? defaultGroupId,
     partitions: options.partitions ?? 3,
@@ -165,6 +166,41 @@ export function resolveOptions(url: URL | string, options: KafkaOptions = {}): R
     logLevel: options.logLevel ?? 'warn',
     logger: options.logger,
   };
+}
+
+const URL_PARAMS = ['ssl', 'sasl', 'clientId', 'client'];
+// The mechanisms a URL can configure alone; aws and oauthbearer need more than user info.
+const URL_SASL = ['plain', 'scram-sha-256', 'scram-sha-512'];
+
+/**
+ * Refuse what the URL cannot mean: read leniently, `?ssl=yes` or a misspelt `?sls=true` connected
+ * without TLS and sent the user info's password in the clear with SASL PLAIN. Messages name the
+ * parameter, never its value or the URL (either may hold a secret).
+ */
+function checkParams(parsed: ParsedUrl, options: KafkaOptions): void {
+  const { params } = parsed;
+  for (const name of new Set(params.keys())) {
+    if (!URL_PARAMS.includes(name)) {
+      throw new InvalidUrlError(`Unknown kafka:// parameter '${name}': use ${URL_PARAMS.join(', ')}`);
+    }
+    if (params.getAll(name).length > 1)
+      throw new InvalidUrlError(`kafka:// parameter '${name}' is given twice`);
+  }
+  const ssl = params.get('ssl')?.toLowerCase();
+  if (ssl !== undefined && ssl !== 'true' && ssl !== 'false') {
+    throw new InvalidUrlError('kafka:// parameter ssl must be true or false');
+  }
+  const mechanism = params.get('sasl')?.toLowerCase();
+  if (mechanism !== undefined && !URL_SASL.includes(mechanism)) {
+    throw new InvalidUrlError(
+      `kafka:// parameter sasl must be one of ${URL_SASL.join(', ')} (others through kafka: { sasl })`,
+    );
+  }
+  if (mechanism !== undefined && !parsed.username && options.sasl === undefined) {
+    throw new InvalidUrlError(
+      'kafka:// parameter sasl needs credentials in the user info (kafka://user:pass@host)',
+    );
+  }
 }
 
 interface ParsedUrl {

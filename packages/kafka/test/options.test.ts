@@ -22,6 +22,35 @@ describe('kafka:// URL and options', () => {
     expect(o.ssl).toBe(true);
   });
 
+  it('refuses a URL parameter it does not know or cannot read, rather than connect without TLS', () => {
+    // `?ssl=yes`, `?ssl=1` or a misspelt `?sls=true` used to connect in plaintext, sending the
+    // user info's password in the clear with SASL PLAIN. The message never repeats the URL.
+    for (const url of [
+      'kafka://alice:pw@h:9094?ssl=yes',
+      'kafka://alice:pw@h:9094?ssl=1',
+      'kafka://alice:pw@h:9094?ssl=TRUE&ssl=false',
+      'kafka://alice:pw@h:9094?sls=true',
+      'kafka://alice:pw@h:9094?ssl=true&sasl=scram',
+      'kafka://h:9094?sasl=plain',
+    ]) {
+      expect(() => resolveOptions(url), url).toThrow(InvalidUrlError);
+      try {
+        resolveOptions(url);
+      } catch (error) {
+        expect((error as Error).message).not.toContain('pw');
+      }
+    }
+    expect(resolveOptions('kafka://h:1?ssl=false').ssl).toBeUndefined();
+    expect(resolveOptions('kafka://a:pw@h:1?ssl=true&sasl=SCRAM-SHA-256&clientId=x').sasl?.mechanism).toBe(
+      'scram-sha-256',
+    );
+    // Options given in code win, so a URL parameter they replace is not checked against them.
+    expect(
+      resolveOptions('kafka://h:1?sasl=plain', { sasl: { mechanism: 'plain', username: 'u', password: 'p' } })
+        .sasl?.mechanism,
+    ).toBe('plain');
+  });
+
   it('lets options override the URL', () => {
     const o = resolveOptions('kafka://h:1', { brokers: ['x:2'], partitions: 6, clientId: 'billing' });
     expect(o.brokers).toEqual(['x:2']);
