@@ -7,14 +7,68 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const EMPTY = new Uint8Array(0);
 
+/**
+ * A message encode() made from JSON data, with the JSON text it encoded. The text is a string,
+ * which nobody can change, where the bytes can be: memory:// keeps it with its copy of the message
+ * (`copyWire`), and a consumer in this process parses it as published instead of decoding the
+ * UTF-8 again (a third of what decoding a 1 KiB event cost, #24). Anything that makes a message of
+ * its own (a spread, new headers) gets a plain one, decoded from its bytes.
+ */
+class JsonWire implements WireMessage {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+  readonly key: string | undefined;
+  readonly #text: string;
+  /** The body the text was encoded into: one put in its place later is decoded from its bytes. */
+  readonly #encoded: Uint8Array;
+
+  constructor(
+    headers: Readonly<Record<string, string>>,
+    body: Uint8Array,
+    key: string | undefined,
+    text: string,
+  ) {
+    this.headers = headers;
+    this.body = body;
+    this.key = key;
+    this.#text = text;
+    this.#encoded = body;
+  }
+
+  /** The JSON text of `message`'s body, when encode() made it and its body is still the one encoded. */
+  static textOf(message: WireMessage): string | undefined {
+    return message instanceof JsonWire && message.body === message.#encoded ? message.#text : undefined;
+  }
+}
+
 /** CloudEvents binary content mode: attributes become headers, data becomes the body. */
 export function encode(event: SwitchyardEvent): WireMessage {
-  return {
-    headers: attributesOf(event),
-    body: encodeData(event.data, event.datacontenttype),
-    key: event.partitionkey,
-  };
+  const headers = attributesOf(event);
+  const { data, datacontenttype } = event;
+  if (isJsonData(data, datacontenttype)) {
+    // JSON.stringify's output is well-formed UTF-16 and never starts with a BOM: its UTF-8 decodes
+    // back to the same text, so keeping the text changes nothing a consumer sees.
+    const text = JSON.stringify(data) as string | undefined;
+    if (text !== undefined) return new JsonWire(headers, encoder.encode(text), event.partitionkey, text);
+  }
+  return { headers, body: encodeData(data, datacontenttype), key: event.partitionkey };
 }
+
+/**
+ * A copy of `message` its publisher can no longer change (headers and bytes copied), for a broker
+ * that keeps messages in this process; the JSON text encode() made it from is kept (see JsonWire).
+ */
+export function copyWire(message: WireMessage): WireMessage {
+  const headers = { ...message.headers };
+  const body = message.body.slice();
+  const text = JsonWire.textOf(message);
+  return text === undefined
+    ? { headers, body, key: message.key }
+    : new JsonWire(headers, body, message.key, text);
+}
+
+const isJsonData = (data: unknown, contentType: string | undefined): boolean =>
+  data !== undefined && !(data instanceof Uint8Array) && (contentType === undefined || isJson(contentType));
 
 function encodeData(data: unknown, contentType: string | undefined): Uint8Array {
   if (data === undefined) return EMPTY;
@@ -28,7 +82,7 @@ function encodeData(data: unknown, contentType: string | undefined): Uint8Array 
 
 /** The inverse of `encode`; throws `DecodeError` for bytes that are not a valid event. */
 export function decode<T = unknown>(message: WireMessage): SwitchyardEvent<T> {
-  const { headers, body } = message;
+  const { headers } = message;
   const specversion = headers.specversion;
   if (specversion === undefined) throw new DecodeError('Missing CloudEvents attribute specversion');
   // Only 1.0 is understood: a later version may change what an attribute means, so an event of
@@ -40,7 +94,7 @@ export function decode<T = unknown>(message: WireMessage): SwitchyardEvent<T> {
   }
   let data: unknown;
   try {
-    data = decodeData(body, headers.datacontenttype);
+    data = decodeData(message, headers.datacontenttype);
   } catch (error) {
     throw new DecodeError(`Body is not valid ${headers.datacontenttype}: ${(error as Error).message}`, {
       cause: error,
@@ -53,9 +107,13 @@ export function decode<T = unknown>(message: WireMessage): SwitchyardEvent<T> {
   }
 }
 
-function decodeData(body: Uint8Array, contentType: string | undefined): unknown {
+function decodeData(message: WireMessage, contentType: string | undefined): unknown {
+  const body = message.body;
   if (contentType === undefined) return body.byteLength === 0 ? undefined : body;
-  if (isJson(contentType)) return body.byteLength === 0 ? undefined : JSON.parse(decoder.decode(body));
+  if (isJson(contentType)) {
+    if (body.byteLength === 0) return undefined;
+    return JSON.parse(JsonWire.textOf(message) ?? decoder.decode(body));
+  }
   if (contentType.startsWith('text/')) return decoder.decode(body);
   return body;
 }
