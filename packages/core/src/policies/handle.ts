@@ -77,6 +77,11 @@ class Context<T> implements HandlerContext<T> {
   readonly delivery: EventDelivery<T>;
   readonly attempt: number;
   tx: unknown = undefined;
+  /**
+   * When the attempt started (performance.now()), while the handler is called in the same
+   * synchronous run: the timeout counts from it rather than read the clock again (#24).
+   */
+  startedAt: number | undefined = undefined;
   #controller: AbortController | undefined = undefined;
   #reason: Error | undefined = undefined;
   #publish: HandlerContext<T>['publish'] | undefined = undefined;
@@ -290,7 +295,8 @@ export function handle<T>(
       };
 
       /** The handler under the timeout; as the idempotency step's work, aborted too when the claim is lost. */
-      const invoke = (context: Context<T>) => timeoutStep(callHandler, context, timeoutMs, onTimeout);
+      const invoke = (context: Context<T>) =>
+        timeoutStep(callHandler, context, timeoutMs, onTimeout, context.startedAt);
       const callHandler = (context: Context<T>) => handler(context.delivery.event, context);
       const invokeClaimed = (lease: Lease, context: Context<T>) => {
         Context.holding(context as Context<unknown>, lease);
@@ -337,16 +343,15 @@ export function handle<T>(
               context.signal,
             );
           } else if (calls !== undefined) {
-            result = idempotentStep(
-              calls,
-              claimKey(delivery),
-              leaseMs,
-              ttlMs,
-              invokeClaimed,
-              new Context(delivery, attempt),
-            );
+            const context = new Context(delivery, attempt);
+            context.startedAt = startedAt;
+            result = idempotentStep(calls, claimKey(delivery), leaseMs, ttlMs, invokeClaimed, context);
+            // A store that answers later calls the handler later: its timeout reads the clock then.
+            context.startedAt = undefined;
           } else {
-            result = invoke(new Context(delivery, attempt));
+            const context = new Context(delivery, attempt);
+            context.startedAt = startedAt;
+            result = invoke(context);
             if (!isPromiseLike(result)) return ack(delivery, 'acked', attempt, startedAt);
             return (result as Promise<unknown>).then(
               () => ack(delivery, 'acked', attempt, startedAt),
