@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyWire, decode, encode } from '../src/codec.ts';
+import { copyWire, decode, encode, encodeChecked } from '../src/codec.ts';
 import { DecodeError, InvalidEventError } from '../src/errors.ts';
 import { createEvent } from '../src/event.ts';
 
@@ -41,6 +41,19 @@ describe('codec', () => {
     replaced.body = new TextEncoder().encode('{"other":2}');
     expect(decode(replaced as never).data).toEqual({ other: 2 });
     expect(decode({ ...encode(event), body: new TextEncoder().encode('[3]') }).data).toEqual([3]);
+  });
+
+  it('trusts only the frozen headers of a validated event, not headers put in their place', () => {
+    const event = createEvent({ type: 't', data: { n: 1 }, key: 'k' }, 'test');
+    const checked = encodeChecked(event);
+    expect(Object.isFrozen(checked.headers)).toBe(true);
+    expect(decode(copyWire(checked))).toEqual(event);
+    const swapped = encodeChecked(event) as { headers: Record<string, string> };
+    swapped.headers = { ...swapped.headers, subject: 'a\r\nX-Injected: 1' };
+    expect(() => decode(copyWire(swapped as never))).toThrow(DecodeError);
+    // encode() of an event nobody validated is checked when decoded.
+    const unchecked = encode({ ...event, type: 'bad\u0001' });
+    expect(() => decode(copyWire(unchecked))).toThrow(DecodeError);
   });
 
   it('keeps an event without data without data', () => {
