@@ -81,7 +81,7 @@ class Context<T> implements HandlerContext<T> {
    * When the attempt started (performance.now()), while the handler is called in the same
    * synchronous run: the timeout counts from it rather than read the clock again (#24).
    */
-  startedAt: number | undefined = undefined;
+  #startedAt: number | undefined = undefined;
   #controller: AbortController | undefined = undefined;
   #reason: Error | undefined = undefined;
   #publish: HandlerContext<T>['publish'] | undefined = undefined;
@@ -132,6 +132,15 @@ class Context<T> implements HandlerContext<T> {
   static holding(context: Context<unknown>, lease: Lease): void {
     context.#lease = lease;
     lease.onLost(abortContext, context);
+  }
+
+  /** The attempt's start while the handler is called in the same run; undefined (read the clock) after. */
+  static startingAt(context: Context<unknown>, at: number | undefined): void {
+    context.#startedAt = at;
+  }
+
+  static startedAt(context: Context<unknown>): number | undefined {
+    return context.#startedAt;
   }
 
   static leaseOf(context: Context<unknown>): Lease | undefined {
@@ -296,7 +305,13 @@ export function handle<T>(
 
       /** The handler under the timeout; as the idempotency step's work, aborted too when the claim is lost. */
       const invoke = (context: Context<T>) =>
-        timeoutStep(callHandler, context, timeoutMs, onTimeout, context.startedAt);
+        timeoutStep(
+          callHandler,
+          context,
+          timeoutMs,
+          onTimeout,
+          Context.startedAt(context as Context<unknown>),
+        );
       const callHandler = (context: Context<T>) => handler(context.delivery.event, context);
       const invokeClaimed = (lease: Lease, context: Context<T>) => {
         Context.holding(context as Context<unknown>, lease);
@@ -344,13 +359,13 @@ export function handle<T>(
             );
           } else if (calls !== undefined) {
             const context = new Context(delivery, attempt);
-            context.startedAt = startedAt;
+            Context.startingAt(context as Context<unknown>, startedAt);
             result = idempotentStep(calls, claimKey(delivery), leaseMs, ttlMs, invokeClaimed, context);
             // A store that answers later calls the handler later: its timeout reads the clock then.
-            context.startedAt = undefined;
+            Context.startingAt(context as Context<unknown>, undefined);
           } else {
             const context = new Context(delivery, attempt);
-            context.startedAt = startedAt;
+            Context.startingAt(context as Context<unknown>, startedAt);
             result = invoke(context);
             if (!isPromiseLike(result)) return ack(delivery, 'acked', attempt, startedAt);
             return (result as Promise<unknown>).then(
