@@ -1,5 +1,5 @@
 import { Observable, Subject } from 'rxjs';
-import { decode, encode } from './codec.ts';
+import { decode, encodeChecked } from './codec.ts';
 import { BusDelivery, type Delivery, type DeliveryOrigin, Unsettled } from './delivery.ts';
 import { ClosedError, MessageTooLargeError, UnsupportedOptionError } from './errors.ts';
 import { createEvent, type EventInput, type SwitchyardEvent } from './event.ts';
@@ -89,7 +89,8 @@ export class Bus implements DeliveryOrigin {
       const checking = this.schemas.check(event.type, event.data);
       if (checking !== undefined) await checking;
       events.push(event);
-      wires.push(encode(event));
+      // Validated by #envelope (createEvent), so a consumer in this process need not again.
+      wires.push(encodeChecked(event));
     }
     await this.#publishWire(topic, wires, events);
     return events;

@@ -93,10 +93,14 @@ function contentTypeOf(data: unknown): string | undefined {
   return data instanceof Uint8Array ? 'application/octet-stream' : 'application/json';
 }
 
-/** Rebuild an event from attributes and decoded data. */
+/**
+ * Rebuild an event from attributes and decoded data; `checked`: the attributes are the frozen ones
+ * of an event validated in this process (see codec.ts), not validated again.
+ */
 export function eventFromAttributes<T>(
   attributes: Readonly<Record<string, string>>,
   data: T,
+  checked = false,
 ): SwitchyardEvent<T> {
   const extensions: Record<string, string> = {};
   for (const name in attributes) {
@@ -121,6 +125,6 @@ export function eventFromAttributes<T>(
     tracestate: attributes.tracestate,
     extensions,
   };
-  validateEvent(event);
+  if (!checked) validateEvent(event);
   return event;
 }

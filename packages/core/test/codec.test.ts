@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decode, encode } from '../src/codec.ts';
+import { copyWire, decode, encode, encodeChecked } from '../src/codec.ts';
 import { DecodeError, InvalidEventError } from '../src/errors.ts';
 import { createEvent } from '../src/event.ts';
 
@@ -29,6 +29,31 @@ describe('codec', () => {
     const decoded = decode<Uint8Array>(encode(empty)).data;
     expect(decoded).toBeInstanceOf(Uint8Array);
     expect(decoded.byteLength).toBe(0);
+  });
+
+  it('decodes the JSON text a message was encoded from only while its body is the one encoded', () => {
+    const event = createEvent({ type: 't', data: { a: 'é', n: 1 } }, 'test');
+    const copy = copyWire(encode(event));
+    expect(decode(copy)).toEqual(event);
+    expect(copy.headers).toEqual(encode(event).headers);
+    // A body put in the encoded one's place is decoded from its bytes, not from the kept text.
+    const replaced = copyWire(encode(event)) as { body: Uint8Array };
+    replaced.body = new TextEncoder().encode('{"other":2}');
+    expect(decode(replaced as never).data).toEqual({ other: 2 });
+    expect(decode({ ...encode(event), body: new TextEncoder().encode('[3]') }).data).toEqual([3]);
+  });
+
+  it('trusts only the frozen headers of a validated event, not headers put in their place', () => {
+    const event = createEvent({ type: 't', data: { n: 1 }, key: 'k' }, 'test');
+    const checked = encodeChecked(event);
+    expect(Object.isFrozen(checked.headers)).toBe(true);
+    expect(decode(copyWire(checked))).toEqual(event);
+    const swapped = encodeChecked(event) as { headers: Record<string, string> };
+    swapped.headers = { ...swapped.headers, subject: 'a\r\nX-Injected: 1' };
+    expect(() => decode(copyWire(swapped as never))).toThrow(DecodeError);
+    // encode() of an event nobody validated is checked when decoded.
+    const unchecked = encode({ ...event, type: 'bad\u0001' });
+    expect(() => decode(copyWire(unchecked))).toThrow(DecodeError);
   });
 
   it('keeps an event without data without data', () => {

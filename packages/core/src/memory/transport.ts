@@ -1,4 +1,5 @@
 import { Observable } from 'rxjs';
+import { copyWire } from '../codec.ts';
 import { Lifecycle } from '../kit/lifecycle.ts';
 import { assertGroupName, assertTopicName } from '../names.ts';
 import type { GroupStats, PeekedMessage } from '../ops/stats.ts';
@@ -53,10 +54,7 @@ export class MemoryTransport implements Transport {
     this.#life.assertOpen();
     assertTopicName(topic);
     // Copy the bytes: a publisher that reuses its buffer must not change what consumers see.
-    this.#broker.publish(
-      topic,
-      messages.map((m) => ({ headers: { ...m.headers }, body: m.body.slice(), key: m.key })),
-    );
+    this.#broker.publish(topic, messages.map(copyWire));
   }
 
   async provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {

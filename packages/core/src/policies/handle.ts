@@ -78,6 +78,11 @@ class Context<T> implements HandlerContext<T> {
   readonly delivery: EventDelivery<T>;
   readonly attempt: number;
   tx: unknown = undefined;
+  /**
+   * When the attempt started (performance.now()), while the handler is called in the same
+   * synchronous run: the timeout counts from it rather than read the clock again (#24).
+   */
+  #startedAt: number | undefined = undefined;
   #controller: AbortController | undefined = undefined;
   #signal: AbortSignal | undefined = undefined;
   #reason: Error | undefined = undefined;
@@ -136,6 +141,15 @@ class Context<T> implements HandlerContext<T> {
   static holding(context: Context<unknown>, lease: Lease): void {
     context.#lease = lease;
     lease.onLost(abortContext, context);
+  }
+
+  /** The attempt's start while the handler is called in the same run; undefined (read the clock) after. */
+  static startingAt(context: Context<unknown>, at: number | undefined): void {
+    context.#startedAt = at;
+  }
+
+  static startedAt(context: Context<unknown>): number | undefined {
+    return context.#startedAt;
   }
 
   static leaseOf(context: Context<unknown>): Lease | undefined {
@@ -301,7 +315,14 @@ export function handle<T>(
       };
 
       /** The handler under the timeout; as the idempotency step's work, aborted too when the claim is lost. */
-      const invoke = (context: Context<T>) => timeoutStep(callHandler, context, timeoutMs, onTimeout);
+      const invoke = (context: Context<T>) =>
+        timeoutStep(
+          callHandler,
+          context,
+          timeoutMs,
+          onTimeout,
+          Context.startedAt(context as Context<unknown>),
+        );
       const callHandler = (context: Context<T>) => handler(context.delivery.event, context);
       const invokeClaimed = (lease: Lease, context: Context<T>) => {
         Context.holding(context as Context<unknown>, lease);
@@ -348,16 +369,15 @@ export function handle<T>(
               context.signal,
             );
           } else if (calls !== undefined) {
-            result = idempotentStep(
-              calls,
-              claimKey(delivery),
-              leaseMs,
-              ttlMs,
-              invokeClaimed,
-              new Context(delivery, attempt),
-            );
+            const context = new Context(delivery, attempt);
+            Context.startingAt(context as Context<unknown>, startedAt);
+            result = idempotentStep(calls, claimKey(delivery), leaseMs, ttlMs, invokeClaimed, context);
+            // A store that answers later calls the handler later: its timeout reads the clock then.
+            Context.startingAt(context as Context<unknown>, undefined);
           } else {
-            result = invoke(new Context(delivery, attempt));
+            const context = new Context(delivery, attempt);
+            Context.startingAt(context as Context<unknown>, startedAt);
+            result = invoke(context);
             if (!isPromiseLike(result)) return ack(delivery, 'acked', attempt, startedAt);
             return (result as Promise<unknown>).then(
               () => ack(delivery, 'acked', attempt, startedAt),

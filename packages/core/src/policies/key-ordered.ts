@@ -114,8 +114,10 @@ export function keyOrdered<I, O>(options: KeyOrderedOptions<I, O>): OperatorFunc
       };
 
       const drop = (lane: Lane<I>) => {
+        // A lane not gone yet is the one its key maps to: a key gets a new lane only once its
+        // last one is gone. One lookup, not two.
+        if (lane.state !== 'gone') lanes.delete(lane.key);
         lane.state = 'gone';
-        if (lanes.get(lane.key) === lane) lanes.delete(lane.key);
         // Nearly every lane closes without a timer (a key with nothing queued behind it).
         if (lane.timer !== undefined) {
           clearTimeout(lane.timer);

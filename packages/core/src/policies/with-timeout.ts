@@ -8,7 +8,9 @@ import { deadline, hasTimeout } from './deadlines.ts';
  * work that blocks before it awaits used that time). Work that returns or throws synchronously
  * answers at once and sets no deadline: no timer could fire while it ran, so it cannot have
  * overrun. Deadlines share one timer per `timeoutMs` (see deadlines.ts). `arg` is handed to
- * `work` and `onTimeout`, so a caller on the hot path needs no closure per call.
+ * `work` and `onTimeout`, so a caller on the hot path needs no closure per call. `calledAt`: the
+ * performance.now() the caller read just before, when it has one (a clock read less per call; the
+ * deadline then counts from that earlier moment, never later).
  *
  * JavaScript cannot stop a running function: at the deadline `onTimeout(error, pending)` is told
  * first (abort the work's signal; `pending` settles when the work really stops), then the step
@@ -19,9 +21,10 @@ export function timeoutStep<A, R>(
   arg: A,
   timeoutMs: number | undefined,
   onTimeout?: (error: HandlerTimeoutError, pending: PromiseLike<R>, arg: A) => void,
+  calledAt?: number,
 ): MaybePromise<R> {
   const timed = hasTimeout(timeoutMs);
-  const called = timed ? performance.now() : 0;
+  const called = timed ? (calledAt ?? performance.now()) : 0;
   const result = work(arg);
   if (!isPromiseLike<R>(result)) return result;
   if (!timed) return Promise.resolve(result);
