@@ -71,15 +71,14 @@ function encodeWith(headers: Readonly<Record<string, string>>, event: Switchyard
   if (isJsonData(data, datacontenttype)) {
     // JSON.stringify's output is well-formed UTF-16 and never starts with a BOM: its UTF-8 decodes
     // back to the same text, so keeping the text changes nothing a consumer sees.
-    const text = JSON.stringify(data) as string | undefined;
-    if (text !== undefined)
-      return new JsonWire(
-        headers,
-        encoder.encode(text),
-        event.partitionkey,
-        text,
-        checked ? headers : undefined,
-      );
+    const text = jsonText(data);
+    return new JsonWire(
+      headers,
+      encoder.encode(text),
+      event.partitionkey,
+      text,
+      checked ? headers : undefined,
+    );
   }
   return { headers, body: encodeData(data, datacontenttype), key: event.partitionkey };
 }
@@ -107,16 +106,23 @@ function encodeData(data: unknown, contentType: string | undefined): Uint8Array 
     if (typeof data === 'string') return encoder.encode(data);
     throw new InvalidEventError(`Data for content type '${contentType}' must be a Uint8Array or string`);
   }
-  let json: string;
+  return encoder.encode(jsonText(data));
+}
+
+/** JSON.stringify(data); an InvalidEventError for what it cannot encode. */
+function jsonText(data: unknown): string {
+  let text: string | undefined;
   try {
-    json = JSON.stringify(data);
+    text = JSON.stringify(data) as string | undefined;
   } catch (error) {
     // A BigInt or a circular object: every other refusal of an event is an InvalidEventError.
     throw new InvalidEventError(`Data cannot be encoded as JSON: ${(error as Error).message}`, {
       cause: error,
     });
   }
-  return encoder.encode(json);
+  // A function or a symbol: JSON has nothing for it (the bytes would read 'undefined').
+  if (text === undefined) throw new InvalidEventError(`Data cannot be encoded as JSON: a ${typeof data}`);
+  return text;
 }
 
 /** The inverse of `encode`; throws `DecodeError` for bytes that are not a valid event. */

@@ -102,7 +102,7 @@ describe('codec', () => {
   it('refuses data JSON cannot encode with InvalidEventError, not a bare TypeError', () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    for (const data of [{ n: 10n }, circular]) {
+    for (const data of [{ n: 10n }, circular, () => 1]) {
       const event = createEvent({ type: 't', data }, 'src');
       expect(() => encode(event)).toThrow(InvalidEventError);
       expect(() => encode(event)).toThrow(/cannot be encoded as JSON/);
