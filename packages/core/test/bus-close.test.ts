@@ -214,5 +214,7 @@ describe('Bus.close({ drainTimeoutMs })', () => {
     await bus.close();
     await expect(bus.publish('orders', { type: 't' })).rejects.toBeInstanceOf(ClosedError);
     await expect(firstValueFrom(bus.consume('orders', { group: 'g' }))).rejects.toBeInstanceOf(ClosedError);
+    // memory:// used to provision after close where the brokers refuse.
+    await expect(bus.provision('orders', { groups: ['g'] })).rejects.toBeInstanceOf(ClosedError);
   });
 });

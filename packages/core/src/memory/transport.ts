@@ -58,6 +58,8 @@ export class MemoryTransport implements Transport {
   }
 
   async provision(topic: string, group?: string, from?: 'latest' | 'earliest'): Promise<void> {
+    // As every broker's transport does: a closed one makes nothing (a test would pass here alone).
+    this.#life.assertOpen();
     if (group === undefined) {
       assertTopicName(topic);
       this.#broker.topic(topic);
