@@ -232,6 +232,9 @@ describe('a dead letter too large for the DLQ', () => {
     expect(letters[1]!.headers.deadletterbodybytes).toBeDefined();
     expect(letters[0]!.reason).toHaveLength(128);
     expect(letters[0]!.reason).toMatch(/^non-retryable: no: e+$/);
+    // A dry run says what the run will find: the bodyless letter fails there too.
+    const dry = await bus.deadLetters('orders', { group: 'billing' }).redrive({ dryRun: true });
+    expect(dry).toMatchObject({ redriven: 1, failed: 1 });
     const report = await bus.deadLetters('orders', { group: 'billing' }).redrive({ idleMs: 200 });
     expect(report).toMatchObject({ redriven: 1, failed: 1 });
     expect(report.errors[0]).toMatch(/body \(\d+ bytes\) was dropped/);

@@ -91,17 +91,24 @@ export function plan(letter: DeadLetter, options: RedriveOptions, parkedTopic: s
 }
 
 /**
+ * Why a dead letter whose body was dropped (too large for the DLQ, see `fitted`) cannot be
+ * redriven: republished, it would be the event without its data. Undefined for any other letter.
+ */
+export function bodyDropped(headers: Readonly<Record<string, string>>): Error | undefined {
+  const dropped = headers.deadletterbodybytes;
+  if (dropped === undefined) return undefined;
+  return new Error(
+    `its body (${dropped} bytes) was dropped when it was dead-lettered, too large for the DLQ: nothing to redrive`,
+  );
+}
+
+/**
  * The message republished: the dead letter's event with its id, without the `deadletter*`
  * extensions, with `redrivecount` one more.
  */
 export async function redriven(message: WireMessage, options: RedriveOptions): Promise<WireMessage> {
-  const dropped = message.headers.deadletterbodybytes;
-  if (dropped !== undefined) {
-    // Republished, it would be the event without its data: give it back for someone to look at.
-    throw new Error(
-      `its body (${dropped} bytes) was dropped when it was dead-lettered, too large for the DLQ: nothing to redrive`,
-    );
-  }
+  const dropped = bodyDropped(message.headers);
+  if (dropped) throw dropped;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers)) {
     if (!name.startsWith('deadletter')) headers[name] = value;

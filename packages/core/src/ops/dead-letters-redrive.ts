@@ -7,6 +7,7 @@ import { keepDeadLetters } from '../policies/dead-letter.ts';
 import type { WireMessage } from '../transport.ts';
 import { type DeadLetter, readDeadLetter } from './dead-letters-letter.ts';
 import {
+  bodyDropped,
   type Counts,
   count,
   fail,
@@ -61,7 +62,10 @@ export async function redrive(
   if (options.dryRun) {
     for (const letter of await scan()) {
       const planned = plan(letter, options, parkedTopic);
-      if (planned.action === 'redrive' && options.transform !== undefined && !letter.valid) {
+      // What the real run would find failed, counted so here too.
+      const dropped = planned.action === 'redrive' ? bodyDropped(letter.headers) : undefined;
+      if (dropped) fail(counts, dropped);
+      else if (planned.action === 'redrive' && options.transform !== undefined && !letter.valid) {
         fail(counts, new Error('not a valid event: transform cannot read it'));
       } else count(counts, planned);
     }
