@@ -2,7 +2,10 @@
 //   node --conditions=@switchyard/source benchmarks/src/focus.ts <broker> <raw|switchyard> <publish|consume|e2e> [events]
 // consume: publish `events` (not timed), then time consuming them from the first one handled. e2e:
 // as the bench's end to end. Prints events/s and CPU µs per event (user + system of this process),
-// which a loaded machine disturbs less than wall time.
+// which a loaded machine disturbs less than wall time. FOCUS_PROFILE=<file.cpuprofile> writes a CPU
+// profile of the timed phase alone (not the start, the join or the untimed publish).
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { Item } from './driver.ts';
 import { sleep } from './measure.ts';
 import { type Broker, loadPair } from './pairs.ts';
@@ -16,6 +19,8 @@ const prefix = `bench-focus-${Date.now().toString(36)}-${side[0]}`;
 const topic = `${prefix}-${phase}`;
 const group = `${prefix}-g`;
 const driver = pair.create(side);
+// FOCUS_PREFETCH: the consumer's prefetch (256, as the bench).
+const settings = { prefetch: Number(process.env.FOCUS_PREFETCH ?? 256), concurrency: 16 };
 
 function item(i: number): Item {
   const body = new Uint8Array(1024);
@@ -32,6 +37,16 @@ async function publishAll(count: number): Promise<void> {
   }
 }
 
+const profileTo = process.env.FOCUS_PROFILE;
+const session = profileTo ? new Session() : undefined;
+if (session) {
+  session.connect();
+  await session.post('Profiler.enable');
+}
+const startProfile = () => {
+  if (session) void session.post('Profiler.start');
+};
+
 await driver.open();
 try {
   await driver.prepare(topic, group);
@@ -45,25 +60,28 @@ try {
   // consume: timed from the first record, so joining the group is not counted.
   const handler = () => {
     if (phase === 'consume' && seen === 0) {
+      startProfile();
       cpu = process.cpuUsage();
       started = performance.now();
     }
     if (++seen === events) done();
   };
   if (phase === 'publish') {
+    startProfile();
     cpu = process.cpuUsage();
     started = performance.now();
     await publishAll(events);
   } else if (phase === 'consume') {
     await publishAll(events);
-    const consuming = await driver.consume(topic, group, { prefetch: 256, concurrency: 16 }, handler);
+    const consuming = await driver.consume(topic, group, settings, handler);
     await all;
     await consuming.stop();
   } else {
-    const consuming = await driver.consume(topic, group, { prefetch: 256, concurrency: 16 }, handler);
+    const consuming = await driver.consume(topic, group, settings, handler);
     await publishAll(1);
     while (seen < 1) await sleep(20);
     seen = 0;
+    startProfile();
     cpu = process.cpuUsage();
     started = performance.now();
     await publishAll(events);
@@ -72,6 +90,10 @@ try {
   }
   const wall = performance.now() - started;
   const used = process.cpuUsage(cpu);
+  if (session && profileTo) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(profileTo, JSON.stringify(profile));
+  }
   console.log(
     JSON.stringify({
       broker,
