@@ -1,5 +1,5 @@
 import { type PgTestSchema, pgTestSchema, storeUrl } from '@switchyard/conformance';
-import { createEvent } from '@switchyard/core';
+import { connect, createEvent, HandlerTimeoutError, handle, type Outcome } from '@switchyard/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   InvalidTableNameError,
@@ -128,6 +128,37 @@ describe('pgInbox (transactional)', () => {
       await schema.pool.query(
         `select pg_terminate_backend(pid) from pg_stat_activity where query like '%${marker}%' and pid <> pg_backend_pid()`,
       );
+    }
+  }, 20_000);
+
+  it("a handler past handle()'s timeoutMs fails with HandlerTimeoutError, as without transactional; nothing commits", async () => {
+    const inbox = pgInbox(schema.pool, { cleanupIntervalMs: 0 });
+    const bus = await connect({ url: 'memory://inbox-timeout-test', source: 'test' });
+    try {
+      await bus.provision('slow', { groups: ['g'] });
+      const outcomes: Outcome[] = [];
+      const subscription = bus
+        .consume('slow', { group: 'g' })
+        .pipe(
+          handle(
+            async (_event, ctx) => {
+              const tx = pgTx(ctx);
+              await tx.query('insert into effects values ($1, 1)', ['timeout']);
+              await tx.query('select pg_sleep(5)');
+            },
+            { timeoutMs: 200, idempotency: { store: inbox, transactional: true }, retry: { maxAttempts: 1 } },
+          ),
+        )
+        .subscribe((outcome) => outcomes.push(outcome));
+      await bus.publish('slow', { type: 'test.slow', data: {} });
+      for (let waited = 0; outcomes.length === 0 && waited < 10_000; waited += 50) await sleep(50);
+      subscription.unsubscribe();
+      expect(outcomes).toHaveLength(1);
+      expect(outcomes[0]!.kind).not.toBe('acked');
+      expect((outcomes[0] as { error?: unknown }).error).toBeInstanceOf(HandlerTimeoutError);
+      expect(await count('timeout')).toBe(0);
+    } finally {
+      await bus.close({ drainTimeoutMs: 1_000 });
     }
   }, 20_000);
 

@@ -24,9 +24,25 @@ export interface PgInbox extends PgIdempotencyStore, TransactionalIdempotencySto
   publishInTransaction(tx: SqlClient, topic: string, event: SwitchyardEvent): Promise<void>;
 }
 
-/** The transaction was rolled back because the attempt's signal aborted (timeout, lost lease, shutdown). */
+/**
+ * The transaction was rolled back because the attempt's signal aborted without an Error as its
+ * reason (handle() always gives one: HandlerTimeoutError, ClosedError, ... which the attempt then
+ * fails with instead).
+ */
 export class TransactionAbortedError extends Error {
   override name = 'TransactionAbortedError';
+}
+
+/**
+ * What an aborted attempt fails with: why it was aborted (handle()'s HandlerTimeoutError, a
+ * ClosedError at shutdown, a lost lease), as the same attempt without `transactional` fails, rather
+ * than whatever its queries ran into once the connection ended. TransactionAbortedError when the
+ * signal gave no Error.
+ */
+function abortError(signal: AbortSignal | undefined, broken: Error | undefined): Error {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error) return reason;
+  return broken ?? new TransactionAbortedError('the attempt was aborted; its transaction is rolled back');
 }
 
 /**
@@ -93,7 +109,7 @@ export function pgInbox(pool: SqlPool, options: PgInboxOptions = {}): PgInbox {
         }
         signal?.addEventListener('abort', onAbort, { once: true });
         const value = await work(conn);
-        if (broken || signal?.aborted) throw broken ?? signal?.reason;
+        if (broken || signal?.aborted) throw abortError(signal, broken);
         await conn.query('commit');
         return { status: 'done' as const, value };
       } catch (error) {
@@ -102,7 +118,7 @@ export function pgInbox(pool: SqlPool, options: PgInboxOptions = {}): PgInbox {
           await conn.query('rollback').catch(() => {
             discard = true;
           });
-        throw broken ?? error;
+        throw broken ? abortError(signal, broken) : error;
       } finally {
         signal?.removeEventListener('abort', onAbort);
         if (!broken) conn.release(discard);
