@@ -12,6 +12,7 @@ import type {
 } from './client.ts';
 import { GroupActiveError } from './client.ts';
 import { withConnectDeadline } from './connect-deadline.ts';
+import { poolEncoderBuffers } from './encoder-buffers.ts';
 import { causes, transportError } from './errors.ts';
 import { type Cluster, clusterOf, commitGroupStart } from './group-start.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -49,6 +50,7 @@ export class KafkajsClient implements KafkaClient {
 
   constructor(kafka: Kafka, options: ResolvedOptions, secrets: readonly string[] = []) {
     quietIdleRequestQueues();
+    poolEncoderBuffers();
     this.#kafka = kafka;
     this.#options = options;
     this.#secrets = secrets;
