@@ -189,6 +189,35 @@ describe('a dead letter too large for the DLQ', () => {
     expect(dropped.headers.id).toBe('x');
   });
 
+  it('fitted(): a letter whose headers alone exceed the limit keeps the required and deadletter* attributes; cut as a last resort', () => {
+    const huge: WireMessage = {
+      headers: {
+        specversion: '1.0',
+        id: 'x',
+        source: 's',
+        type: 't',
+        foreignextension: 'e'.repeat(LIMIT),
+        deadletterreason: 'handler failed',
+        deadlettertopic: 'orders',
+      },
+      body: new Uint8Array(100),
+      key: 'k',
+    };
+    const kept = fitted(huge, LIMIT);
+    expect(encodedSize(kept)).toBeLessThanOrEqual(LIMIT);
+    expect(kept.headers.foreignextension).toBeUndefined();
+    expect(kept.headers).toMatchObject({ specversion: '1.0', id: 'x', source: 's', type: 't' });
+    expect(kept.headers.deadlettertopic).toBe('orders');
+    expect(kept.headers.deadletterbodybytes).toBe('100');
+    expect(kept.headers.deadletterreason).toMatch(/^body of 100 bytes and extension attributes dropped/);
+    expect(kept.key).toBe('k');
+
+    const absurd: WireMessage = { ...huge, headers: { ...huge.headers, id: 'i'.repeat(LIMIT) } };
+    const cut = fitted(absurd, LIMIT);
+    expect(encodedSize(cut)).toBeLessThanOrEqual(LIMIT);
+    expect(cut.headers.id).toBe('i'.repeat(256));
+  });
+
   it('through handle(): dead-lettered once, never given back for ever; a bodyless letter is not redriven', async () => {
     const bus = new Bus(new MemoryTransport(uniqueName('dl-big'), { maxMessageBytes: LIMIT }), {
       source: 'test',

@@ -88,7 +88,10 @@ const REASON_SHORT = 128;
  * near the limit fits again: the reason is most of what a dead letter adds); else without its body,
  * which `deadletterbodybytes` then gives the size of and the reason says was dropped (a message at
  * the limit already, or over it: a foreign producer's record on a Kafka topic that allows more than
- * Switchyard publishes). The broker keeps the original where it retains what was consumed (Kafka).
+ * Switchyard publishes); else, when its headers alone are too large (a foreign producer's huge
+ * extension), with only the required attributes and the `deadletter*` ones, each cut to
+ * HEADER_MAX characters if even that is too much. The broker keeps the original where it retains
+ * what was consumed (Kafka).
  */
 export function fitted(letter: WireMessage, limit: number | undefined): WireMessage {
   if (limit === undefined || encodedSize(letter) <= limit) return letter;
@@ -99,7 +102,7 @@ export function fitted(letter: WireMessage, limit: number | undefined): WireMess
   };
   if (encodedSize(shorter) <= limit) return shorter;
   const bytes = letter.body.byteLength;
-  return {
+  const bodyless: WireMessage = {
     headers: {
       ...letter.headers,
       deadletterreason:
@@ -112,4 +115,24 @@ export function fitted(letter: WireMessage, limit: number | undefined): WireMess
     body: new Uint8Array(0),
     key: letter.key,
   };
+  if (encodedSize(bodyless) <= limit) return bodyless;
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(bodyless.headers)) {
+    if (REQUIRED.has(name) || name.startsWith('deadletter')) kept[name] = value;
+  }
+  kept.deadletterreason =
+    `body of ${bytes} bytes and extension attributes dropped (the dead letter would exceed ${limit}); ${reason}`.slice(
+      0,
+      REASON_SHORT,
+    );
+  const headersOnly: WireMessage = { headers: kept, body: bodyless.body, key: letter.key };
+  if (encodedSize(headersOnly) <= limit) return headersOnly;
+  const cut: Record<string, string> = {};
+  for (const [name, value] of Object.entries(kept)) cut[name] = value.slice(0, HEADER_MAX);
+  return { headers: cut, body: bodyless.body, key: letter.key?.slice(0, HEADER_MAX) };
 }
+
+/** The attributes every CloudEvent has, which a dead letter keeps when its extensions must go. */
+const REQUIRED = new Set(['specversion', 'id', 'source', 'type']);
+/** Characters a header keeps when only cutting every one of them makes the dead letter fit. */
+const HEADER_MAX = 256;
