@@ -1,3 +1,4 @@
+import { InvalidUrlError } from '@switchyard/core';
 import type { SocketOptions } from 'amqplib';
 
 /** What `connect({ url: 'amqp://...', amqp: { ... } })` accepts. Every field is optional. */
@@ -109,4 +110,33 @@ export function resolveOptions(options: RabbitMqOptions | undefined): ResolvedOp
     socket: { noDelay: true, ...options?.socket },
     managementUrl: options?.managementUrl,
   };
+}
+
+/** The query parameters amqplib reads from the URL; it ignored every other one. */
+const URL_PARAMS = ['heartbeat', 'frameMax', 'channelMax', 'maxFrameSize', 'locale'];
+// amqplib takes parseInt of these, so `?heartbeat=5s` meant 5 and `?frameMax=abc` NaN.
+const WHOLE_NUMBERS = ['heartbeat', 'frameMax', 'channelMax', 'maxFrameSize'];
+
+/**
+ * Refuse what an `amqp://`/`amqps://` URL cannot mean: amqplib dropped a parameter it does not know
+ * (a `?verify=verify_peer` or `?cacertfile=` from the Erlang client's URI spec did nothing) and read
+ * the first of two. Messages name the parameter, never its value or the URL (either may hold a secret).
+ * A string that is no URL is left to amqplib, whose error does not repeat it either.
+ */
+export function checkUrl(url: string): void {
+  if (!URL.canParse(url)) return;
+  const { protocol, searchParams: params } = new URL(url);
+  const scheme = `${protocol}//`;
+  for (const name of new Set(params.keys())) {
+    if (!URL_PARAMS.includes(name)) {
+      throw new InvalidUrlError(
+        `Unknown ${scheme} parameter '${name}': use ${URL_PARAMS.join(', ')} (TLS through amqp: { socket })`,
+      );
+    }
+    const values = params.getAll(name);
+    if (values.length > 1) throw new InvalidUrlError(`${scheme} parameter '${name}' is given twice`);
+    if (WHOLE_NUMBERS.includes(name) && !/^\d+$/.test(values[0] ?? '')) {
+      throw new InvalidUrlError(`${scheme} parameter ${name} must be a whole number`);
+    }
+  }
 }
