@@ -41,7 +41,7 @@ export interface RabbitMqOptions {
    * peer that accepts TCP and never answers kept `connect()` pending for good. Default: 10 000 ms.
    */
   readonly connectTimeoutMs?: number;
-  /** AMQP heartbeat interval; a silent dead peer is noticed after about two of them. Default: 10 s. */
+  /** AMQP heartbeat interval; a silent dead peer is noticed after about two of them. Default: the URL's `?heartbeat=`, else 10 s. */
   readonly heartbeatSeconds?: number;
   /**
    * TTL of the delay queues behind `nack({ delayMs })`, in ms. A delay is served by the largest tier
@@ -90,7 +90,8 @@ export const DEFAULT_DELAY_TIERS_MS: readonly number[] = [
   100, 250, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000,
 ];
 
-export function resolveOptions(options: RabbitMqOptions | undefined): ResolvedOptions {
+/** Options with defaults applied; `url` lends its `?heartbeat=` when `heartbeatSeconds` is not given. */
+export function resolveOptions(options: RabbitMqOptions | undefined, url?: string): ResolvedOptions {
   const tiers = [...new Set(options?.delayTiersMs ?? DEFAULT_DELAY_TIERS_MS)]
     .filter((ms) => Number.isInteger(ms) && ms > 0)
     .sort((a, b) => a - b);
@@ -102,7 +103,7 @@ export function resolveOptions(options: RabbitMqOptions | undefined): ResolvedOp
     requireRoute: options?.requireRoute ?? false,
     reconnectInitialMs: options?.reconnect?.initialDelayMs ?? 100,
     reconnectMaxMs: options?.reconnect?.maxDelayMs ?? 5_000,
-    heartbeatSeconds: options?.heartbeatSeconds ?? 10,
+    heartbeatSeconds: options?.heartbeatSeconds ?? urlHeartbeat(url) ?? 10,
     connectTimeoutMs: options?.connectTimeoutMs ?? 10_000,
     delayTiersMs: tiers,
     namespace: options?.namespace ?? 'switchyard',
@@ -110,6 +111,11 @@ export function resolveOptions(options: RabbitMqOptions | undefined): ResolvedOp
     socket: { noDelay: true, ...options?.socket },
     managementUrl: options?.managementUrl,
   };
+}
+
+function urlHeartbeat(url: string | undefined): number | undefined {
+  const value = url !== undefined && URL.canParse(url) ? new URL(url).searchParams.get('heartbeat') : null;
+  return value === null ? undefined : Number(value);
 }
 
 /** The query parameters amqplib reads from the URL; it ignored every other one. */

@@ -57,7 +57,7 @@ export class RabbitMqTransport implements Transport {
   constructor(url: string, options?: RabbitMqOptions) {
     checkUrl(url);
     this.#url = url;
-    this.options = resolveOptions(options);
+    this.options = resolveOptions(options, url);
     this.capabilities = {
       consumerGroups: true,
       // Single active consumer hands the whole queue to one member at a time.
