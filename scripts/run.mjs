@@ -12,14 +12,17 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NEEDED_NODE = 24;
 
+// The broker tools use raw kafkajs: give it @switchyard/kafka's timer fix (scripts/quiet-kafkajs.mjs).
+const QUIET_KAFKAJS = ['--import', './scripts/quiet-kafkajs.mjs'];
+
 // name -> the command under the toolchain; `node` means the toolchain's Node with the
 // workspace's source condition (TypeScript sources run directly, by type stripping).
 const TASKS = {
   demo: ['node', 'examples/order-flow/src/main.ts'],
   test: ['pnpm', 'exec', 'vitest', 'run'],
   bench: ['node', 'benchmarks/src/main.ts'],
-  brokers: ['node', 'packages/conformance/src/provision/cli.ts'],
-  'conformance:matrix': ['node', 'packages/conformance/src/matrix-cli.ts'],
+  brokers: ['node', ...QUIET_KAFKAJS, 'packages/conformance/src/provision/cli.ts'],
+  'conformance:matrix': ['node', ...QUIET_KAFKAJS, 'packages/conformance/src/matrix-cli.ts'],
   'soak:inbox': ['node', 'benchmarks/src/soak-inbox.ts'],
   dashboard: ['node', 'packages/dashboard/src/cli.ts', 'dashboard'],
 };

@@ -1,6 +1,6 @@
 import type { StreamConfig } from '@nats-io/jetstream';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
-import { UnsupportedOptionError } from '@switchyard/core';
+import { InvalidUrlError, UnsupportedOptionError } from '@switchyard/core';
 
 /** Options under the `nats` key of `connect({ url: 'nats://...', nats: {...} })`. */
 export interface NatsOptions {
@@ -97,4 +97,18 @@ function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0)
     throw new UnsupportedOptionError(`nats option ${name} must be a positive number`);
   return value;
+}
+
+/**
+ * Refuse a `nats://` URL parameter: the transport reads none (only host and user info), so a
+ * `?tls=true` would connect without TLS and send the URL's password or token in the clear. The
+ * message names the parameter, never its value or the URL (either may hold a secret).
+ */
+export function checkUrl(url: URL): void {
+  const [name] = url.searchParams.keys();
+  if (name !== undefined) {
+    throw new InvalidUrlError(
+      `Unknown nats:// parameter '${name}': nats:// takes none; give TLS, credentials and servers as nats: { connection }`,
+    );
+  }
 }

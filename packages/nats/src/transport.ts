@@ -18,7 +18,7 @@ import { Connection } from './connection.ts';
 import { PullSubscription } from './consumer.ts';
 import { toSwitchyardError } from './errors.ts';
 import { inspectNats } from './inspect.ts';
-import { type NatsOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { checkUrl, type NatsOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { peekNats } from './peek.ts';
 import { Publisher } from './publisher.ts';
 import { Topology } from './topology.ts';
@@ -63,7 +63,9 @@ export class NatsTransport implements Transport {
   /** Connect to the server in `url` (`nats://[user:pass@|token@]host:port`). */
   static async create(url: URL | string, options?: NatsOptions): Promise<NatsTransport> {
     const resolved = resolveOptions(options);
-    return new NatsTransport(await Connection.open(new URL(url), resolved), resolved);
+    const parsed = new URL(url);
+    checkUrl(parsed);
+    return new NatsTransport(await Connection.open(parsed, resolved), resolved);
   }
 
   /**

@@ -93,11 +93,10 @@ export class ConnectionManager {
 
   async #open(): Promise<ChannelModel> {
     try {
-      return await connect(this.#url, {
+      return await connect(withHeartbeat(this.#url, this.#options.heartbeatSeconds), {
         ...this.#options.socket,
         // amqplib's socket idle timeout, cleared once the handshake is done: it covers both.
         timeout: this.#options.connectTimeoutMs,
-        heartbeat: this.#options.heartbeatSeconds,
         clientProperties: { connection_name: this.#options.connectionName, product: 'switchyard' },
       } as Parameters<typeof connect>[1]);
     } catch (error) {
@@ -216,4 +215,16 @@ function coalesceWrites(model: ChannelModel): void {
       stream.uncork!();
     }
   };
+}
+
+/**
+ * amqplib takes the heartbeat from the URL's `?heartbeat=` only (a `heartbeat` socket option is
+ * ignored, which left every connection on the broker's 60 s). A string that is no URL goes as is:
+ * amqplib refuses it.
+ */
+function withHeartbeat(url: string, seconds: number): string {
+  if (!URL.canParse(url)) return url;
+  const target = new URL(url);
+  target.searchParams.set('heartbeat', String(seconds));
+  return target.toString();
 }

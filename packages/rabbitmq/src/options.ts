@@ -1,3 +1,4 @@
+import { InvalidUrlError } from '@switchyard/core';
 import type { SocketOptions } from 'amqplib';
 
 /** What `connect({ url: 'amqp://...', amqp: { ... } })` accepts. Every field is optional. */
@@ -40,7 +41,7 @@ export interface RabbitMqOptions {
    * peer that accepts TCP and never answers kept `connect()` pending for good. Default: 10 000 ms.
    */
   readonly connectTimeoutMs?: number;
-  /** AMQP heartbeat interval; a silent dead peer is noticed after about two of them. Default: 10 s. */
+  /** AMQP heartbeat interval; a silent dead peer is noticed after about two of them. Default: the URL's `?heartbeat=`, else 10 s. */
   readonly heartbeatSeconds?: number;
   /**
    * TTL of the delay queues behind `nack({ delayMs })`, in ms. A delay is served by the largest tier
@@ -89,7 +90,8 @@ export const DEFAULT_DELAY_TIERS_MS: readonly number[] = [
   100, 250, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000,
 ];
 
-export function resolveOptions(options: RabbitMqOptions | undefined): ResolvedOptions {
+/** Options with defaults applied; `url` lends its `?heartbeat=` when `heartbeatSeconds` is not given. */
+export function resolveOptions(options: RabbitMqOptions | undefined, url?: string): ResolvedOptions {
   const tiers = [...new Set(options?.delayTiersMs ?? DEFAULT_DELAY_TIERS_MS)]
     .filter((ms) => Number.isInteger(ms) && ms > 0)
     .sort((a, b) => a - b);
@@ -101,7 +103,7 @@ export function resolveOptions(options: RabbitMqOptions | undefined): ResolvedOp
     requireRoute: options?.requireRoute ?? false,
     reconnectInitialMs: options?.reconnect?.initialDelayMs ?? 100,
     reconnectMaxMs: options?.reconnect?.maxDelayMs ?? 5_000,
-    heartbeatSeconds: options?.heartbeatSeconds ?? 10,
+    heartbeatSeconds: options?.heartbeatSeconds ?? urlHeartbeat(url) ?? 10,
     connectTimeoutMs: options?.connectTimeoutMs ?? 10_000,
     delayTiersMs: tiers,
     namespace: options?.namespace ?? 'switchyard',
@@ -109,4 +111,38 @@ export function resolveOptions(options: RabbitMqOptions | undefined): ResolvedOp
     socket: { noDelay: true, ...options?.socket },
     managementUrl: options?.managementUrl,
   };
+}
+
+function urlHeartbeat(url: string | undefined): number | undefined {
+  const value = url !== undefined && URL.canParse(url) ? new URL(url).searchParams.get('heartbeat') : null;
+  return value === null ? undefined : Number(value);
+}
+
+/** The query parameters amqplib reads from the URL; it ignored every other one. */
+const URL_PARAMS = ['heartbeat', 'frameMax', 'channelMax', 'maxFrameSize', 'locale'];
+// amqplib takes parseInt of these, so `?heartbeat=5s` meant 5 and `?frameMax=abc` NaN.
+const WHOLE_NUMBERS = ['heartbeat', 'frameMax', 'channelMax', 'maxFrameSize'];
+
+/**
+ * Refuse what an `amqp://`/`amqps://` URL cannot mean: amqplib dropped a parameter it does not know
+ * (a `?verify=verify_peer` or `?cacertfile=` from the Erlang client's URI spec did nothing) and read
+ * the first of two. Messages name the parameter, never its value or the URL (either may hold a secret).
+ * A string that is no URL is left to amqplib, whose error does not repeat it either.
+ */
+export function checkUrl(url: string): void {
+  if (!URL.canParse(url)) return;
+  const { protocol, searchParams: params } = new URL(url);
+  const scheme = `${protocol}//`;
+  for (const name of new Set(params.keys())) {
+    if (!URL_PARAMS.includes(name)) {
+      throw new InvalidUrlError(
+        `Unknown ${scheme} parameter '${name}': use ${URL_PARAMS.join(', ')} (TLS through amqp: { socket })`,
+      );
+    }
+    const values = params.getAll(name);
+    if (values.length > 1) throw new InvalidUrlError(`${scheme} parameter '${name}' is given twice`);
+    if (WHOLE_NUMBERS.includes(name) && !/^\d+$/.test(values[0] ?? '')) {
+      throw new InvalidUrlError(`${scheme} parameter ${name} must be a whole number`);
+    }
+  }
 }

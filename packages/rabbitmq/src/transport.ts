@@ -19,7 +19,7 @@ import { Consumer } from './consumer.ts';
 import { inspectRabbitMq } from './inspect.ts';
 import { ManagementApi } from './management.ts';
 import { exchangeName, routingKeyOf } from './names.ts';
-import { type RabbitMqOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { checkUrl, type RabbitMqOptions, type ResolvedOptions, resolveOptions } from './options.ts';
 import { peekRabbit } from './peek.ts';
 import { Publisher } from './publisher.ts';
 import { Retarder } from './retarder.ts';
@@ -55,8 +55,9 @@ export class RabbitMqTransport implements Transport {
 
   /** Use `RabbitMqTransport.create` (or `connect()` from core): the constructor does not connect. */
   constructor(url: string, options?: RabbitMqOptions) {
+    checkUrl(url);
     this.#url = url;
-    this.options = resolveOptions(options);
+    this.options = resolveOptions(options, url);
     this.capabilities = {
       consumerGroups: true,
       // Single active consumer hands the whole queue to one member at a time.

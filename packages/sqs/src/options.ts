@@ -108,10 +108,13 @@ export function resolveOptions(url: URL, options: SqsOptions = {}): ResolvedOpti
     );
   }
   const params = url.searchParams;
-  for (const name of params.keys()) {
+  for (const name of new Set(params.keys())) {
     if (!URL_PARAMS.has(name)) {
       throw new InvalidUrlError(`Unknown sqs:// parameter '${name}': use ${[...URL_PARAMS].join(', ')}`);
     }
+    // URLSearchParams.get() reads the first of two, so `?fifo=true&fifo=false` was FIFO.
+    if (params.getAll(name).length > 1)
+      throw new InvalidUrlError(`sqs:// parameter '${name}' is given twice`);
   }
   const endpoint = options.endpoint ?? params.get('endpoint') ?? undefined;
   if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {

@@ -148,6 +148,11 @@ describe('options', () => {
     expect(() => resolveOptions(url('&typo=1'))).toThrow(/Unknown sqs:\/\/ parameter 'typo'/);
     expect(() => resolveOptions(url('&fanout=kafka'))).toThrow(InvalidUrlError);
     expect(() => resolveOptions(url('&prefix=a.b'))).toThrow(InvalidUrlError);
+    // Of two values the first used to win: `?fifo=true&fifo=false` was a FIFO transport.
+    expect(() => resolveOptions(url('&fifo=true&fifo=false'))).toThrow(
+      /sqs:\/\/ parameter 'fifo' is given twice/,
+    );
+    expect(() => resolveOptions(url('&endpoint=http://127.0.0.1:1'))).toThrow(InvalidUrlError);
     expect(() => resolveOptions(url(), { maxMessageBytes: 1_048_576 })).toThrow(UnsupportedOptionError);
     expect(() => resolveOptions(url(), { waitTimeSeconds: 21 })).toThrow(UnsupportedOptionError);
     try {
