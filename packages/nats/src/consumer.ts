@@ -2,6 +2,7 @@ import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { ClosedError } from '@switchyard/core';
 import type { TransportDelivery } from '@switchyard/core/transport';
 import type { Subscriber } from 'rxjs';
+import { bounded } from './bounded.ts';
 import type { Connection, ConnectionEvent } from './connection.ts';
 import { NatsDelivery } from './delivery.ts';
 import { toSwitchyardError } from './errors.ts';
@@ -25,8 +26,9 @@ const MAX_BACKOFF_MS = 5_000;
  * End a pull so that nothing the server sent to it is lost. `close()` unsubscribes its inbox at once:
  * messages already on the wire are then dropped by the client and stay leased to nobody until
  * ack_wait (59 of ~1 000 in five leaves in leave.test.ts). Draining the inbox (UNSUB, then a PING
- * round trip) lets them reach the loop in #runPull, which gives them back with a nak; nats.js ends
- * the iterator once the drain is done. The subscription is not public API, hence the fallback.
+ * round trip) lets them reach the loop in #runPull, which gives them back once the member is
+ * released (see #release); nats.js ends the iterator once the drain is done. The subscription is
+ * not public API, hence the fallback.
  */
 async function endPull(pull: ConsumerMessages): Promise<void> {
   const sub = (pull as unknown as { sub?: { drain?: () => Promise<void>; isClosed?: () => boolean } }).sub;
@@ -50,8 +52,14 @@ export class PullSubscription {
   readonly #held = new Map<number, number>();
   #consumer: Consumer | undefined;
   #pull: ConsumerMessages | undefined;
+  /** The pull loop under way (#runPull), if any. */
+  #running: Promise<void> | undefined;
   #pulling = false;
   #stopped = false;
+  /** Set by stop(): resolves once no pull request of this member is left at the server. */
+  #released: Promise<void> | undefined;
+  /** Messages that reached the member after it stopped, given back once it is released. */
+  #late: JsMsg[] | undefined = [];
   #recovering = false;
   #failures = 0;
   #leaseTimer: NodeJS.Timeout | undefined;
@@ -79,20 +87,47 @@ export class PullSubscription {
     this.#pump();
   }
 
-  /** Stop intake; unsettled deliveries keep working for ack/nack but their leases are no longer renewed. */
-  stop(): void {
-    if (this.#stopped) return;
+  /**
+   * Stop intake; unsettled deliveries keep working for ack/nack but their leases are no longer
+   * renewed, and their naks wait for the returned promise: it resolves (never rejects) once the
+   * server holds no pull request of this member any more and what reached it late was given back.
+   */
+  stop(): Promise<void> {
+    if (this.#released) return this.#released;
     this.#stopped = true;
     clearInterval(this.#leaseTimer);
     clearTimeout(this.#retryTimer);
     this.#stopListening?.();
     if (this.#pull) void endPull(this.#pull);
+    this.#released = this.#release(this.#pulling ? this.#running : undefined);
+    return this.#released;
   }
 
-  /** Stop and tell the subscriber the stream ended (transport closed). */
-  complete(): void {
-    this.stop();
+  /** Stop and tell the subscriber the stream ended (transport closed); resolves as stop() does. */
+  complete(): Promise<void> {
+    const released = this.stop();
     this.#p.subscriber.complete();
+    return released;
+  }
+
+  /**
+   * nats-server 2.9.10 loses a redelivery it takes up while its only waiting pull requests are ones
+   * whose inbox is gone: the message stays leased to nobody until ack_wait, and the stream's last
+   * delivered sequence goes out again with count 1. The server drops such a request only when it
+   * next checks its waiting requests: at the nearest heartbeat or expiry of one (every
+   * pullExpiresMs / 2 here), or when asked for the consumer's info. So once the pull is drained, ask
+   * for the info; only then give back (nak) what reached this member late or what it hands back.
+   */
+  async #release(running: Promise<void> | undefined): Promise<void> {
+    const timeoutMs = this.#p.options.requestTimeoutMs;
+    if (running !== undefined) {
+      await bounded(running, timeoutMs);
+      if (this.#consumer !== undefined && !this.#p.connection.closed)
+        await bounded(this.#consumer.info(), timeoutMs);
+    }
+    const late = this.#late ?? [];
+    this.#late = undefined;
+    for (const msg of late) nakQuietly(msg);
   }
 
   async #ackWaitMs(): Promise<number | undefined> {
@@ -112,7 +147,7 @@ export class PullSubscription {
     if (this.#stopped || this.#recovering || this.#pulling || !this.#p.connection.connected) return;
     const room = this.#p.prefetch - this.#unsettled.size;
     if (room <= 0 || this.#consumer === undefined) return;
-    void this.#runPull(this.#consumer, room);
+    this.#running = this.#runPull(this.#consumer, room);
   }
 
   async #runPull(consumer: Consumer, count: number): Promise<void> {
@@ -131,9 +166,13 @@ export class PullSubscription {
           // member while this one handles it.
           continue;
         }
-        // Past the bound (the client re-pulls after a reconnect) or after unsubscribe: give it back
-        // at once rather than leave it leased to nobody until ack_wait.
-        if (this.#stopped || received > count) msg.nak();
+        // After unsubscribe: give it back once the member is released (see #release), rather than
+        // leave it leased to nobody until ack_wait. Past the bound (the client re-pulls after a
+        // reconnect): give it back at once, this member's pull is still open.
+        if (this.#stopped) {
+          if (this.#late) this.#late.push(msg);
+          else nakQuietly(msg);
+        } else if (received > count) msg.nak();
         else this.#emit(msg);
       }
       this.#failures = 0;
@@ -151,6 +190,7 @@ export class PullSubscription {
       msg,
       this.#p.connection,
       this.#p.options.requestTimeoutMs,
+      () => this.#released,
       (settled) => {
         this.#unsettled.delete(settled);
         this.#held.delete(msg.seq);
@@ -209,5 +249,14 @@ export class PullSubscription {
     if (this.#stopped) return;
     this.stop();
     this.#p.subscriber.error(error);
+  }
+}
+
+/** A nak that may find the connection closed: then the message comes back after ack_wait anyway. */
+function nakQuietly(msg: JsMsg): void {
+  try {
+    msg.nak();
+  } catch {
+    // Closed connection: nothing more can be done from here.
   }
 }

@@ -13,12 +13,14 @@ export class NatsDelivery extends SettleOnce {
   readonly #connection: Connection;
   readonly #epoch: number;
   readonly #timeoutMs: number;
+  readonly #released: () => Promise<void> | undefined;
   readonly #onSettled: (delivery: NatsDelivery) => void;
 
   constructor(
     msg: JsMsg,
     connection: Connection,
     timeoutMs: number,
+    released: () => Promise<void> | undefined,
     onSettled: (delivery: NatsDelivery) => void,
   ) {
     super(fromNats(msg.headers, msg.data), Math.max(1, msg.info.deliveryCount));
@@ -26,6 +28,7 @@ export class NatsDelivery extends SettleOnce {
     this.#connection = connection;
     this.#epoch = connection.epoch;
     this.#timeoutMs = timeoutMs;
+    this.#released = released;
     this.#onSettled = onSettled;
   }
 
@@ -36,8 +39,13 @@ export class NatsDelivery extends SettleOnce {
     );
   }
 
-  /** `-NAK` with the server-side delay; resolves once the server has read it (as `ack`). */
-  protected settleNack(delayMs: number): Promise<void> {
+  /**
+   * `-NAK` with the server-side delay; resolves once the server has read it (as `ack`). From a member
+   * that stopped, only once the server holds no pull request of it any more (see PullSubscription's
+   * release): nats-server 2.9.10 could lose the redelivery to such a request until ack_wait.
+   */
+  protected async settleNack(delayMs: number): Promise<void> {
+    await this.#released();
     return this.#settleWith('nack', () => {
       this.#msg.nak(delayMs > 0 ? Math.ceil(delayMs) : undefined);
       return this.#connection.confirm(this.#timeoutMs);

@@ -14,6 +14,7 @@ import {
 } from '@switchyard/core/transport';
 import { Observable } from 'rxjs';
 import { toNatsHeaders, wireSize } from './binding.ts';
+import { bounded } from './bounded.ts';
 import { Connection } from './connection.ts';
 import { PullSubscription } from './consumer.ts';
 import { toSwitchyardError } from './errors.ts';
@@ -40,6 +41,8 @@ export class NatsTransport implements Transport {
   readonly #maxPayload: number;
   readonly #publisher: Publisher;
   readonly #life = new Lifecycle<PullSubscription>('nats transport');
+  /** Members that left and are still giving back what reached them late (see PullSubscription). */
+  readonly #releasing = new Set<Promise<void>>();
 
   private constructor(connection: Connection, options: ResolvedOptions) {
     this.#connection = connection;
@@ -136,7 +139,9 @@ export class NatsTransport implements Transport {
       this.#life.members.add(subscription);
       void subscription.start();
       return () => {
-        subscription.stop();
+        const released = subscription.stop();
+        this.#releasing.add(released);
+        void released.then(() => this.#releasing.delete(released));
         this.#life.members.delete(subscription);
       };
     });
@@ -149,11 +154,17 @@ export class NatsTransport implements Transport {
     return inspectNats(this.#connection.jsm, this.#topology, topic, group);
   }
 
-  /** Ends every subscription, flushes what is buffered and closes the connection. Idempotent. */
+  /**
+   * Ends every subscription, lets members that left give back what reached them late, flushes what is
+   * buffered and closes the connection. Idempotent.
+   */
   close(): Promise<void> {
     return this.#life.close(
-      (subscription) => subscription.complete(),
-      () => this.#connection.close(CLOSE_FLUSH_MS),
+      (subscription) => bounded(subscription.complete(), CLOSE_FLUSH_MS),
+      async () => {
+        await bounded(Promise.all(this.#releasing), CLOSE_FLUSH_MS);
+        await this.#connection.close(CLOSE_FLUSH_MS);
+      },
     );
   }
 
