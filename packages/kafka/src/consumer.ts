@@ -43,15 +43,6 @@ function wakeAll(waiters: Set<() => void>): void {
   for (const wake of [...waiters]) wake();
 }
 
-/**
- * Commits a member keeps on the wire at once. An ack holds its prefetch slot until the commit that
- * covers it is answered; with one commit at a time, acks made while it runs wait for it and then
- * for the next (about 1.5 round trips), and a fast member sat with every slot waiting. With two,
- * the next starts at once. The coordinator answers one connection's requests in order, so a later
- * commit never lands before an earlier one; each covers all that settled before it.
- */
-const COMMITS_IN_FLIGHT = 2;
-
 /** First wait before the member starts a new consumer in place of one kafkajs gave up on; doubles up to 5 s. */
 const REJOIN_MS = 300;
 
@@ -136,10 +127,8 @@ export class KafkaMember {
   #started: Promise<void> | undefined;
   #stopping = false;
   #stopped: Promise<void> | undefined;
-  /** Commits sent and not answered yet (at most COMMITS_IN_FLIGHT). */
-  #commitsInFlight = 0;
-  /** The commit to start when one in flight is answered: calls made meanwhile share it. */
-  #commitNext: { readonly done: Promise<void>; readonly start: () => void } | undefined;
+  #committing: Promise<void> | undefined;
+  #commitAgain: Promise<void> | undefined;
   /** Prefetch slots of acks waiting for their commit (the rest of `outstanding` is in handlers). */
   #awaitingCommit = 0;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -518,29 +507,19 @@ export class KafkaMember {
     );
   }
 
-  /**
-   * Commit every partition's settled prefix; resolves once a commit that started after this call
-   * (so it covers everything settled before it) is answered. Up to COMMITS_IN_FLIGHT are sent at
-   * once; calls made while that many are out share the next one.
-   */
+  /** Commit every partition's settled prefix; calls made while one runs share the next one. */
   #commit(): Promise<void> {
-    if (this.#commitsInFlight < COMMITS_IN_FLIGHT) {
-      this.#commitsInFlight += 1;
-      return this.#commitNow().finally(() => {
-        this.#commitsInFlight -= 1;
-        const next = this.#commitNext;
-        this.#commitNext = undefined;
-        next?.start();
+    if (!this.#committing) {
+      this.#committing = this.#commitNow().finally(() => {
+        this.#committing = undefined;
       });
+      return this.#committing;
     }
-    if (!this.#commitNext) {
-      let start!: () => void;
-      const done = new Promise<void>((resolve) => {
-        start = () => resolve(this.#commit());
-      });
-      this.#commitNext = { done, start };
-    }
-    return this.#commitNext.done;
+    this.#commitAgain ??= this.#committing.then(() => {
+      this.#commitAgain = undefined;
+      return this.#commit();
+    });
+    return this.#commitAgain;
   }
 
   /**

@@ -167,36 +167,6 @@ describe('KafkaMember: ack() and the commit of its offset', () => {
     await m.stop(0);
   });
 
-  it('sends the next commit while one is unanswered (two at most); each ack resolves with the commit that covers it', async () => {
-    vi.useFakeTimers();
-    const { m, consumer, delivered } = await member();
-    const answers: Array<() => void> = [];
-    consumer.commit = (offsets) => {
-      consumer.commits.push(offsets);
-      return new Promise<void>((resolve) => answers.push(resolve));
-    };
-    const first = delivered[0]!.ack();
-    await vi.advanceTimersByTimeAsync(0);
-    const second = delivered[1]!.ack();
-    await vi.advanceTimersByTimeAsync(0);
-    // Not held back until the first is answered: its ack would wait one more round trip.
-    expect(consumer.commits).toEqual([[{ partition: 0, offset: 1 }], [{ partition: 0, offset: 2 }]]);
-    const third = delivered[2]!.ack();
-    await vi.advanceTimersByTimeAsync(0);
-    expect(consumer.commits).toHaveLength(2);
-    answers[0]!();
-    expect(await state(first)).toBe('resolved');
-    expect(await state(second)).toBe('pending');
-    // The first answer makes room: the third ack's commit goes out now.
-    expect(consumer.commits.at(-1)).toEqual([{ partition: 0, offset: 3 }]);
-    answers[1]!();
-    expect(await state(second)).toBe('resolved');
-    expect(await state(third)).toBe('pending');
-    answers[2]!();
-    expect(await state(third)).toBe('resolved');
-    await m.stop(0);
-  });
-
   it('rejects when the member crashes, and when a commit still running then fails', async () => {
     vi.useFakeTimers();
     const { m, consumer, delivered } = await member();
