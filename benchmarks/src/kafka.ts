@@ -10,6 +10,7 @@ import {
 } from '@platformatic/kafka';
 import '@switchyard/kafka';
 import { type Admin, type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
+import { poolEncoderBuffers } from '../../packages/kafka/src/encoder-buffers.ts';
 import { quietIdleRequestQueues } from '../../packages/kafka/src/request-queue-fix.ts';
 import type { Consuming, Driver, Item, Pair, Side } from './driver.ts';
 import { binaryHeaders } from './envelope.ts';
@@ -24,6 +25,10 @@ function kafka(clientId: string): Kafka {
   // The fix @switchyard/kafka puts on kafkajs's idle request-queue timer, on the raw side too: the
   // ratio is the cost of Switchyard's code, not of a kafkajs bug one side works around.
   quietIdleRequestQueues();
+  // @switchyard/kafka also encodes into pooled buffers (encoder-buffers.ts): a speed-up, not a bug
+  // fix, so the raw side is kafkajs as shipped unless BENCH_RAW_POOLED_ENCODER=1 gives it the same,
+  // to see what Switchyard's own code costs apart from it.
+  if (process.env.BENCH_RAW_POOLED_ENCODER === '1') poolEncoderBuffers();
   return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
 }
 
