@@ -21,6 +21,18 @@ afterEach(async () => {
   await fixture.close();
 });
 
+/** Two transports on one new topic and group: the member that leaves, and the next one. */
+async function twoMembers() {
+  const [leavingTransport, nextTransport] = await Promise.all([
+    fixture.transport(OPTIONS),
+    fixture.transport(OPTIONS),
+  ]);
+  const topic = fixture.topic();
+  const group = unique('g');
+  await leavingTransport.provision(topic, group);
+  return { leavingTransport, nextTransport, topic, group };
+}
+
 it('bus.close() past its deadline: what it gave back reaches the next member promptly, each once', async () => {
   const topic = fixture.topic();
   const group = unique('g');
@@ -70,13 +82,7 @@ it('bus.close() past its deadline: what it gave back reaches the next member pro
 });
 
 it('unsubscribe, then nack: the next member gets the messages promptly, each once', async () => {
-  const [leavingTransport, nextTransport] = await Promise.all([
-    fixture.transport(OPTIONS),
-    fixture.transport(OPTIONS),
-  ]);
-  const topic = fixture.topic();
-  const group = unique('g');
-  await leavingTransport.provision(topic, group);
+  const { leavingTransport, nextTransport, topic, group } = await twoMembers();
   const leaving = new Collector(leavingTransport, topic, { group, prefetch: 8 });
   const sent = Array.from({ length: 3 }, () => message());
   await leavingTransport.publish(topic, sent);
@@ -97,13 +103,7 @@ it('unsubscribe, then nack: the next member gets the messages promptly, each onc
 });
 
 it('messages on their way to a member that unsubscribes reach the next member promptly, each once', async () => {
-  const [leavingTransport, nextTransport] = await Promise.all([
-    fixture.transport(OPTIONS),
-    fixture.transport(OPTIONS),
-  ]);
-  const topic = fixture.topic();
-  const group = unique('g');
-  await leavingTransport.provision(topic, group);
+  const { leavingTransport, nextTransport, topic, group } = await twoMembers();
   const acked = new Set<string>();
   const sent = Array.from({ length: 200 }, () => message());
   await leavingTransport.publish(topic, sent);
