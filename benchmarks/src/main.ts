@@ -284,6 +284,8 @@ async function brokerVersions(): Promise<Record<string, string>> {
       here('../../packages/conformance/src/provision/cli.ts'),
       ['status'],
       'brokers status',
+      // Its raw kafkajs probe gets @switchyard/kafka's idle-timer fix, as `pnpm brokers` does.
+      ['--import', here('../../scripts/quiet-kafkajs.mjs')],
     );
     const versions: Record<string, string> = {};
     for (const line of out.split('\n')) {
