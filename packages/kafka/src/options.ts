@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import { InvalidUrlError, type Logger, type LogThreshold, UnsupportedOptionError } from '@switchyard/core';
+import { checkUrlParams } from '@switchyard/core/transport';
 import type { SASLOptions } from 'kafkajs';
 import { defaultGroupId } from './names.ts';
 import type { BrokerAddress } from './socket-factory.ts';
@@ -179,13 +180,7 @@ const URL_SASL = ['plain', 'scram-sha-256', 'scram-sha-512'];
  */
 function checkParams(parsed: ParsedUrl, options: KafkaOptions): void {
   const { params } = parsed;
-  for (const name of new Set(params.keys())) {
-    if (!URL_PARAMS.includes(name)) {
-      throw new InvalidUrlError(`Unknown kafka:// parameter '${name}': use ${URL_PARAMS.join(', ')}`);
-    }
-    if (params.getAll(name).length > 1)
-      throw new InvalidUrlError(`kafka:// parameter '${name}' is given twice`);
-  }
+  checkUrlParams(params, 'kafka://', URL_PARAMS);
   const ssl = params.get('ssl')?.toLowerCase();
   if (ssl !== undefined && ssl !== 'true' && ssl !== 'false') {
     throw new InvalidUrlError('kafka:// parameter ssl must be true or false');

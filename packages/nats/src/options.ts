@@ -1,6 +1,7 @@
 import type { StreamConfig } from '@nats-io/jetstream';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
-import { InvalidUrlError, UnsupportedOptionError } from '@switchyard/core';
+import { UnsupportedOptionError } from '@switchyard/core';
+import { checkUrlParams } from '@switchyard/core/transport';
 
 /** Options under the `nats` key of `connect({ url: 'nats://...', nats: {...} })`. */
 export interface NatsOptions {
@@ -105,10 +106,10 @@ function positive(name: string, value: number): number {
  * message names the parameter, never its value or the URL (either may hold a secret).
  */
 export function checkUrl(url: URL): void {
-  const [name] = url.searchParams.keys();
-  if (name !== undefined) {
-    throw new InvalidUrlError(
-      `Unknown nats:// parameter '${name}': nats:// takes none; give TLS, credentials and servers as nats: { connection }`,
-    );
-  }
+  checkUrlParams(
+    url.searchParams,
+    'nats://',
+    [],
+    '; give TLS, credentials and servers as nats: { connection }',
+  );
 }

@@ -1,4 +1,5 @@
 import { InvalidUrlError } from '@switchyard/core';
+import { checkUrlParams } from '@switchyard/core/transport';
 import type { SocketOptions } from 'amqplib';
 
 /** What `connect({ url: 'amqp://...', amqp: { ... } })` accepts. Every field is optional. */
@@ -133,15 +134,10 @@ export function checkUrl(url: string): void {
   if (!URL.canParse(url)) return;
   const { protocol, searchParams: params } = new URL(url);
   const scheme = `${protocol}//`;
-  for (const name of new Set(params.keys())) {
-    if (!URL_PARAMS.includes(name)) {
-      throw new InvalidUrlError(
-        `Unknown ${scheme} parameter '${name}': use ${URL_PARAMS.join(', ')} (TLS through amqp: { socket })`,
-      );
-    }
-    const values = params.getAll(name);
-    if (values.length > 1) throw new InvalidUrlError(`${scheme} parameter '${name}' is given twice`);
-    if (WHOLE_NUMBERS.includes(name) && !/^\d+$/.test(values[0] ?? '')) {
+  checkUrlParams(params, scheme, URL_PARAMS, ' (TLS through amqp: { socket })');
+  for (const name of WHOLE_NUMBERS) {
+    const value = params.get(name);
+    if (value !== null && !/^\d+$/.test(value)) {
       throw new InvalidUrlError(`${scheme} parameter ${name} must be a whole number`);
     }
   }

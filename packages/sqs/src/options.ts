@@ -1,5 +1,6 @@
 import type { SQSClientConfig } from '@aws-sdk/client-sqs';
 import { InvalidUrlError, UnsupportedOptionError } from '@switchyard/core';
+import { checkUrlParams } from '@switchyard/core/transport';
 import { PREFIX_PATTERN } from './names.ts';
 
 /**
@@ -85,15 +86,7 @@ export interface ResolvedOptions {
   readonly connectTimeoutMs: number;
 }
 
-const URL_PARAMS = new Set([
-  'endpoint',
-  'region',
-  'fanout',
-  'fifo',
-  'prefix',
-  'visibilityTimeout',
-  'waitTime',
-]);
+const URL_PARAMS = ['endpoint', 'region', 'fanout', 'fifo', 'prefix', 'visibilityTimeout', 'waitTime'];
 const FAN_OUTS = new Set<FanOut>(['sns', 'queues', 'none', 'auto']);
 export const SNS_MAX_MESSAGE_BYTES = 262_144;
 
@@ -108,14 +101,7 @@ export function resolveOptions(url: URL, options: SqsOptions = {}): ResolvedOpti
     );
   }
   const params = url.searchParams;
-  for (const name of new Set(params.keys())) {
-    if (!URL_PARAMS.has(name)) {
-      throw new InvalidUrlError(`Unknown sqs:// parameter '${name}': use ${[...URL_PARAMS].join(', ')}`);
-    }
-    // URLSearchParams.get() reads the first of two, so `?fifo=true&fifo=false` was FIFO.
-    if (params.getAll(name).length > 1)
-      throw new InvalidUrlError(`sqs:// parameter '${name}' is given twice`);
-  }
+  checkUrlParams(params, 'sqs://', URL_PARAMS);
   const endpoint = options.endpoint ?? params.get('endpoint') ?? undefined;
   if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {
     throw new InvalidUrlError('The sqs endpoint must be an http:// or https:// URL');
