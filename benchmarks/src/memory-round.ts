@@ -16,7 +16,18 @@ export interface RoundResult {
   readonly perCpuSecond: number;
 }
 
-export async function memoryRound(core: typeof Core, name: string, events: number): Promise<RoundResult> {
+/** Called around the timed consume phase (memory-pipeline.ts profiles it with MEMORY_PROFILE). */
+export interface RoundHooks {
+  readonly consumeStarts?: () => Promise<void>;
+  readonly consumeEnded?: () => Promise<void>;
+}
+
+export async function memoryRound(
+  core: typeof Core,
+  name: string,
+  events: number,
+  hooks: RoundHooks = {},
+): Promise<RoundResult> {
   const { connect, exponentialBackoff, handle, memoryIdempotencyStore } = core;
   const bus = await connect({ url: `memory://bench-${name}`, source: 'bench' });
   await bus.provision('bench', { groups: ['g'] });
@@ -38,6 +49,7 @@ export async function memoryRound(core: typeof Core, name: string, events: numbe
   const finished = new Promise<void>((resolve) => {
     done = resolve;
   });
+  await hooks.consumeStarts?.();
   const cpuBefore = process.cpuUsage();
   start = performance.now();
   const subscription = bus
@@ -63,6 +75,7 @@ export async function memoryRound(core: typeof Core, name: string, events: numbe
   await finished;
   const consume = events / ((performance.now() - start) / 1_000);
   const cpu = process.cpuUsage(cpuBefore);
+  await hooks.consumeEnded?.();
   const perCpuSecond = events / ((cpu.user + cpu.system) / 1e6);
   if (handled !== events || others !== 0)
     throw new Error(`handled ${handled} of ${events}, ${others} not acked`);

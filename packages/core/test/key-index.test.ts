@@ -44,6 +44,26 @@ describe('KeyIndex', () => {
     });
   }
 
+  it('reserve() rehashes once, keeps every key findable, and adds up to its capacity move nothing', () => {
+    const keyOf = new Map<number, string>();
+    const index = new KeyIndex((value, key) => keyOf.get(value) === key, 16);
+    for (let i = 0; i < 10; i++) {
+      keyOf.set(i, `k${i}`);
+      index.add(hashKey(`k${i}`), i);
+    }
+    const before = index.moves;
+    index.reserve(1_000);
+    expect(index.moves).toBe(before + 1);
+    index.reserve(500);
+    expect(index.moves, 'a smaller reserve is no rehash').toBe(before + 1);
+    for (let i = 10; i < 1_000; i++) {
+      keyOf.set(i, `k${i}`);
+      index.add(hashKey(`k${i}`), i);
+    }
+    expect(index.moves, 'no growth within the reserved capacity').toBe(before + 1);
+    for (let i = 0; i < 1_000; i++) expect(index.valueAt(index.find(`k${i}`, hashKey(`k${i}`)))).toBe(i);
+  });
+
   it('hashKey reads every character', () => {
     expect(hashKey('g:0123456789abcdef')).not.toBe(hashKey('g:0123456789abcdeg'));
     expect(hashKey('a-b')).not.toBe(hashKey('b-a'));

@@ -22,14 +22,20 @@ export class KeyArena {
     this.#lengths = new Int32Array(entries).fill(NO_KEY);
   }
 
-  /** Room for entries up to `entries` - 1. */
+  /**
+   * Room for entries up to `entries` - 1, and for their keys at the length of those held so far:
+   * the bytes grow once here rather than doubling several times as keys arrive.
+   */
   resize(entries: number): void {
+    const held = this.#starts.length;
     const starts = new Int32Array(entries);
     starts.set(this.#starts);
     const lengths = new Int32Array(entries).fill(NO_KEY);
     lengths.set(this.#lengths);
     this.#starts = starts;
     this.#lengths = lengths;
+    const expected = Math.ceil((this.#end / held) * entries);
+    if (this.#dropped === 0 && expected > this.#bytes.length) this.#grow(expected);
   }
 
   set(entry: number, key: string): void {
@@ -68,6 +74,15 @@ export class KeyArena {
     this.#lengths[entry] = NO_KEY;
   }
 
+  /** Grow the array (doubling) to hold at least `bytes`, keeping what is in it. */
+  #grow(bytes: number): void {
+    let size = this.#bytes.length;
+    while (bytes > size) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.#bytes.subarray(0, this.#end));
+    this.#bytes = grown;
+  }
+
   #makeRoom(length: number): void {
     const live = this.#end - this.#dropped;
     let size = this.#bytes.length;
@@ -75,10 +90,7 @@ export class KeyArena {
     // rather than walk every key (that walk was 1.6 % of the memory:// pipeline's CPU, #24). What
     // is kept is at most a quarter of the array; more, and it is compacted.
     if (this.#dropped * 4 <= this.#end) {
-      while (this.#end + length > size) size *= 2;
-      const bytes = new Uint8Array(size);
-      bytes.set(this.#bytes.subarray(0, this.#end));
-      this.#bytes = bytes;
+      this.#grow(this.#end + length);
       return;
     }
     // Compact into an array of the same size when that leaves at least half of it free, else into

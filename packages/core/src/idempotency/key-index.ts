@@ -24,9 +24,15 @@ export class KeyIndex {
 
   constructor(sameKey: (value: number, key: string) => boolean, capacity = 1_024) {
     this.#sameKey = sameKey;
-    const size = 2 ** Math.ceil(Math.log2(Math.max(16, capacity * 2)));
+    const size = slotsFor(capacity);
     this.#mask = size - 1;
     this.#cells = new Int32Array(2 * size);
+  }
+
+  /** Room for `capacity` keys without growing again (one rehash now rather than several later). */
+  reserve(capacity: number): void {
+    const slots = slotsFor(capacity);
+    if (slots > this.#mask + 1) this.#rehash(slots);
   }
 
   get size(): number {
@@ -102,16 +108,23 @@ export class KeyIndex {
   }
 
   #grow(): void {
+    this.#rehash(2 * (this.#mask + 1));
+  }
+
+  #rehash(size: number): void {
     this.#moves += 1;
     const cells = this.#cells;
     const slots = this.#mask + 1;
-    this.#mask = 2 * slots - 1;
-    this.#cells = new Int32Array(4 * slots);
+    this.#mask = size - 1;
+    this.#cells = new Int32Array(2 * size);
     for (let slot = 0; slot < slots; slot++) {
       if (cells[2 * slot] !== 0) this.#place(cells[2 * slot + 1]!, cells[2 * slot]!);
     }
   }
 }
+
+/** Slots for `capacity` keys at most half full: a power of two, for masking. */
+const slotsFor = (capacity: number) => 2 ** Math.ceil(Math.log2(Math.max(16, capacity * 2)));
 
 /** A 32-bit hash of every character of `key` (FNV-1a, then murmur3's finaliser for the low bits). */
 export function hashKey(key: string): number {
