@@ -21,6 +21,9 @@ const cores = {
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 const results: Record<'A' | 'B', RoundResult[]> = { A: [], B: [] };
+// An untimed round of each first, as memory-pipeline.ts does: the first round in a process is the
+// JIT and the heap getting going, and would count against whichever side runs it.
+for (const side of ['A', 'B'] as const) await memoryRound(cores[side], `${side}-warmup`, events);
 for (let pair = 0; pair < pairs; pair++) {
   for (const side of pair % 2 === 0 ? (['A', 'B'] as const) : (['B', 'A'] as const)) {
     const result = await memoryRound(cores[side], `${side}${pair}`, events);
