@@ -4,6 +4,7 @@ import { BusDelivery, type Delivery, type DeliveryOrigin, Unsettled } from './de
 import { ClosedError, MessageTooLargeError, UnsupportedOptionError } from './errors.ts';
 import { createEvent, type EventInput, type SwitchyardEvent } from './event.ts';
 import { intake } from './intake.ts';
+import { bounded } from './kit/bounded.ts';
 import { type Logger, leveledLogger } from './logger.ts';
 import { assertGroupName, assertTopicName } from './names.ts';
 import { type DeadLetters, type DeadLettersOptions, deadLetters } from './ops/dead-letters.ts';
@@ -347,7 +348,6 @@ export class Bus implements DeliveryOrigin {
         namespace: 'bus',
         message: `close() waits up to ${drainTimeoutMs} ms (drainTimeoutMs) for ${this.#waitingFor()}`,
       });
-      let timer: NodeJS.Timeout | undefined;
       // A handler that never resolves holds close() to the deadline: say so rather than hang silently.
       const quiet =
         drainTimeoutMs > CLOSE_QUIET_MS
@@ -361,15 +361,12 @@ export class Bus implements DeliveryOrigin {
               CLOSE_QUIET_MS,
             )
           : undefined;
-      await Promise.race([
+      await bounded(
         new Promise<void>((resolve) => {
           this.#drained = resolve;
         }),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, drainTimeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
+        drainTimeoutMs,
+      );
       clearTimeout(quiet);
       // Past the deadline: hand back what is still unsettled so it is redelivered, not lost.
       if (this.#unsettled.size > 0) {

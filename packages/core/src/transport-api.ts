@@ -5,6 +5,7 @@ export { NAMED_ATTRIBUTES } from './cloudevent.ts';
 export { decode, encode } from './codec.ts';
 export { deduplicationId } from './dedup-id.ts';
 export {
+  bounded,
   checkUrlParams,
   Fifo,
   KeyedQueue,

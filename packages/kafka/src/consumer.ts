@@ -1,4 +1,4 @@
-import { SETTLED_NOW, type TransportDelivery, type WireMessage } from '@switchyard/core/transport';
+import { bounded, SETTLED_NOW, type TransportDelivery, type WireMessage } from '@switchyard/core/transport';
 import type { ConsumerHandlers, FetchedBatch, GroupConsumer, KafkaClient } from './client.ts';
 import { withConnectDeadline } from './connect-deadline.ts';
 import { recordDelivery } from './delivery.ts';
@@ -412,14 +412,7 @@ export class KafkaMember {
     }
     // The commit stays within the same budget: kafkajs retries a failing commit for tens of seconds,
     // and a coordinator that does not answer must not keep the whole group waiting for this member.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.#commit(),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-      }),
-    ]);
-    clearTimeout(timer);
+    await bounded(this.#commit(), Math.max(0, deadline - Date.now()));
   }
 
   #onJoin(memberId: string, assigned: readonly number[]): void {

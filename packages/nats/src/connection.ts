@@ -1,6 +1,7 @@
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { ClosedError, redactUrl, TransportError } from '@switchyard/core';
+import { bounded } from '@switchyard/core/transport';
 import type { ResolvedOptions } from './options.ts';
 
 export type ConnectionEvent = 'disconnect' | 'reconnect' | 'close';
@@ -125,16 +126,7 @@ export class Connection {
   /** Flush what is buffered (bounded by `timeoutMs`), then close the socket. */
   async close(timeoutMs: number): Promise<void> {
     if (this.nc.isClosed()) return;
-    if (this.#connected) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.nc.flush().catch(() => undefined),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
+    if (this.#connected) await bounded(this.nc.flush(), timeoutMs);
     await this.nc.close();
   }
 

@@ -1,8 +1,7 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { ClosedError } from '@switchyard/core';
-import type { TransportDelivery } from '@switchyard/core/transport';
+import { bounded, type TransportDelivery } from '@switchyard/core/transport';
 import type { Subscriber } from 'rxjs';
-import { bounded } from './bounded.ts';
 import type { Connection, ConnectionEvent } from './connection.ts';
 import { NatsDelivery } from './delivery.ts';
 import { toSwitchyardError } from './errors.ts';

@@ -2,6 +2,7 @@ import { MessageTooLargeError, UnsupportedOptionError } from '@switchyard/core';
 import {
   assertGroupName,
   assertTopicName,
+  bounded,
   type Capabilities,
   type GroupStats,
   Lifecycle,
@@ -14,7 +15,6 @@ import {
 } from '@switchyard/core/transport';
 import { Observable } from 'rxjs';
 import { toNatsHeaders, wireSize } from './binding.ts';
-import { bounded } from './bounded.ts';
 import { Connection } from './connection.ts';
 import { PullSubscription } from './consumer.ts';
 import { toSwitchyardError } from './errors.ts';
