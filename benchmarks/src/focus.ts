@@ -4,11 +4,10 @@
 // as the bench's end to end. Prints events/s and CPU µs per event (user + system of this process),
 // which a loaded machine disturbs less than wall time. FOCUS_PROFILE=<file.cpuprofile> writes a CPU
 // profile of the timed phase alone (not the start, the join or the untimed publish).
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import type { Item } from './driver.ts';
 import { sleep } from './measure.ts';
 import { type Broker, loadPair } from './pairs.ts';
+import { phaseProfile } from './phase-profile.ts';
 
 const broker = (process.argv[2] ?? 'kafka') as Broker;
 const side = process.argv[3] as 'raw' | 'switchyard';
@@ -37,15 +36,8 @@ async function publishAll(count: number): Promise<void> {
   }
 }
 
-const profileTo = process.env.FOCUS_PROFILE;
-const session = profileTo ? new Session() : undefined;
-if (session) {
-  session.connect();
-  await session.post('Profiler.enable');
-}
-const startProfile = () => {
-  if (session) void session.post('Profiler.start');
-};
+const profile = await phaseProfile(process.env.FOCUS_PROFILE);
+const startProfile = () => void profile.start();
 
 await driver.open();
 try {
@@ -90,10 +82,7 @@ try {
   }
   const wall = performance.now() - started;
   const used = process.cpuUsage(cpu);
-  if (session && profileTo) {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(profileTo, JSON.stringify(profile));
-  }
+  await profile.stop();
   console.log(
     JSON.stringify({
       broker,

@@ -3,29 +3,16 @@
 // profile of the last round's consume phase alone. An untimed warm-up round runs first
 // (MEMORY_WARMUP events, default as many as a round; 0: none).
 //   node --conditions=@switchyard/source benchmarks/src/memory-pipeline.ts [events] [rounds]
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import * as core from '../../packages/core/src/index.ts';
 import { memoryRound, type RoundHooks } from './memory-round.ts';
+import { phaseProfile } from './phase-profile.ts';
 
 const events = Number(process.argv[2] ?? 200_000);
 const rounds = Number(process.argv[3] ?? 3);
 
-const profileTo = process.env.MEMORY_PROFILE;
-const session = profileTo ? new Session() : undefined;
-if (session) {
-  session.connect();
-  await session.post('Profiler.enable');
-}
 // The last round's consume phase: the earlier rounds warm the code up.
-const profiled: RoundHooks = {
-  consumeStarts: async () => void (await session?.post('Profiler.start')),
-  consumeEnded: async () => {
-    if (!session) return;
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(profileTo!, JSON.stringify(profile));
-  },
-};
+const profile = await phaseProfile(process.env.MEMORY_PROFILE);
+const profiled: RoundHooks = { consumeStarts: profile.start, consumeEnded: profile.stop };
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 // One untimed round first, as large as the others, so the figure is the steady state a running
