@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import { bodyLength } from './codec.ts';
 import type { Logger, LogThreshold } from './logger.ts';
 import type { GroupStats, PeekedMessage } from './ops/stats.ts';
 
@@ -116,7 +117,7 @@ export type TransportFactory = (options: TransportFactoryOptions) => Promise<Tra
 
 /** Bytes a message occupies, for `Capabilities.maxMessageBytes`: body plus header names and values (UTF-8). */
 export function encodedSize(message: WireMessage): number {
-  let size = message.body.byteLength;
+  let size = bodyLength(message);
   const headers = message.headers;
   for (const name in headers) size += utf8Length(name) + utf8Length(headers[name]!);
   return size;

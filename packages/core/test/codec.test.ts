@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { copyWire, decode, encode, encodeChecked } from '../src/codec.ts';
 import { DecodeError, InvalidEventError } from '../src/errors.ts';
 import { createEvent } from '../src/event.ts';
+import { encodedSize, type WireMessage } from '../src/transport.ts';
 
 describe('codec', () => {
   it('round-trips JSON data and every attribute', () => {
@@ -41,6 +42,37 @@ describe('codec', () => {
     replaced.body = new TextEncoder().encode('{"other":2}');
     expect(decode(replaced as never).data).toEqual({ other: 2 });
     expect(decode({ ...encode(event), body: new TextEncoder().encode('[3]') }).data).toEqual([3]);
+  });
+
+  it('makes the bytes of a JSON event when read: the same bytes, sized exactly before, kept by a spread', () => {
+    const data = { a: 'é€𝄞', pad: 'x'.repeat(100), n: 1 };
+    const expected = new TextEncoder().encode(JSON.stringify(data));
+    const event = createEvent({ type: 't', data }, 'test');
+    const headerBytes = (message: WireMessage) =>
+      Object.entries(message.headers).reduce(
+        (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value),
+        0,
+      );
+    // Encoded, sized, copied as memory:// keeps it and decoded again: no bytes made on the way.
+    const encoding = vi.spyOn(TextEncoder.prototype, 'encode');
+    const fresh = encodeChecked(event);
+    // Sized from the text: UTF-8, not UTF-16 units (é, € and 𝄞 are 2, 3 and 4 bytes).
+    expect(encodedSize(fresh)).toBe(expected.byteLength + headerBytes(fresh));
+    expect(decode(copyWire(fresh))).toEqual(event);
+    expect(encoding).not.toHaveBeenCalled();
+    encoding.mockRestore();
+    expect(fresh.body).toEqual(expected);
+    expect(fresh.body).toBe(fresh.body);
+    expect(encodedSize(fresh)).toBe(expected.byteLength + headerBytes(fresh));
+    // What memory:// keeps: a copy with its own bytes, not the original's.
+    const kept = copyWire(fresh);
+    expect(kept.body).toEqual(expected);
+    expect(kept.body).not.toBe(fresh.body);
+    // A spread or a structured clone is a plain message that still has the bytes.
+    const spread = { ...copyWire(fresh), headers: { ...fresh.headers, extra: 'x' } };
+    expect(spread.body).toEqual(expected);
+    expect(decode(spread).data).toEqual(data);
+    expect(structuredClone(copyWire(fresh)).body).toEqual(expected);
   });
 
   it('trusts only the frozen headers of a validated event, not headers put in their place', () => {
