@@ -1,4 +1,8 @@
 import { defineConfig } from 'vitest/config';
+// The global setup (this process) probes Kafka with raw kafkajs: give it @switchyard/kafka's fix for
+// kafkajs's idle request-queue timer, as the broker tools get it, or every run starts with a
+// TimeoutNegativeWarning on Node 24.
+import './scripts/quiet-kafkajs.mjs';
 
 // One test command for the whole workspace. Sources are resolved through the
 // `@switchyard/source` export condition, so tests never run against a stale build.
