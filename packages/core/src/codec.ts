@@ -30,6 +30,8 @@ class JsonWire implements WireMessage {
   readonly #text: string;
   /** The bytes, once read (or put in place). */
   #bytes: Uint8Array | undefined = undefined;
+  /** The bytes' length, counted once (the bus and a transport both size a message before sending). */
+  #length: number | undefined = undefined;
   /** Bytes were put in place of the text's: they, not the text, are the message now. */
   #replaced = false;
   readonly #checked: Readonly<Record<string, string>> | undefined;
@@ -68,8 +70,9 @@ class JsonWire implements WireMessage {
 
   /** `message.body.byteLength`, without making the bytes of a JsonWire that has none yet. */
   static bodyLength(message: WireMessage): number {
-    if (message instanceof JsonWire && message.#bytes === undefined) return Buffer.byteLength(message.#text);
-    return message.body.byteLength;
+    if (!(message instanceof JsonWire) || message.#bytes !== undefined) return message.body.byteLength;
+    message.#length ??= Buffer.byteLength(message.#text);
+    return message.#length;
   }
 
   /** `message`'s headers when they are still the frozen ones of an event the bus validated. */
