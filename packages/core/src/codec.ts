@@ -27,13 +27,12 @@ class JsonWire implements WireMessage {
   readonly headers: Readonly<Record<string, string>>;
   declare readonly body: Uint8Array;
   readonly key: string | undefined;
-  readonly #text: string;
-  /** The bytes, once read (or put in place). */
+  /** The JSON text; undefined once other bytes were put in place of its own (they are the message then). */
+  #text: string | undefined;
+  /** The bytes, once read or put in place: always there when the text is not. */
   #bytes: Uint8Array | undefined = undefined;
   /** The bytes' length, counted once (the bus and a transport both size a message before sending). */
   #length: number | undefined = undefined;
-  /** Bytes were put in place of the text's: they, not the text, are the message now. */
-  #replaced = false;
   readonly #checked: Readonly<Record<string, string>> | undefined;
 
   // One descriptor for every instance: its functions are shared, so instances keep one map.
@@ -44,7 +43,7 @@ class JsonWire implements WireMessage {
     },
     set(this: JsonWire, bytes: Uint8Array) {
       this.#bytes = bytes;
-      this.#replaced = true;
+      this.#text = undefined;
     },
     enumerable: true,
     configurable: true,
@@ -65,13 +64,13 @@ class JsonWire implements WireMessage {
 
   /** The JSON text of `message`'s body, when encode() made it and no other bytes were put in its place. */
   static textOf(message: WireMessage): string | undefined {
-    return message instanceof JsonWire && !message.#replaced ? message.#text : undefined;
+    return message instanceof JsonWire ? message.#text : undefined;
   }
 
   /** `message.body.byteLength`, without making the bytes of a JsonWire that has none yet. */
   static bodyLength(message: WireMessage): number {
     if (!(message instanceof JsonWire) || message.#bytes !== undefined) return message.body.byteLength;
-    message.#length ??= Buffer.byteLength(message.#text);
+    message.#length ??= Buffer.byteLength(message.#text!);
     return message.#length;
   }
 
