@@ -268,6 +268,7 @@ async function runMemory(): Promise<{ rounds: number[]; events: number; median: 
     here('./memory-pipeline.ts'),
     [String(events), args['memory-rounds']!],
     'memory://',
+    ['--expose-gc'],
   );
   // memory-pipeline.ts prints "round N: handle() 123,456 events/s (...)" per round.
   const perRound = [...out.matchAll(/round \d+: handle\(\) ([\d,]+) events\/s/g)].map((m) =>
