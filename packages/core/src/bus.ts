@@ -16,6 +16,7 @@ import { positiveInteger } from './option-checks.ts';
 import { SchemaRegistry } from './schemas.ts';
 import {
   encodedSize,
+  encodedSizeBound,
   type PublishReceipt,
   type Transport,
   type TransportDelivery,
@@ -140,7 +141,9 @@ export class Bus implements DeliveryOrigin {
   readonly #send = (messages: readonly WireMessage[], topic: string): Promise<void> => {
     const limit = this.transport.capabilities.maxMessageBytes;
     for (let index = 0; index < messages.length; index++) {
-      const size = encodedSize(messages[index]!);
+      const message = messages[index]!;
+      if (encodedSizeBound(message) <= limit) continue;
+      const size = encodedSize(message);
       if (size > limit) return Promise.reject(new MessageTooLargeError(size, limit, index));
     }
     const publishing = this.transport

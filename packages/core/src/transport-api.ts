@@ -32,6 +32,7 @@ export {
   type Capabilities,
   copyBytes,
   encodedSize,
+  encodedSizeBound,
   type PublishReceipt,
   rememberedNames,
   type SubscribeOptions,

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import { bodyLength } from './codec.ts';
+import { bodyLength, bodyLengthBound } from './codec.ts';
 import type { Logger, LogThreshold } from './logger.ts';
 import type { GroupStats, PeekedMessage } from './ops/stats.ts';
 
@@ -121,6 +121,19 @@ export function encodedSize(message: WireMessage): number {
   const headers = message.headers;
   for (const name in headers) size += utf8Length(name) + utf8Length(headers[name]!);
   return size;
+}
+
+/**
+ * At least `encodedSize(message)`, counted without reading any text: 3 bytes per UTF-16 unit of
+ * every header name and value and of a JSON body not yet encoded. A limit check against it first
+ * leaves the exact count, a scan of every character (about 0.4 µs for an event's headers, more
+ * for its JSON), to the rare message whose bound is over the limit.
+ */
+export function encodedSizeBound(message: WireMessage): number {
+  let units = 0;
+  const headers = message.headers;
+  for (const name in headers) units += name.length + headers[name]!.length;
+  return bodyLengthBound(message) + 3 * units;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ClosedError, MessageTooLargeError } from '@switchyard/core';
-import { encodedSize, type WireMessage } from '@switchyard/core/transport';
+import { encodedSize, encodedSizeBound, type WireMessage } from '@switchyard/core/transport';
 import { type ICustomPartitioner, type Message, Partitioners, type TopicMessages } from 'kafkajs';
 import { recordSize, toRecord } from './binding.ts';
 import type { RecordSender } from './client.ts';
@@ -93,18 +93,32 @@ export class Publisher {
     if (producer) await producer.then((p) => p.disconnect()).catch(() => undefined);
   }
 
+  /**
+   * Each record's bytes with its framing, checked against what a produce request can carry (the
+   * declared limit is core's to check, by the bus before any transport). Upper bounds that read no
+   * text first (`encodedSizeBound`): when together they fit one request, as a single publish or a
+   * usual batch does, no character is scanned; otherwise exact sizes, so chunks are as full as the
+   * budget allows and only a record really too large is refused.
+   */
+  #sizes(messages: readonly WireMessage[]): number[] {
+    let total = 0;
+    const bounds = messages.map((message) => {
+      const bound = recordSize(message, encodedSizeBound(message));
+      total += bound;
+      return bound;
+    });
+    if (total <= this.#budget) return bounds;
+    return messages.map((message, index) => {
+      const recordBytes = recordSize(message);
+      if (recordBytes > this.#budget) throw new MessageTooLargeError(recordBytes, this.#budget, index);
+      return recordBytes;
+    });
+  }
+
   /** Checks sizes before anything is sent, then resolves once the broker acked every record (acks=all). */
   async publish(topic: string, messages: readonly WireMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const sizes: number[] = [];
-    for (let index = 0; index < messages.length; index++) {
-      const message = messages[index]!;
-      // The declared limit is core's to check (the bus, before any transport); here only what a
-      // produce request can carry: the record with its framing within the request budget.
-      const recordBytes = recordSize(message);
-      if (recordBytes > this.#budget) throw new MessageTooLargeError(recordBytes, this.#budget, index);
-      sizes.push(recordBytes);
-    }
+    const sizes = this.#sizes(messages);
     // Chunks of at most `budget` record bytes, each settled when its request is acked.
     const pending: Promise<void>[] = [];
     for (let start = 0; start < messages.length; ) {

@@ -1,4 +1,4 @@
-import { rememberedNames, type WireMessage } from '@switchyard/core/transport';
+import { encodedSize, encodedSizeBound, rememberedNames, type WireMessage } from '@switchyard/core/transport';
 import type { MessageProperties, Options } from 'amqplib';
 
 /**
@@ -40,14 +40,19 @@ export function toPublishOptions(
 
 /**
  * An upper bound of the headers table's size as AMQP encodes it (long strings), to refuse what
- * amqplib would throw on: `encoded` is encodedSize(message), which counts every name and value.
+ * amqplib would throw on. `exact`: every header name and value counted in UTF-8 (encodedSize);
+ * otherwise 3 bytes a character (encodedSizeBound), a larger bound that reads no text.
  */
-export function headerTableBytes(message: WireMessage, encoded: number): number {
+export function headerTableBytes(message: WireMessage, exact: boolean): number {
+  // The body first: a JSON body's bytes, made now (the send needs them next), then count exactly in
+  // either measure, so what remains of it is the headers'.
+  const body = message.body.byteLength;
+  const encoded = exact ? encodedSize(message) : encodedSizeBound(message);
   let count = 0;
   for (const _ in message.headers) count += 1;
   // Per header: name length octet, prefix, type octet, value length; plus room for the internal
   // headers a delayed copy carries.
-  return 4 + (encoded - message.body.byteLength) + count * (1 + CE_PREFIX.length + 1 + 4) + 64;
+  return 4 + (encoded - body) + count * (1 + CE_PREFIX.length + 1 + 4) + 64;
 }
 
 export function fromProperties(

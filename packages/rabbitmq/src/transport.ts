@@ -3,7 +3,6 @@ import {
   assertGroupName,
   assertTopicName,
   type Capabilities,
-  encodedSize,
   type GroupStats,
   Lifecycle,
   type SubscribeOptions,
@@ -100,7 +99,9 @@ export class RabbitMqTransport implements Transport {
     // the headers table travels in one frame.
     for (let index = 0; index < messages.length; index++) {
       const message = messages[index]!;
-      const headerBytes = headerTableBytes(message, encodedSize(message));
+      // From lengths alone first; every character counted only when that is over.
+      const bound = headerTableBytes(message, false);
+      const headerBytes = bound <= MAX_HEADER_TABLE_BYTES ? bound : headerTableBytes(message, true);
       if (headerBytes > MAX_HEADER_TABLE_BYTES)
         throw new MessageTooLargeError(headerBytes, MAX_HEADER_TABLE_BYTES, index);
     }

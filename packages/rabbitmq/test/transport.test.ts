@@ -338,6 +338,19 @@ describe('RabbitMQ transport', () => {
     expect(deliveries).toHaveLength(0);
   });
 
+  it('counts header bytes exactly before refusing them: 25 000 ASCII characters fit the one frame', async () => {
+    // 3 bytes a character, the bound checked first, would be 75 000: over the frame's 60 000.
+    const t = await fixture.transport({ maxMessageBytes: 1_000_000 });
+    const topic = unique('size-exact');
+    await t.provision(topic, 'g');
+    const note = 'x'.repeat(25_000);
+    await t.publish(topic, [{ ...message(3), headers: { ...message(3).headers, note } }]);
+    const { deliveries } = fixture.consume(t, topic, 'g');
+    await until(() => deliveries.length === 1, 10_000, 'delivery');
+    expect(deliveries[0]!.message.headers.note).toBe(note);
+    await deliveries[0]!.ack();
+  });
+
   it('requireRoute rejects a publish that no group is bound to', async () => {
     const t = await fixture.transport({ requireRoute: true });
     const topic = unique('route');
