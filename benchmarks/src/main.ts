@@ -44,7 +44,7 @@ const { values: args } = parseArgs({
     'latency-seconds': { type: 'string', default: '4' },
     'slow-seconds': { type: 'string', default: '3' },
     'memory-events': { type: 'string', default: '200000' },
-    'memory-rounds': { type: 'string', default: '3' },
+    'memory-rounds': { type: 'string', default: '5' },
     'store-events-redis': { type: 'string', default: '100000' },
     'store-events-pg': { type: 'string', default: '30000' },
     'saga-events': { type: 'string', default: '20000' },
@@ -80,7 +80,7 @@ if (args.help) {
   --latency-seconds S  latency run length (default 4)
   --slow-seconds S     slow consumer on control and backlog, each (default 3)
   --memory-events N    memory:// events per round (default 200000)
-  --memory-rounds R    memory:// rounds (default 3)
+  --memory-rounds R    memory:// rounds (default 5; a round is about 2 s)
   --store-events-redis N  handle() with the Redis idempotency store (default 100000; REDIS_URL)
   --store-events-pg N     handle() with the PostgreSQL idempotency store (default 30000; DATABASE_URL)
   --saga-events N      saga: events for runSaga() vs handle() on memory:// (default 20000)
