@@ -100,7 +100,7 @@ export function resolveOptions(options: RabbitMqOptions | undefined, url?: strin
   return {
     singleActiveConsumer: options?.singleActiveConsumer ?? true,
     maxMessageBytes: options?.maxMessageBytes ?? 4 * 1024 * 1024,
-    publishTimeoutMs: options?.publishTimeoutMs ?? 30_000,
+    publishTimeoutMs: positiveMs('publishTimeoutMs', options?.publishTimeoutMs ?? 30_000),
     requireRoute: options?.requireRoute ?? false,
     reconnectInitialMs: options?.reconnect?.initialDelayMs ?? 100,
     reconnectMaxMs: options?.reconnect?.maxDelayMs ?? 5_000,
@@ -113,6 +113,20 @@ export function resolveOptions(options: RabbitMqOptions | undefined, url?: strin
     managementUrl: options?.managementUrl,
   };
 }
+
+/**
+ * A timeout setTimeout can keep: above 0 and at most 2^31 - 1 ms (about 24.8 days). Node runs a
+ * timer given anything else (NaN, 0, Infinity, more) after 1 ms, so every publish would time out.
+ */
+function positiveMs(name: string, ms: number): number {
+  if (typeof ms !== 'number' || !(ms > 0 && ms <= MAX_TIMER_MS))
+    throw new RangeError(
+      `${name} must be a number of milliseconds above 0 and at most ${MAX_TIMER_MS}, not ${String(ms)}`,
+    );
+  return ms;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function urlHeartbeat(url: string | undefined): number | undefined {
   const value = url !== undefined && URL.canParse(url) ? new URL(url).searchParams.get('heartbeat') : null;

@@ -66,3 +66,13 @@ it('rejects with TransportError naming the alarm when still blocked at publishTi
   await expect(publisher.publish(outgoing)).rejects.toThrow(TransportError);
   await expect(publisher.publish(outgoing)).rejects.toThrow(/blocked publishing \(disk alarm\)/);
 });
+
+it('refuses a publishTimeoutMs a timer cannot keep (Node would fire it after 1 ms), naming it', () => {
+  for (const publishTimeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+    expect(() => resolveOptions({ publishTimeoutMs })).toThrow(
+      /publishTimeoutMs must be a number of milliseconds/,
+    );
+  }
+  expect(resolveOptions({ publishTimeoutMs: 2 ** 31 - 1 }).publishTimeoutMs).toBe(2 ** 31 - 1);
+  expect(resolveOptions({}).publishTimeoutMs).toBe(30_000);
+});
