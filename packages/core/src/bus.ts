@@ -12,7 +12,7 @@ import { type InspectOptions, inspectGroup } from './ops/inspect.ts';
 import { InspectionWindows } from './ops/inspect-window.ts';
 import { type Instrumentation, instrumentedSend } from './ops/instrumentation.ts';
 import type { Inspection } from './ops/stats.ts';
-import { positiveInteger } from './option-checks.ts';
+import { nonNegative, positiveInteger } from './option-checks.ts';
 import { SchemaRegistry } from './schemas.ts';
 import {
   encodedSize,
@@ -46,7 +46,8 @@ export interface CloseOptions {
    * How long in-flight handlers may take to finish before the rest is given back for redelivery:
    * the bound on how long close() waits for them (a handler that never resolves holds close() this
    * long, then its delivery is given back; handle()'s own `timeoutMs` ends it sooner). close() logs
-   * what it waits for after 1 s, and what it gave back. Default: 30 s.
+   * what it waits for after 1 s, and what it gave back. Default: 30 s. `Infinity`: no bound. NaN or
+   * a negative: close() rejects with a RangeError and the bus stays open.
    */
   readonly drainTimeoutMs?: number;
 }
@@ -324,7 +325,17 @@ export class Bus implements DeliveryOrigin {
    * wait for pending publishes, then close the transport. Safe to call more than once.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.#closed ??= this.#close(options.drainTimeoutMs ?? 30_000);
+    if (this.#closed === undefined) {
+      // A typo (NaN, a negative) would otherwise give every handler 1 ms; refused, the bus stays
+      // open and a second close() with a good value closes it.
+      let drainTimeoutMs: number;
+      try {
+        drainTimeoutMs = nonNegative('drainTimeoutMs', options.drainTimeoutMs ?? 30_000);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      this.#closed = this.#close(drainTimeoutMs);
+    }
     return this.#closed;
   }
 
@@ -359,7 +370,11 @@ export class Bus implements DeliveryOrigin {
                 this.#log({
                   level: 'warn',
                   namespace: 'bus',
-                  message: `close() has waited ${CLOSE_QUIET_MS} ms for ${this.#waitingFor()}; it gives them back for redelivery ${drainTimeoutMs - CLOSE_QUIET_MS} ms from now (drainTimeoutMs ${drainTimeoutMs})`,
+                  message: `close() has waited ${CLOSE_QUIET_MS} ms for ${this.#waitingFor()}; ${
+                    Number.isFinite(drainTimeoutMs)
+                      ? `it gives them back for redelivery ${drainTimeoutMs - CLOSE_QUIET_MS} ms from now`
+                      : 'it waits for them without a bound'
+                  } (drainTimeoutMs ${drainTimeoutMs})`,
                 }),
               CLOSE_QUIET_MS,
             )

@@ -20,3 +20,17 @@ describe('bounded', () => {
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 });
+
+describe('bounded, with a bound no timer can keep', () => {
+  it('waits for the promise alone: Infinity and 2^31 ms are no bound, not the 1 ms Node would make of them', async () => {
+    for (const ms of [Number.POSITIVE_INFINITY, 2 ** 31]) {
+      let settled = false;
+      const waiting = bounded(new Promise((resolve) => setTimeout(resolve, 100)), ms).then(() => {
+        settled = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(settled).toBe(false);
+      await waiting;
+    }
+  });
+});

@@ -209,6 +209,32 @@ describe('Bus.close({ drainTimeoutMs })', () => {
     ]);
   });
 
+  it('with drainTimeoutMs Infinity waits for the handler however long it takes; NaN or a negative is refused', async () => {
+    const bus = await connect({ url: `memory://${uniqueName('close-inf')}`, source: 'test' });
+    await bus.provision('orders', { groups: ['g'] });
+    const gate = deferred();
+    const outcomes: Outcome<number>[] = [];
+    bus
+      .consume<number>('orders', { group: 'g' })
+      .pipe(handle(async () => gate.promise, { concurrency: 1, timeoutMs: 60_000 }))
+      .subscribe((o) => outcomes.push(o));
+    await bus.publish('orders', { type: 't', data: 1, key: 'k' });
+    await waitFor(() => bus.unsettled === 1, 'the handler running');
+
+    for (const drainTimeoutMs of [Number.NaN, -1]) {
+      await expect(bus.close({ drainTimeoutMs })).rejects.toThrow(RangeError);
+    }
+    let closed = false;
+    const closing = bus.close({ drainTimeoutMs: Number.POSITIVE_INFINITY }).then(() => (closed = true));
+    // Node runs a timer of Infinity ms after 1 ms: the bus must not have given the delivery back.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(closed).toBe(false);
+    expect(outcomes).toEqual([]);
+    gate.resolve();
+    await closing;
+    expect(outcomes.map((o) => o.kind)).toEqual(['acked']);
+  });
+
   it('refuses to publish or consume once closed', async () => {
     const bus = await connect({ url: `memory://${uniqueName('close')}`, source: 'test' });
     await bus.close();
