@@ -329,6 +329,9 @@ export function sagaStoreSuite(backend: SagaBackend): void {
         'timeout handled after the restart',
         async () => (await stateOf(after.store, id))?.state.timeouts === 1,
       );
+      // observe() reports a step once the store's commit has returned to runSaga, which can be
+      // after this test's poll (another connection) already sees the committed state.
+      await until('its step observed', () => after.steps.some((s) => s.event.type === 't'));
       expect(after.steps.filter((s) => s.event.type === 't').map((s) => s.result)).toEqual(['transitioned']);
     });
   });
