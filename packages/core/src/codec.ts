@@ -31,8 +31,6 @@ class JsonWire implements WireMessage {
   #text: string | undefined;
   /** The bytes, once read or put in place: always there when the text is not. */
   #bytes: Uint8Array | undefined = undefined;
-  /** The bytes' length, counted once (the bus and a transport both size a message before sending). */
-  #length: number | undefined = undefined;
   readonly #checked: Readonly<Record<string, string>> | undefined;
 
   // One descriptor for every instance: its functions are shared, so instances keep one map.
@@ -70,17 +68,16 @@ class JsonWire implements WireMessage {
   /** `message.body.byteLength`, without making the bytes of a JsonWire that has none yet. */
   static bodyLength(message: WireMessage): number {
     if (!(message instanceof JsonWire) || message.#bytes !== undefined) return message.body.byteLength;
-    message.#length ??= Buffer.byteLength(message.#text!);
-    return message.#length;
+    return Buffer.byteLength(message.#text!);
   }
 
   /**
    * At least `bodyLength(message)`, without scanning a JsonWire's text: 3 bytes per UTF-16 unit,
-   * UTF-8's most (a surrogate pair's 4 bytes are 2 units), unless the exact count is known.
+   * UTF-8's most (a surrogate pair's 4 bytes are 2 units).
    */
   static bodyLengthBound(message: WireMessage): number {
     if (!(message instanceof JsonWire) || message.#bytes !== undefined) return message.body.byteLength;
-    return message.#length ?? 3 * message.#text!.length;
+    return 3 * message.#text!.length;
   }
 
   /** `message`'s headers when they are still the frozen ones of an event the bus validated. */
