@@ -11,6 +11,7 @@ export {
   KeyedQueue,
   type Lane,
   Lifecycle,
+  MAX_TIMER_MS,
   type PublishFailure,
   publishError,
   SETTLED_NOW,

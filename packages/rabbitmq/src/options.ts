@@ -1,5 +1,5 @@
 import { InvalidUrlError } from '@switchyard/core';
-import { checkUrlParams } from '@switchyard/core/transport';
+import { checkUrlParams, MAX_TIMER_MS } from '@switchyard/core/transport';
 import type { SocketOptions } from 'amqplib';
 
 /** What `connect({ url: 'amqp://...', amqp: { ... } })` accepts. Every field is optional. */
@@ -125,8 +125,6 @@ function positiveMs(name: string, ms: number): number {
     );
   return ms;
 }
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function urlHeartbeat(url: string | undefined): number | undefined {
   const value = url !== undefined && URL.canParse(url) ? new URL(url).searchParams.get('heartbeat') : null;

@@ -19,5 +19,5 @@ export async function bounded(promise: Promise<unknown>, ms: number): Promise<vo
   clearTimeout(timer);
 }
 
-/** The longest delay setTimeout keeps (2^31 - 1 ms, about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The longest delay setTimeout keeps (2^31 - 1 ms, about 24.8 days); Node runs a longer one after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -1,6 +1,6 @@
 // The transport kit: what every transport needs the same way, written once.
 export { type PublishFailure, publishError, settleSends } from './batch-result.ts';
-export { bounded } from './bounded.ts';
+export { bounded, MAX_TIMER_MS } from './bounded.ts';
 export { Fifo } from './fifo.ts';
 export { KeyedQueue, type Lane } from './keyed-queue.ts';
 export { Lifecycle } from './lifecycle.ts';
