@@ -19,6 +19,7 @@ export {
   SettleOnce,
   settleOnce,
   settleSends,
+  timerMs,
 } from './kit/index.ts';
 export type { Logger, LogThreshold } from './logger.ts';
 export { assertGroupName, assertTopicName, NAME_RULE } from './names.ts';

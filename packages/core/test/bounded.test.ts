@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { bounded } from '../src/kit/bounded.ts';
+import { UnsupportedOptionError } from '../src/errors.ts';
+import { bounded, MAX_TIMER_MS } from '../src/kit/bounded.ts';
+import { timerMs } from '../src/kit/timer-ms.ts';
 
 describe('bounded', () => {
   it('resolves when the promise settles, well before the bound', async () => {
@@ -32,5 +34,24 @@ describe('bounded, with a bound no timer can keep', () => {
       expect(settled).toBe(false);
       await waiting;
     }
+  });
+});
+
+describe('timerMs', () => {
+  it('passes a duration a timer keeps, from min to 2^31 - 1 ms', () => {
+    expect(timerMs('waitMs', 1)).toBe(1);
+    expect(timerMs('waitMs', 0, 0)).toBe(0);
+    expect(timerMs('waitMs', 2.5)).toBe(2.5);
+    expect(timerMs('waitMs', MAX_TIMER_MS)).toBe(MAX_TIMER_MS);
+  });
+
+  it('refuses NaN, Infinity, more than 2^31 - 1 or less than min with an UnsupportedOptionError naming the option', () => {
+    for (const ms of [Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, 0, -1, '5' as unknown as number]) {
+      expect(() => timerMs('waitMs', ms), String(ms)).toThrow(UnsupportedOptionError);
+      expect(() => timerMs('waitMs', ms)).toThrow(
+        /^waitMs must be a number of milliseconds from 1 to 2147483647/,
+      );
+    }
+    expect(() => timerMs('maxDelayMs', 50, 100)).toThrow(/from 100 to/);
   });
 });

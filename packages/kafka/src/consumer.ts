@@ -1,4 +1,10 @@
-import { bounded, SETTLED_NOW, type TransportDelivery, type WireMessage } from '@switchyard/core/transport';
+import {
+  bounded,
+  MAX_TIMER_MS,
+  SETTLED_NOW,
+  type TransportDelivery,
+  type WireMessage,
+} from '@switchyard/core/transport';
 import type { ConsumerHandlers, FetchedBatch, GroupConsumer, KafkaClient } from './client.ts';
 import { withConnectDeadline } from './connect-deadline.ts';
 import { recordDelivery } from './delivery.ts';
@@ -26,7 +32,10 @@ export interface MemberOptions {
   readonly fail: (error: Error) => void;
 }
 
-/** Resolves when `wakeAll(waiters)` is called or after `ms`, whichever comes first. */
+/**
+ * Resolves when `wakeAll(waiters)` is called or after `ms`, whichever comes first; `ms` above what
+ * a timer keeps (a drainTimeoutMs of Infinity) is no bound, not the 1 ms Node would make it.
+ */
 function woken(waiters: Set<() => void>, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const wake = () => {
@@ -34,7 +43,7 @@ function woken(waiters: Set<() => void>, ms: number): Promise<void> {
       waiters.delete(wake);
       resolve();
     };
-    const timer = setTimeout(wake, ms);
+    const timer = ms > MAX_TIMER_MS ? undefined : setTimeout(wake, ms);
     waiters.add(wake);
   });
 }

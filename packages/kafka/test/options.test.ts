@@ -51,6 +51,62 @@ describe('kafka:// URL and options', () => {
     ).toBe('plain');
   });
 
+  it('refuses a duration a timer cannot keep, naming it, instead of firing it after 1 ms', () => {
+    // Node runs setTimeout given NaN, Infinity or more than 2^31 - 1 ms after 1 ms: a
+    // connectTimeoutMs of Infinity ('wait for ever') failed every connect at once.
+    const timers = [
+      'sessionTimeoutMs',
+      'heartbeatIntervalMs',
+      'rebalanceTimeoutMs',
+      'connectTimeoutMs',
+      'connectionTimeoutMs',
+      'requestTimeoutMs',
+    ] as const;
+    for (const name of timers) {
+      for (const ms of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+        expect(() => resolveOptions('kafka://h:1', { [name]: ms }), `${name}: ${ms}`).toThrow(
+          UnsupportedOptionError,
+        );
+        expect(() => resolveOptions('kafka://h:1', { [name]: ms })).toThrow(
+          new RegExp(`${name} must be a number of milliseconds from 1 to 2147483647`),
+        );
+      }
+      expect(resolveOptions('kafka://h:1', { [name]: 2 ** 31 - 1 })[name]).toBe(2 ** 31 - 1);
+    }
+    expect(resolveOptions('kafka://h:1', { maxWaitTimeMs: 0 }).maxWaitTimeMs).toBe(0);
+    expect(() => resolveOptions('kafka://h:1', { maxWaitTimeMs: Number.POSITIVE_INFINITY })).toThrow(
+      /maxWaitTimeMs/,
+    );
+  });
+
+  it('takes any drainTimeoutMs from 0, Infinity meaning no bound, and refuses NaN or a negative', () => {
+    expect(resolveOptions('kafka://h:1', { drainTimeoutMs: 0 }).drainTimeoutMs).toBe(0);
+    expect(resolveOptions('kafka://h:1', { drainTimeoutMs: Number.POSITIVE_INFINITY }).drainTimeoutMs).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+    for (const ms of [-1, Number.NaN])
+      expect(() => resolveOptions('kafka://h:1', { drainTimeoutMs: ms })).toThrow(/drainTimeoutMs/);
+  });
+
+  it('refuses counts that are not whole numbers in range, naming them', () => {
+    const bad = [
+      { partitions: 0 },
+      { partitions: 1.5 },
+      { maxMessageBytes: 0 },
+      { maxUncommittedPerPartition: 0 },
+      { publishRetries: -1 },
+      { publishRetries: Number.POSITIVE_INFINITY },
+    ];
+    for (const options of bad) {
+      const [name] = Object.keys(options);
+      expect(() => resolveOptions('kafka://h:1', options), name).toThrow(UnsupportedOptionError);
+      expect(() => resolveOptions('kafka://h:1', options)).toThrow(
+        new RegExp(`${name} must be a whole number`),
+      );
+    }
+    expect(resolveOptions('kafka://h:1', { publishRetries: 0 }).publishRetries).toBe(0);
+  });
+
   it('lets options override the URL', () => {
     const o = resolveOptions('kafka://h:1', { brokers: ['x:2'], partitions: 6, clientId: 'billing' });
     expect(o.brokers).toEqual(['x:2']);

@@ -1,7 +1,7 @@
 import type { StreamConfig } from '@nats-io/jetstream';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { UnsupportedOptionError } from '@switchyard/core';
-import { checkUrlParams } from '@switchyard/core/transport';
+import { checkUrlParams, timerMs } from '@switchyard/core/transport';
 
 /** Options under the `nats` key of `connect({ url: 'nats://...', nats: {...} })`. */
 export interface NatsOptions {
@@ -86,9 +86,10 @@ export function resolveOptions(options: NatsOptions = {}): ResolvedOptions {
     duplicateWindowMs: positive('duplicateWindowMs', options.duplicateWindowMs ?? 120_000),
     maxAckPending: positive('maxAckPending', options.maxAckPending ?? 10_000),
     // The client refuses pull requests that expire sooner than a second.
-    pullExpiresMs: Math.max(1_000, positive('pullExpiresMs', options.pullExpiresMs ?? 10_000)),
-    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs ?? 10_000),
-    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? 10_000),
+    pullExpiresMs: Math.max(1_000, timerMs('pullExpiresMs', options.pullExpiresMs ?? 10_000)),
+    // These reach setTimeout, which runs anything over 2^31 - 1 ms after 1 ms.
+    requestTimeoutMs: timerMs('requestTimeoutMs', options.requestTimeoutMs ?? 10_000),
+    connectTimeoutMs: timerMs('connectTimeoutMs', options.connectTimeoutMs ?? 10_000),
     stream: options.stream ?? {},
     connection: options.connection ?? {},
   };

@@ -1,5 +1,5 @@
 import { InvalidUrlError } from '@switchyard/core';
-import { checkUrlParams, MAX_TIMER_MS } from '@switchyard/core/transport';
+import { checkUrlParams, timerMs } from '@switchyard/core/transport';
 import type { SocketOptions } from 'amqplib';
 
 /** What `connect({ url: 'amqp://...', amqp: { ... } })` accepts. Every field is optional. */
@@ -97,33 +97,27 @@ export function resolveOptions(options: RabbitMqOptions | undefined, url?: strin
     .filter((ms) => Number.isInteger(ms) && ms > 0)
     .sort((a, b) => a - b);
   if (tiers.length === 0) throw new RangeError('delayTiersMs needs at least one positive integer');
+  // Reconnect delays go to setTimeout: Infinity as the largest meant a retry every millisecond.
+  const reconnectInitialMs = timerMs('reconnect.initialDelayMs', options?.reconnect?.initialDelayMs ?? 100);
   return {
     singleActiveConsumer: options?.singleActiveConsumer ?? true,
     maxMessageBytes: options?.maxMessageBytes ?? 4 * 1024 * 1024,
-    publishTimeoutMs: positiveMs('publishTimeoutMs', options?.publishTimeoutMs ?? 30_000),
+    publishTimeoutMs: timerMs('publishTimeoutMs', options?.publishTimeoutMs ?? 30_000),
     requireRoute: options?.requireRoute ?? false,
-    reconnectInitialMs: options?.reconnect?.initialDelayMs ?? 100,
-    reconnectMaxMs: options?.reconnect?.maxDelayMs ?? 5_000,
+    reconnectInitialMs,
+    reconnectMaxMs: timerMs(
+      'reconnect.maxDelayMs',
+      options?.reconnect?.maxDelayMs ?? 5_000,
+      reconnectInitialMs,
+    ),
     heartbeatSeconds: options?.heartbeatSeconds ?? urlHeartbeat(url) ?? 10,
-    connectTimeoutMs: options?.connectTimeoutMs ?? 10_000,
+    connectTimeoutMs: timerMs('connectTimeoutMs', options?.connectTimeoutMs ?? 10_000),
     delayTiersMs: tiers,
     namespace: options?.namespace ?? 'switchyard',
     connectionName: options?.connectionName ?? 'switchyard',
     socket: { noDelay: true, ...options?.socket },
     managementUrl: options?.managementUrl,
   };
-}
-
-/**
- * A timeout setTimeout can keep: above 0 and at most 2^31 - 1 ms (about 24.8 days). Node runs a
- * timer given anything else (NaN, 0, Infinity, more) after 1 ms, so every publish would time out.
- */
-function positiveMs(name: string, ms: number): number {
-  if (typeof ms !== 'number' || !(ms > 0 && ms <= MAX_TIMER_MS))
-    throw new RangeError(
-      `${name} must be a number of milliseconds above 0 and at most ${MAX_TIMER_MS}, not ${String(ms)}`,
-    );
-  return ms;
 }
 
 function urlHeartbeat(url: string | undefined): number | undefined {

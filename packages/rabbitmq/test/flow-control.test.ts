@@ -1,11 +1,11 @@
 // connection.blocked: the broker stops reading from publishers under a resource alarm. Raising a real
 // alarm would block every client of the shared test broker, so the event is emitted on the live
 // connection object, exactly as amqplib emits it when the broker sends connection.blocked.
-import { TransportError } from '@switchyard/core';
+import { TransportError, UnsupportedOptionError } from '@switchyard/core';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { ConnectionManager } from '../src/connection.ts';
 import { exchangeName } from '../src/names.ts';
-import { resolveOptions } from '../src/options.ts';
+import { type RabbitMqOptions, resolveOptions } from '../src/options.ts';
 import { Publisher } from '../src/publisher.ts';
 import { AMQP_URL, filePrefix, unique } from './helpers.ts';
 import { sweep } from './sweep.ts';
@@ -67,12 +67,27 @@ it('rejects with TransportError naming the alarm when still blocked at publishTi
   await expect(publisher.publish(outgoing)).rejects.toThrow(/blocked publishing \(disk alarm\)/);
 });
 
-it('refuses a publishTimeoutMs a timer cannot keep (Node would fire it after 1 ms), naming it', () => {
-  for (const publishTimeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
-    expect(() => resolveOptions({ publishTimeoutMs })).toThrow(
-      /publishTimeoutMs must be a number of milliseconds/,
-    );
+it('refuses a duration a timer cannot keep (Node would fire it after 1 ms), naming it', () => {
+  const options = (name: string, ms: number): RabbitMqOptions =>
+    name.startsWith('reconnect.') ? { reconnect: { [name.slice('reconnect.'.length)]: ms } } : { [name]: ms };
+  for (const name of [
+    'publishTimeoutMs',
+    'connectTimeoutMs',
+    'reconnect.initialDelayMs',
+    'reconnect.maxDelayMs',
+  ]) {
+    for (const ms of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+      expect(() => resolveOptions(options(name, ms)), `${name}: ${ms}`).toThrow(UnsupportedOptionError);
+      expect(() => resolveOptions(options(name, ms))).toThrow(
+        new RegExp(`${name.replace('.', '\\.')} must be a number of milliseconds`),
+      );
+    }
   }
-  expect(resolveOptions({ publishTimeoutMs: 2 ** 31 - 1 }).publishTimeoutMs).toBe(2 ** 31 - 1);
-  expect(resolveOptions({}).publishTimeoutMs).toBe(30_000);
+  // reconnect.maxDelayMs: Infinity made every retry after a lost connection 1 ms apart.
+  expect(() => resolveOptions({ reconnect: { initialDelayMs: 500, maxDelayMs: 100 } })).toThrow(
+    /reconnect\.maxDelayMs must be a number of milliseconds from 500/,
+  );
+  const resolved = resolveOptions({ publishTimeoutMs: 2 ** 31 - 1, reconnect: { maxDelayMs: 60_000 } });
+  expect(resolved.publishTimeoutMs).toBe(2 ** 31 - 1);
+  expect(resolved.reconnectMaxMs).toBe(60_000);
 });

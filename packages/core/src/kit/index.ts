@@ -5,4 +5,5 @@ export { Fifo } from './fifo.ts';
 export { KeyedQueue, type Lane } from './keyed-queue.ts';
 export { Lifecycle } from './lifecycle.ts';
 export { SETTLED_NOW, type Settlement, SettleOnce, settleOnce } from './settle-once.ts';
+export { timerMs } from './timer-ms.ts';
 export { checkUrlParams } from './url-params.ts';
