@@ -14,3 +14,23 @@ export function nonNegative(name: string, value: number): number {
     throw new RangeError(`${name} must be a number ≥ 0, not ${String(value)}`);
   return value;
 }
+
+/**
+ * `value`, when it is a number of milliseconds a timer keeps (0 to 2^31 - 1); a RangeError naming
+ * the option otherwise. Node runs setTimeout given NaN, Infinity or more after 1 ms, so a wait
+ * meant to be long would end at once.
+ */
+export function timerDelay(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 2 ** 31 - 1))
+    throw new RangeError(
+      `${name} must be a number of milliseconds from 0 to 2147483647, not ${String(value)}`,
+    );
+  return value;
+}
+
+/** `value`, when it is a finite number above 0; a RangeError naming the option otherwise. */
+export function positiveRate(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value > 0 && Number.isFinite(value)))
+    throw new RangeError(`${name} must be a finite number above 0, not ${String(value)}`);
+  return value;
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from '../src/connect.ts';
 import { UnsupportedOperationError } from '../src/errors.ts';
+import type { RedriveOptions } from '../src/ops/dead-letters-plan.ts';
 import { DEAD_LETTER_GROUP } from '../src/ops/stats.ts';
 import { deadLetter } from '../src/policies/dead-letter.ts';
 import type { WireMessage } from '../src/transport.ts';
@@ -140,6 +141,30 @@ describe('bus.deadLetters', () => {
       /scanLimit must be a positive integer/,
     );
     await expect(dlq.redrive({ dryRun: true, scanLimit: 0 })).rejects.toThrow(RangeError);
+  });
+
+  it('redrive options it cannot mean are a RangeError naming them, before anything is consumed', async () => {
+    // Before: batchSize NaN took nothing from the inbox and spun, rateLimit 0 slept Infinity (which
+    // a timer runs after 1 ms: no limit), and idleMs Infinity reported an untouched DLQ drained.
+    const { bus, dlq } = await deadLettered(2);
+    const bad: [RedriveOptions, RegExp][] = [
+      [{ batchSize: Number.NaN }, /batchSize must be a positive integer/],
+      [{ batchSize: 0 }, /batchSize must be a positive integer/],
+      [{ rateLimit: 0 }, /rateLimit must be a finite number above 0/],
+      [{ rateLimit: Number.POSITIVE_INFINITY }, /rateLimit must be a finite number above 0/],
+      [{ idleMs: Number.POSITIVE_INFINITY }, /idleMs must be a number of milliseconds from 0 to 2147483647/],
+      [{ startTimeoutMs: -1 }, /startTimeoutMs must be a number of milliseconds/],
+      [{ maxRedrives: 1.5 }, /maxRedrives must be a whole number ≥ 0 or Infinity/],
+    ];
+    for (const [options, message] of bad) {
+      await expect(dlq.redrive(options), JSON.stringify(options)).rejects.toThrow(RangeError);
+      await expect(dlq.redrive(options)).rejects.toThrow(message);
+    }
+    expect(await dlq.inspect()).toHaveLength(2);
+    // Infinity redrives is a limit that never parks.
+    const report = await dlq.redrive({ maxRedrives: Number.POSITIVE_INFINITY, idleMs: 200 });
+    expect(report).toMatchObject({ redriven: 2, parked: 0 });
+    await bus.close();
   });
 
   it('a transport without peek: groups() and inspect() reject with UnsupportedOperationError', async () => {

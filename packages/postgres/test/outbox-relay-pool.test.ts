@@ -25,14 +25,72 @@ describe('outbox relay options', () => {
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ pool }, /needs `bus`/],
       [{ bus }, /needs `pool`/],
-      [{ pool, bus, batchSize: 0 }, /batchSize must be a positive integer, not 0/],
+      [{ pool, bus, batchSize: 0 }, /batchSize must be a positive integer up to 2147483647, not 0/],
       [{ pool, bus, batchSize: 1.5 }, /batchSize must be a positive integer/],
-      [{ pool, bus, pollMs: -1 }, /pollMs must be a positive number, not -1/],
+      [{ pool, bus, pollMs: -1 }, /pollMs must be a positive number up to 2147483647, not -1/],
       [{ pool, bus, rebalanceMs: Number.NaN }, /rebalanceMs must be a positive number/],
       [{ pool, bus, retryMs: 0 }, /retryMs must be a positive number/],
+      // A timer runs anything longer (or Infinity) after 1 ms: the poll would spin.
+      [{ pool, bus, pollMs: Number.POSITIVE_INFINITY }, /pollMs must be a positive number up to 2147483647/],
+      [{ pool, bus, rebalanceMs: 2 ** 31 }, /rebalanceMs must be a positive number up to 2147483647/],
     ];
     for (const [options, message] of bad)
       expect(() => outboxRelay(options as unknown as Parameters<typeof outboxRelay>[0])).toThrow(message);
+  });
+});
+
+describe('outbox relay close() deadline', () => {
+  // Node runs setTimeout(fn, Infinity) after 1 ms: close({ drainTimeoutMs: Infinity }), meant as
+  // 'let every batch finish', cut each shard's connection mid-publish instead, and NaN did the same.
+  it('waits for a batch being published when drainTimeoutMs is Infinity, and refuses NaN or a negative', async () => {
+    const pool = schema.newPool(8);
+    let release: () => void = () => {};
+    const publishing = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = false;
+    const published: string[] = [];
+    const bus = {
+      publishWire: async (_topic: string, messages: readonly { headers: Record<string, string> }[]) => {
+        started = true;
+        await publishing;
+        for (const m of messages) published.push(m.headers.id!);
+      },
+    };
+    const outbox = pgOutbox({ pool: schema.pool, source: 'relay-pool-test' });
+    const logs: string[] = [];
+    const relay = outboxRelay({
+      pool,
+      bus,
+      shards: 2,
+      pollMs: 50,
+      logger: (e) => logs.push(`${e.level} ${e.message}`),
+    });
+    try {
+      const [event] = await inTx(schema.pool, (tx) =>
+        outbox.publishBatch(tx, 'close-deadline', [{ type: 'test', key: 'k', data: {} }]),
+      );
+      await until(() => started, 10_000, 'the batch publishing');
+      for (const drainTimeoutMs of [Number.NaN, -1])
+        await expect(relay.close({ drainTimeoutMs })).rejects.toThrow(/drainTimeoutMs must be a number ≥ 0/);
+      // Refused: the relay still runs.
+      expect(relay.shards).toEqual([0, 1]);
+      let closed = false;
+      const closing = relay.close({ drainTimeoutMs: Number.POSITIVE_INFINITY }).then(() => {
+        closed = true;
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(closed).toBe(false);
+      release();
+      await closing;
+      expect(published).toEqual([event!.id]);
+      expect(logs.filter((l) => /still publishing at the deadline/.test(l))).toEqual([]);
+      // Its batch finished before its locks were let go: the sent event is deleted, not left to resend.
+      expect((await relay.stats()).backlog).toBe(0);
+    } finally {
+      release();
+      await relay.close();
+    }
   });
 });
 

@@ -9,19 +9,22 @@ export interface RedriveOptions {
   readonly filter?: (letter: DeadLetter) => boolean;
   /** Change an event before it is republished (fix its data, say). Its id is kept whatever it returns. */
   readonly transform?: (event: SwitchyardEvent) => SwitchyardEvent | Promise<SwitchyardEvent>;
-  /** Most dead letters republished per second. Default: as fast as the broker confirms. */
+  /** Most dead letters republished per second (a finite number above 0). Default: as fast as the broker confirms. */
   readonly rateLimit?: number;
   /** Only count what would happen, reading without consuming (needs the transport's `peek`). */
   readonly dryRun?: boolean;
-  /** A dead letter redriven this many times already goes to the parked topic instead. Default: 3. */
+  /** A dead letter redriven this many times already goes to the parked topic instead (`Infinity`: never). Default: 3. */
   readonly maxRedrives?: number;
   /** Where redriven events go. Default: the topic each failed on (its `deadlettertopic`). */
   readonly to?: string;
-  /** Stop once no dead letter arrived for this long. Default: 2 000 ms. */
+  /** Stop once no dead letter arrived for this long (0 to 2^31 - 1 ms). Default: 2 000 ms. */
   readonly idleMs?: number;
-  /** How long to wait for the first dead letter (a consumer group may take seconds to join). Default: 10 000 ms. */
+  /** How long to wait for the first dead letter (a consumer group may take seconds to join; 0 to 2^31 - 1 ms). Default: 10 000 ms. */
   readonly startTimeoutMs?: number;
-  /** Dead letters republished in one publish. Default: 100. */
+  /**
+   * Dead letters republished in one publish. Default: 100. A value these docs rule out (NaN, 0 here)
+   * makes `redrive()` reject with a RangeError naming the option before it consumes anything.
+   */
   readonly batchSize?: number;
   /** Stop early: what is in hand is finished or given back, the rest stays in the DLQ. */
   readonly signal?: AbortSignal;

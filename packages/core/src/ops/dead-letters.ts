@@ -4,7 +4,7 @@
 import type { Bus } from '../bus.ts';
 import { UnsupportedOperationError } from '../errors.ts';
 import { assertGroupName } from '../names.ts';
-import { positiveInteger } from '../option-checks.ts';
+import { positiveInteger, positiveRate, timerDelay } from '../option-checks.ts';
 import { deadLetterTopic } from '../policies/dead-letter.ts';
 import { type DeadLetter, readDeadLetter } from './dead-letters-letter.ts';
 import { type RedriveOptions, type RedriveReport, redrive } from './dead-letters-redrive.ts';
@@ -69,8 +69,10 @@ export function deadLetters(bus: Bus, topic: string, options: DeadLettersOptions
       const filter = options.filter;
       return (filter ? letters.filter((letter) => filter(letter)) : letters).slice(0, limit);
     },
-    redrive: (options = {}) =>
-      redrive(bus, dlq, options, () => scan({ scanLimit: options.scanLimit ?? DEFAULT_SCAN_LIMIT })),
+    redrive: async (options = {}) => {
+      checkRedrive(options);
+      return redrive(bus, dlq, options, () => scan({ scanLimit: options.scanLimit ?? DEFAULT_SCAN_LIMIT }));
+    },
   };
 }
 
@@ -79,6 +81,26 @@ export function deadLetters(bus: Bus, topic: string, options: DeadLettersOptions
  * would answer "no dead letters" for a DLQ that has some.
  */
 const count = positiveInteger;
+
+/**
+ * Refuse what a redrive cannot mean before it consumes anything: a batchSize of NaN took nothing
+ * from its inbox and spun, a rateLimit of 0 slept Infinity (1 ms, so no limit), and an idleMs or
+ * startTimeoutMs of Infinity (a timer runs it after 1 ms) reported an untouched DLQ 'drained'.
+ */
+function checkRedrive(options: RedriveOptions): void {
+  if (options.batchSize !== undefined) positiveInteger('batchSize', options.batchSize);
+  if (options.scanLimit !== undefined) positiveInteger('scanLimit', options.scanLimit);
+  if (options.maxRedrives !== undefined) nonNegativeInteger('maxRedrives', options.maxRedrives);
+  if (options.rateLimit !== undefined) positiveRate('rateLimit', options.rateLimit);
+  if (options.idleMs !== undefined) timerDelay('idleMs', options.idleMs);
+  if (options.startTimeoutMs !== undefined) timerDelay('startTimeoutMs', options.startTimeoutMs);
+}
+
+/** A whole number from 0, or Infinity (never parked). */
+function nonNegativeInteger(name: string, value: number): void {
+  if (!(value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && value >= 0)))
+    throw new RangeError(`${name} must be a whole number ≥ 0 or Infinity, not ${String(value)}`);
+}
 
 /** Up to `limit` dead letters, oldest first, read through DEAD_LETTER_GROUP without consuming. */
 async function peekAll(bus: Bus, dlq: string, limit: number): Promise<DeadLetter[]> {

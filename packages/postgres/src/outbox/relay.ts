@@ -5,6 +5,7 @@ import {
   PublishBatchError,
   type WireMessage,
 } from '@switchyard/core';
+import { MAX_TIMER_MS } from '@switchyard/core/transport';
 import { LOG_START, type LogCheckpoint, LogReader } from '../log-reader.ts';
 import { migrator } from '../migrate.ts';
 import { checkout, ignoreLoss, requirePool, type SqlPool } from '../sql.ts';
@@ -58,7 +59,8 @@ export interface OutboxRelay {
   /**
    * Stop: each shard finishes the batch it is publishing (up to `drainTimeoutMs`, default 10 s;
    * after that its connection is cut, and what was not deleted is sent again by the next owner),
-   * then its lock is released. The pool and the bus stay open.
+   * then its lock is released. The pool and the bus stay open. `Infinity` waits for every batch; NaN
+   * or a negative rejects with a RangeError and the relay keeps running.
    */
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
   stats(): Promise<OutboxStats>;
@@ -75,8 +77,11 @@ interface Row {
 
 /** A count or a duration option: 0 or less would stall the relay (LIMIT 0) or spin it. */
 function positive(name: string, value: number, integer = false): number {
-  if (!(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value)))
-    throw new RangeError(`${name} must be a positive ${integer ? 'integer' : 'number'}, not ${value}`);
+  // A timer runs anything over 2^31 - 1 ms after 1 ms: a poll meant to be rare would spin.
+  if (!(value > 0) || !(value <= MAX_TIMER_MS) || (integer && !Number.isInteger(value)))
+    throw new RangeError(
+      `${name} must be a positive ${integer ? 'integer' : 'number'} up to ${MAX_TIMER_MS}, not ${value}`,
+    );
   return value;
 }
 
@@ -430,6 +435,38 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
   };
   ticking = tick().finally(schedule);
 
+  /** close(), once: finish or cut what each shard is publishing, then let go of every lock. */
+  const stop = async (drainMs: number): Promise<void> => {
+    closing = true;
+    clearTimeout(timer);
+    let deadline: NodeJS.Timeout | undefined;
+    // Past what a timer keeps (Infinity): no deadline, every batch finishes.
+    const expired = new Promise<false>((resolve) => {
+      if (drainMs <= MAX_TIMER_MS) deadline = setTimeout(() => resolve(false), drainMs);
+    });
+    // A rebalance may be waiting for a connection the pool cannot give (exhausted, or a
+    // connect that hangs): the deadline bounds that wait too. What it wins after this is
+    // handed back (see `closing` in tick and ensureControl).
+    await Promise.race([ticking?.catch(() => {}), expired]);
+    const running = [...workers.values()];
+    for (const worker of running) {
+      worker.stopping = true;
+      worker.wake();
+    }
+    const drained =
+      running.length === 0 ||
+      (await Promise.race([Promise.all(running.map((w) => w.done)).then(() => true), expired]));
+    clearTimeout(deadline);
+    if (!drained) {
+      warn('close(): a batch was still publishing at the deadline; its shard connection is cut');
+      for (const worker of workers.values()) worker.lease.lose(new Error('relay closed'));
+    }
+    control?.release(true);
+    control = undefined;
+    poolEvents.removeListener?.('error', onIdleError);
+    poolEvents.removeListener?.('connect', ignoreLoss);
+  };
+
   const owned = () => [...workers.keys()].sort((a, b) => a - b);
   let closed: Promise<void> | undefined;
   return {
@@ -451,35 +488,16 @@ export function outboxRelay(options: OutboxRelayOptions): OutboxRelay {
       };
     },
     close(opts = {}) {
-      closed ??= (async () => {
-        closing = true;
-        clearTimeout(timer);
-        let deadline: NodeJS.Timeout | undefined;
-        const expired = new Promise<false>((resolve) => {
-          deadline = setTimeout(() => resolve(false), opts.drainTimeoutMs ?? 10_000);
-        });
-        // A rebalance may be waiting for a connection the pool cannot give (exhausted, or a
-        // connect that hangs): the deadline bounds that wait too. What it wins after this is
-        // handed back (see `closing` in tick and ensureControl).
-        await Promise.race([ticking?.catch(() => {}), expired]);
-        const running = [...workers.values()];
-        for (const worker of running) {
-          worker.stopping = true;
-          worker.wake();
-        }
-        const drained =
-          running.length === 0 ||
-          (await Promise.race([Promise.all(running.map((w) => w.done)).then(() => true), expired]));
-        clearTimeout(deadline);
-        if (!drained) {
-          warn('close(): a batch was still publishing at the deadline; its shard connection is cut');
-          for (const worker of workers.values()) worker.lease.lose(new Error('relay closed'));
-        }
-        control?.release(true);
-        control = undefined;
-        poolEvents.removeListener?.('error', onIdleError);
-        poolEvents.removeListener?.('connect', ignoreLoss);
-      })();
+      if (closed === undefined) {
+        // NaN or a negative would have cut every shard's batch after 1 ms: refused, the relay
+        // keeps running and a second close() with a good value stops it.
+        const drainMs = opts.drainTimeoutMs ?? 10_000;
+        if (typeof drainMs !== 'number' || !(drainMs >= 0))
+          return Promise.reject(
+            new RangeError(`drainTimeoutMs must be a number ≥ 0, not ${String(drainMs)}`),
+          );
+        closed = stop(drainMs);
+      }
       return closed;
     },
   };
