@@ -57,9 +57,10 @@ describe('withTimeout', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('sets no timer for 0, undefined or Infinity, and never aborts', async () => {
+  it('sets no timer for 0, undefined, Infinity or more than a timer keeps, and never aborts', async () => {
     vi.useFakeTimers();
-    for (const timeoutMs of [0, undefined, Number.POSITIVE_INFINITY, -1]) {
+    // 2^31 ms armed a timer Node runs after 1 ms, and the handler timed out then.
+    for (const timeoutMs of [0, undefined, Number.POSITIVE_INFINITY, -1, 2 ** 31, 1e12]) {
       let signal: AbortSignal | undefined;
       const running = withTimeout((s) => {
         signal = s;
@@ -70,5 +71,14 @@ describe('withTimeout', () => {
       await expect(running).resolves.toBe('late');
       expect(signal?.aborted).toBe(false);
     }
+  });
+
+  it('times out at 2^31 - 1 ms, the longest a timer keeps', async () => {
+    vi.useFakeTimers();
+    const running = withTimeout(() => new Promise<never>(() => {}), 2 ** 31 - 1).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(2 ** 31 - 1 - 60_000);
+    expect(await running).toBeInstanceOf(HandlerTimeoutError);
   });
 });

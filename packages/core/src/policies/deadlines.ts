@@ -1,3 +1,5 @@
+import { MAX_TIMER_MS } from '../kit/bounded.ts';
+
 /**
  * Deadlines without a timer each. Deadlines of one length are set in the order they end, so each
  * length keeps a FIFO list (O(1) to add and to cancel) and one timer, armed for its oldest entry.
@@ -150,7 +152,12 @@ export function deadline(ms: number, onExpire: () => void, from = performance.no
   return list.add(onExpire, from);
 }
 
-/** A timeout this module enforces: finite and positive; anything else means none. */
+/**
+ * A timeout this module enforces: positive and at most what a timer keeps (2^31 - 1 ms, about 24.8
+ * days); anything else means none. A longer one armed a timer Node runs after 1 ms, and the list,
+ * trusting a timer that fired twice for its head, expired it then: timeoutMs 2^31 timed every
+ * handler out at once.
+ */
 export function hasTimeout(timeoutMs: number | undefined): timeoutMs is number {
-  return timeoutMs !== undefined && timeoutMs > 0 && Number.isFinite(timeoutMs);
+  return timeoutMs !== undefined && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS;
 }

@@ -50,7 +50,10 @@ export type Handler<T> = (event: SwitchyardEvent<T>, context: HandlerContext<T>)
 export interface HandleOptions {
   /** Handlers running at once. Events with the same key still run one at a time, in order. Default: 1. */
   readonly concurrency?: number;
-  /** An attempt running longer fails with HandlerTimeoutError. Default: 30 000 ms; 0 for none. */
+  /**
+   * An attempt running longer fails with HandlerTimeoutError. Default: 30 000 ms; 0, Infinity or
+   * more than 2^31 - 1 ms (which no timer keeps) for none.
+   */
   readonly timeoutMs?: number;
   /** Retry policy, see RetryOptions. Default: 3 attempts, exponential backoff from 100 ms. */
   readonly retry?: RetryOptions;
