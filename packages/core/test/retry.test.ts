@@ -62,4 +62,15 @@ describe('retryDecision', () => {
   it('clamps a negative backoff to 0', () => {
     expect(retryDecision({ backoff: () => -50 }, boom, 1)).toEqual({ kind: 'inProcess', delayMs: 0 });
   });
+
+  it('retries a NaN backoff now, and waits a delay past what a timer keeps for 2^31 - 1 ms, not 1 ms', () => {
+    // NaN passed through Math.max and went to the broker as nack({ delayMs: NaN }); Infinity or 2^31
+    // reached a setTimeout that Node runs after 1 ms.
+    expect(retryDecision({ backoff: () => Number.NaN }, boom, 1)).toEqual({ kind: 'inProcess', delayMs: 0 });
+    for (const wanted of [Number.POSITIVE_INFINITY, 2 ** 31])
+      expect(retryDecision({ backoff: () => wanted, inProcessMaxDelayMs: Infinity }, boom, 1)).toEqual({
+        kind: 'inProcess',
+        delayMs: 2 ** 31 - 1,
+      });
+  });
 });

@@ -4,6 +4,7 @@ import { UnsupportedOptionError } from '../errors.ts';
 import type { EventInput, SwitchyardEvent } from '../event.ts';
 import { storeCalls } from '../idempotency/batched.ts';
 import { isTransactional, type TransactionalIdempotencyStore } from '../idempotency/store.ts';
+import { MAX_TIMER_MS } from '../kit/bounded.ts';
 import { SETTLED_NOW } from '../kit/settle-once.ts';
 import { Processings } from '../ops/instrumentation.ts';
 import { nonNegative, positiveInteger } from '../option-checks.ts';
@@ -309,7 +310,8 @@ export function handle<T>(
           };
         const id = delivery.event.id;
         remember(attemptsMade, id, attempt);
-        const holdMs = decision.delayMs + (options.retry?.holdGraceMs ?? 10_000);
+        // At most what a timer keeps: past it Node would end the hold after 1 ms.
+        const holdMs = Math.min(decision.delayMs + (options.retry?.holdGraceMs ?? 10_000), MAX_TIMER_MS);
         return {
           outcomes: NO_OUTCOMES,
           next: { kind: 'park', id, holdMs },

@@ -1,5 +1,6 @@
 import { type Backoff, exponentialBackoff } from '../backoff.ts';
 import { NonRetryableError } from '../errors.ts';
+import { MAX_TIMER_MS } from '../kit/bounded.ts';
 
 export interface RetryOptions {
   /** Attempts in all, the first included. Default: 3. */
@@ -39,7 +40,10 @@ export function retryDecision(
   if (!retryable(error)) return { kind: 'giveUp', reason: `non-retryable: ${error.message}` };
   if (attempt >= maxAttempts)
     return { kind: 'giveUp', reason: `${attempt} attempts failed; last: ${error.message}` };
-  const delayMs = Math.max(0, (options?.backoff ?? defaultBackoff)(attempt));
+  // A backoff's NaN (an initialMs read from a typo) retries now; a delay past what a timer keeps
+  // waits that long (about 24.8 days) rather than the 1 ms Node would make of it.
+  const wanted = (options?.backoff ?? defaultBackoff)(attempt);
+  const delayMs = wanted > 0 ? Math.min(wanted, MAX_TIMER_MS) : 0;
   return delayMs <= (options?.inProcessMaxDelayMs ?? 5_000)
     ? { kind: 'inProcess', delayMs }
     : { kind: 'broker', delayMs };
