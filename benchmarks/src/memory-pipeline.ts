@@ -5,6 +5,7 @@
 // does) so each round starts from a collected heap.
 //   node --conditions=@switchyard/source --expose-gc benchmarks/src/memory-pipeline.ts [events] [rounds]
 import * as core from '../../packages/core/src/index.ts';
+import { othersLoad } from './machine-load.ts';
 import { memoryRound, type RoundHooks } from './memory-round.ts';
 import { phaseProfile } from './phase-profile.ts';
 
@@ -35,9 +36,27 @@ if (warmup > 0) {
 const consumed: number[] = [];
 for (let r = 0; r < rounds; r++) {
   collect();
-  const { publish, consume } = await memoryRound(core, String(r), events, r === rounds - 1 ? profiled : {});
+  // What else ran meanwhile, printed with each round: the figure is this process's alone only on
+  // a quiet machine.
+  let others: (() => number | undefined) | undefined;
+  let othersCores: number | undefined;
+  const hooks = r === rounds - 1 ? profiled : {};
+  const measured: RoundHooks = {
+    consumeStarts: async () => {
+      await hooks.consumeStarts?.();
+      others = othersLoad();
+    },
+    consumeEnded: async () => {
+      othersCores = others?.();
+      await hooks.consumeEnded?.();
+    },
+  };
+  const { publish, consume } = await memoryRound(core, String(r), events, measured);
   consumed.push(consume);
-  console.log(`round ${r + 1}: handle() ${fmt(consume)} events/s (publishBatch ${fmt(publish)} events/s)`);
+  const load = othersCores === undefined ? '' : `; other processes: ${othersCores.toFixed(2)} cores`;
+  console.log(
+    `round ${r + 1}: handle() ${fmt(consume)} events/s (publishBatch ${fmt(publish)} events/s${load})`,
+  );
 }
 consumed.sort((a, b) => a - b);
 console.log(
