@@ -20,6 +20,7 @@ export {
   settleOnce,
   settleSends,
   timerMs,
+  wholeNumber,
 } from './kit/index.ts';
 export type { Logger, LogThreshold } from './logger.ts';
 export { assertGroupName, assertTopicName, NAME_RULE } from './names.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UnsupportedOptionError } from '../src/errors.ts';
 import { bounded, MAX_TIMER_MS } from '../src/kit/bounded.ts';
-import { timerMs } from '../src/kit/timer-ms.ts';
+import { timerMs, wholeNumber } from '../src/kit/option-numbers.ts';
 
 describe('bounded', () => {
   it('resolves when the promise settles, well before the bound', async () => {
@@ -53,5 +53,16 @@ describe('timerMs', () => {
       );
     }
     expect(() => timerMs('maxDelayMs', 50, 100)).toThrow(/from 100 to/);
+  });
+});
+
+describe('wholeNumber', () => {
+  it('passes a whole number from min, and refuses anything else naming the option', () => {
+    expect(wholeNumber('batchSize', 1)).toBe(1);
+    expect(wholeNumber('retries', 0, 0)).toBe(0);
+    for (const value of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
+      expect(() => wholeNumber('batchSize', value), String(value)).toThrow(UnsupportedOptionError);
+      expect(() => wholeNumber('batchSize', value)).toThrow(/^batchSize must be a whole number from 1/);
+    }
   });
 });

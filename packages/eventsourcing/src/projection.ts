@@ -6,6 +6,7 @@ import {
   SchemaValidationError,
   type SwitchyardEvent,
 } from '@switchyard/core';
+import { timerMs, wholeNumber } from '@switchyard/core/transport';
 import { ProjectionBusyError, ProjectionHaltedError } from './errors.ts';
 import { type EventStore, type Lag, lagFrom } from './event-store.ts';
 import { type Checkpoint, compareCheckpoints, START, type StoredEvent } from './types.ts';
@@ -400,9 +401,11 @@ export function runProjection<Tx>(
   options: RunProjectionOptions<Tx>,
 ): ProjectionRunner {
   const { store, projections } = options;
-  const batchSize = options.batchSize ?? 500;
-  const pollMs = options.pollIntervalMs ?? 100;
-  const retryMs = options.retryDelayMs ?? 1_000;
+  // Before, batchSize 0 read nothing and polled on for ever, and a NaN or Infinity wait polled
+  // every millisecond (a timer runs those after 1 ms).
+  const batchSize = wholeNumber('batchSize', options.batchSize ?? 500);
+  const pollMs = timerMs('pollIntervalMs', options.pollIntervalMs ?? 100, 0);
+  const retryMs = timerMs('retryDelayMs', options.retryDelayMs ?? 1_000, 0);
   const policy = policyOf(options);
   const stopping = new AbortController();
   let status: ProjectionRunner['status'] = 'waiting';

@@ -1,4 +1,5 @@
 import type { Delivery, DeliveryOrigin, EventInput, SwitchyardEvent, WireMessage } from '@switchyard/core';
+import { timerMs, wholeNumber } from '@switchyard/core/transport';
 import { Observable } from 'rxjs';
 import { EventStoreError } from './errors.ts';
 import { type SettleSink, StoreDelivery } from './store-delivery.ts';
@@ -64,10 +65,10 @@ interface Slot {
  * keeps each stream in order.
  */
 export function subscribeLog(log: EventLog, admit: Admit, options: SubscribeOptions): Observable<Delivery> {
-  const batchSize = options.batchSize ?? 500;
-  const prefetch = options.prefetch ?? 1_000;
-  const pollMs = options.pollIntervalMs ?? 100;
-  const flushMs = options.checkpointIntervalMs ?? 100;
+  const batchSize = wholeNumber('batchSize', options.batchSize ?? 500);
+  const prefetch = wholeNumber('prefetch', options.prefetch ?? 1_000);
+  const pollMs = timerMs('pollIntervalMs', options.pollIntervalMs ?? 100, 0);
+  const flushMs = timerMs('checkpointIntervalMs', options.checkpointIntervalMs ?? 100, 0);
   const inner = options.origin ?? NO_ORIGIN;
 
   return new Observable<Delivery>((subscriber) => {

@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import { InvalidUrlError, type Logger, type LogThreshold, UnsupportedOptionError } from '@switchyard/core';
-import { checkUrlParams, timerMs } from '@switchyard/core/transport';
+import { checkUrlParams, timerMs, wholeNumber } from '@switchyard/core/transport';
 import type { SASLOptions } from 'kafkajs';
 import { defaultGroupId } from './names.ts';
 import type { BrokerAddress } from './socket-factory.ts';
@@ -149,10 +149,10 @@ export function resolveOptions(url: URL | string, options: KafkaOptions = {}): R
     ssl: options.ssl ?? (parsed.params.get('ssl')?.toLowerCase() === 'true' ? true : undefined),
     sasl,
     groupIdFor: options.groupIdFor ?? defaultGroupId,
-    partitions: count('partitions', options.partitions ?? 3, 1),
+    partitions: wholeNumber('partitions', options.partitions ?? 3, 1),
     replicationFactor: options.replicationFactor ?? -1,
     topicConfig: options.topicConfig ?? {},
-    maxMessageBytes: count('maxMessageBytes', options.maxMessageBytes ?? 1_000_000, 1),
+    maxMessageBytes: wholeNumber('maxMessageBytes', options.maxMessageBytes ?? 1_000_000, 1),
     // Every duration below reaches a setTimeout (kafkajs's or this transport's), which runs
     // NaN, Infinity or anything over 2^31 - 1 ms after 1 ms.
     sessionTimeoutMs: timerMs('sessionTimeoutMs', options.sessionTimeoutMs ?? 10_000),
@@ -162,9 +162,9 @@ export function resolveOptions(url: URL | string, options: KafkaOptions = {}): R
     maxUncommittedPerPartition:
       options.maxUncommittedPerPartition === undefined
         ? undefined
-        : count('maxUncommittedPerPartition', options.maxUncommittedPerPartition, 1),
+        : wholeNumber('maxUncommittedPerPartition', options.maxUncommittedPerPartition, 1),
     drainTimeoutMs: drainMs(options.drainTimeoutMs ?? 30_000),
-    publishRetries: count('publishRetries', options.publishRetries ?? 8, 0),
+    publishRetries: wholeNumber('publishRetries', options.publishRetries ?? 8, 0),
     connectTimeoutMs: timerMs('connectTimeoutMs', options.connectTimeoutMs ?? 10_000),
     connectionTimeoutMs: timerMs('connectionTimeoutMs', options.connectionTimeoutMs ?? 3_000),
     requestTimeoutMs: timerMs('requestTimeoutMs', options.requestTimeoutMs ?? 30_000),
@@ -172,15 +172,6 @@ export function resolveOptions(url: URL | string, options: KafkaOptions = {}): R
     logLevel: options.logLevel ?? 'warn',
     logger: options.logger,
   };
-}
-
-/** A whole number from `min` up, or an UnsupportedOptionError naming the option. */
-function count(name: string, value: number, min: number): number {
-  if (!Number.isSafeInteger(value) || value < min)
-    throw new UnsupportedOptionError(
-      `kafka option ${name} must be a whole number from ${min}, not ${String(value)}`,
-    );
-  return value;
 }
 
 /** drainTimeoutMs: 0 or more; above what a timer keeps (Infinity) it waits for every handler. */

@@ -1,4 +1,5 @@
 import type { WireMessage } from '@switchyard/core';
+import { timerMs, wholeNumber } from '@switchyard/core/transport';
 import { dispatch } from './run-saga.ts';
 import type { SagaStore } from './store.ts';
 
@@ -27,8 +28,10 @@ export interface SagaTimeouts {
  * a restart fires after it.
  */
 export function sagaTimeouts(options: SagaTimeoutsOptions): SagaTimeouts {
-  const intervalMs = options.intervalMs ?? 100;
-  const batch = Math.max(1, options.batch ?? 200);
+  // NaN, 0 or Infinity polled the store every millisecond (a timer runs those after 1 ms); a NaN
+  // batch went to the store as its limit.
+  const intervalMs = timerMs('intervalMs', options.intervalMs ?? 100);
+  const batch = wholeNumber('batch', options.batch ?? 200);
   const emit = (messages: Parameters<typeof dispatch>[1]) => dispatch(options.bus, messages);
   let stopped = false;
   let wake: (() => void) | undefined;

@@ -4,6 +4,6 @@ export { bounded, MAX_TIMER_MS } from './bounded.ts';
 export { Fifo } from './fifo.ts';
 export { KeyedQueue, type Lane } from './keyed-queue.ts';
 export { Lifecycle } from './lifecycle.ts';
+export { timerMs, wholeNumber } from './option-numbers.ts';
 export { SETTLED_NOW, type Settlement, SettleOnce, settleOnce } from './settle-once.ts';
-export { timerMs } from './timer-ms.ts';
 export { checkUrlParams } from './url-params.ts';
