@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { timerMs, wholeNumber } from '@switchyard/core/transport';
 import type { OpsBus, Watch } from './ops-bus.ts';
 import { PAGE } from './page.ts';
 
@@ -33,8 +34,10 @@ export type Row = { readonly topic: string; readonly group: string } & (
 
 /** Serve the live page for `options.watch` on `options.bus`. Resolves once listening. */
 export async function dashboard(options: DashboardOptions): Promise<Dashboard> {
-  const refreshMs = options.refreshMs ?? 2_000;
-  const limit = options.deadLetterLimit ?? 50;
+  // A NaN, 0 or Infinity refresh read every watched group every millisecond (a timer runs those
+  // after 1 ms).
+  const refreshMs = timerMs('refreshMs', options.refreshMs ?? 2_000);
+  const limit = wholeNumber('deadLetterLimit', options.deadLetterLimit ?? 50);
   const watched = (topic: string | null, group: string | null) =>
     options.watch.find((w) => w.topic === topic && w.group === group);
   const streams = new Set<ServerResponse>();

@@ -67,3 +67,17 @@ describe('dashboard server on loopback', () => {
     expect(redrive.status).toBe(403);
   });
 });
+
+describe('options', () => {
+  // A NaN, 0 or Infinity refreshMs read every watched group every millisecond (a timer runs those
+  // after 1 ms); refused before anything listens.
+  it('refuses a refreshMs or deadLetterLimit it cannot use, naming it', async () => {
+    const watch = [{ topic: 'orders', group: 'billing' }];
+    for (const [options, message] of [
+      [{ refreshMs: 0 }, /refreshMs must be a number of milliseconds from 1/],
+      [{ refreshMs: Number.POSITIVE_INFINITY }, /refreshMs must be a number of milliseconds/],
+      [{ deadLetterLimit: Number.NaN }, /deadLetterLimit must be a whole number from 1/],
+    ] as const)
+      await expect(dashboard({ bus, watch, ...options }), JSON.stringify(options)).rejects.toThrow(message);
+  });
+});

@@ -1,6 +1,6 @@
 // A factory given no pool (plain JavaScript, a misspelt option) says so where it is called, naming
 // itself, rather than failing later with a TypeError from inside its first query.
-import { connect } from '@switchyard/core';
+import { connect, UnsupportedOptionError } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import {
   eventStore,
@@ -32,5 +32,31 @@ describe('a factory without a pool', () => {
     } finally {
       await bus.close();
     }
+  });
+});
+
+describe('a store given an interval or batch it cannot use', () => {
+  // cleanupIntervalMs Infinity ('rarely') ran the cleanup DELETE every millisecond: a timer runs
+  // anything over 2^31 - 1 ms after 1 ms.
+  it('refuses it when made, naming the option', () => {
+    const pool = { query: async () => ({ rows: [], rowCount: 0 }), connect: async () => ({}) } as never;
+    const calls: Array<[() => unknown, RegExp]> = [
+      [
+        () => pgIdempotencyStore(pool, { cleanupIntervalMs: Number.POSITIVE_INFINITY }),
+        /cleanupIntervalMs must be/,
+      ],
+      [() => pgIdempotencyStore(pool, { cleanupIntervalMs: Number.NaN }), /cleanupIntervalMs must be/],
+      [() => pgIdempotencyStore(pool, { cleanupBatch: 0 }), /cleanupBatch must be a whole number from 1/],
+      [
+        () => new PgProjectionStore({ pool, lockPollMs: 0 }),
+        /lockPollMs must be a number of milliseconds from 1/,
+      ],
+    ];
+    for (const [call, message] of calls) {
+      expect(call).toThrow(UnsupportedOptionError);
+      expect(call).toThrow(message);
+    }
+    // 0 still turns the cleanup off.
+    expect(() => pgIdempotencyStore(pool, { cleanupIntervalMs: 0 })).not.toThrow();
   });
 });

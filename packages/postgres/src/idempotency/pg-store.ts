@@ -1,3 +1,4 @@
+import { timerMs, wholeNumber } from '@switchyard/core/transport';
 import type { ClaimResult, IdempotencyStore } from '../contract.ts';
 import { migrator } from '../migrate.ts';
 import { requirePool, type SqlPool } from '../sql.ts';
@@ -108,7 +109,7 @@ export function pgIdempotencyStore(
     return entries.map((e) => completed.has(e.key));
   };
 
-  const cleanupBatch = options.cleanupBatch ?? 10_000;
+  const cleanupBatch = wholeNumber('cleanupBatch', options.cleanupBatch ?? 10_000);
   const cleanup = async (): Promise<number> => {
     await ready();
     const { rowCount } = await pool.query(
@@ -117,7 +118,8 @@ export function pgIdempotencyStore(
     );
     return rowCount ?? 0;
   };
-  const interval = options.cleanupIntervalMs ?? 60_000;
+  // Infinity or more than 2^31 - 1 ms (meant as 'rarely') ran the DELETE every millisecond.
+  const interval = timerMs('cleanupIntervalMs', options.cleanupIntervalMs ?? 60_000, 0);
   const timer =
     interval > 0
       ? setInterval(() => {

@@ -1,3 +1,4 @@
+import { timerMs } from '@switchyard/core/transport';
 import type { Checkpoint, ParkedEvent, ProjectionLease, ProjectionStore } from '@switchyard/eventsourcing';
 import { checkout, requirePool, type SqlConnection, type SqlPool } from '../sql.ts';
 
@@ -29,7 +30,7 @@ export class PgProjectionStore implements ProjectionStore<SqlConnection> {
 
   constructor(options: PgProjectionStoreOptions) {
     this.#pool = requirePool(options?.pool, 'new PgProjectionStore()');
-    this.#pollMs = options.lockPollMs ?? 1_000;
+    this.#pollMs = timerMs('lockPollMs', options.lockPollMs ?? 1_000);
   }
 
   setup(): Promise<void> {
