@@ -16,6 +16,48 @@ const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') 
   RecordBatch(batch: object): Promise<Encoder>;
 };
 const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (record: object) => Encoder;
+const Produce = require('kafkajs/src/protocol/requests/produce/v3/request.js') as (request: object) => {
+  encode(): Promise<Encoder>;
+};
+const frame = require('kafkajs/src/protocol/request.js') as (request: object) => Promise<Encoder>;
+
+/**
+ * A whole produce request as the connection writes it: 300 records of 1 KiB over three partitions
+ * of two topics (the layers that copy: records, batches, partitions, topics, request, size frame).
+ */
+async function produceRequest(): Promise<Buffer> {
+  const messages = (partition: number) =>
+    Array.from({ length: 100 }, (_, i) => ({
+      key: `k${i}`,
+      value: Buffer.alloc(1024, 97 + ((i + partition) % 26)),
+      timestamp: 1765000000000 + i,
+      headers: {
+        ce_id: `id-${partition}-${i}`,
+        ce_type: 'bench.event',
+        'content-type': 'application/octet-stream',
+      },
+    }));
+  const request = Produce({
+    acks: -1,
+    timeout: 30_000,
+    topicData: [
+      {
+        topic: 'a',
+        partitions: [0, 1].map((partition) => ({
+          partition,
+          firstSequence: 7,
+          messages: messages(partition),
+        })),
+      },
+      { topic: 'b', partitions: [{ partition: 2, firstSequence: 0, messages: messages(2) }] },
+    ],
+  });
+  const framed = await frame({ correlationId: 42, clientId: 'test', request });
+  // Twice, as the connection reads it (its size, then the write): the same bytes.
+  expect(framed.buffer.equals(framed.buffer)).toBe(true);
+  return framed.buffer;
+}
+let unpatchedRequest: Buffer | undefined;
 
 /** A record batch as the producer builds one: records past 512 bytes, headers of several sizes. */
 async function recordBatch(): Promise<Buffer> {
@@ -80,6 +122,7 @@ describe("kafkajs's encoder on pooled buffers", () => {
     expect(new Encoder().buf.length).toBe(512);
     expect(sha256(await recordBatch())).toBe(BATCH_SHA256);
     expect(varints()).toBe(VARINTS);
+    unpatchedRequest = await produceRequest();
   });
 
   it('writes the same bytes, without a zero-filled buffer per encoder', async () => {
@@ -93,5 +136,23 @@ describe("kafkajs's encoder on pooled buffers", () => {
     expect(encoder.buf.buffer.byteLength).toBe(Buffer.poolSize);
     expect(sha256(await recordBatch())).toBe(BATCH_SHA256);
     expect(varints()).toBe(VARINTS);
+  });
+
+  it('writes a whole produce request the same, its layers referenced instead of copied', async () => {
+    poolEncoderBuffers();
+    const patched = await produceRequest();
+    expect(patched.length).toBe(unpatchedRequest!.length);
+    expect(patched.equals(unpatchedRequest!)).toBe(true);
+  });
+
+  it("copies a record's own bytes at once: changing them after encoding changes nothing", async () => {
+    poolEncoderBuffers();
+    const value = Buffer.alloc(2048, 0x61);
+    const record = Record({ offsetDelta: 0, timestampDelta: 0, key: null, value, headers: {} });
+    const encoder = new Encoder().writeVarInt(1);
+    (encoder as unknown as { writeEncoder(e: Encoder): Encoder }).writeEncoder(record);
+    const before = Buffer.from(encoder.buffer);
+    value.fill(0x62);
+    expect(encoder.buffer.equals(before)).toBe(true);
   });
 });
