@@ -114,7 +114,8 @@ function chunkLargeWrites(prototype: Record<string, unknown>): void {
   /** Memory an Encoder made and never writes over again: referenced, not copied. */
   const owned = new WeakSet<ArrayBufferLike>();
   const append = (into: EncoderInternals, pieces: readonly Buffer[], bytes: number) => {
-    const chunks = (into.chunks ??= []);
+    into.chunks ??= [];
+    const chunks = into.chunks;
     if (into.offset > into.tailStart) {
       chunks.push(into.buf.subarray(into.tailStart, into.offset));
       into.chunkBytes += into.offset - into.tailStart;
