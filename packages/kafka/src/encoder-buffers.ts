@@ -147,11 +147,12 @@ function chunkLargeWrites(prototype: Record<string, unknown>): void {
       if (this.chunks !== undefined) {
         // Once: the encoder then holds its bytes in one buffer, as an unchunked one does.
         const size = this.size();
-        const whole = Buffer.allocUnsafeSlow(size);
+        // Small ones from Node's pool, whose memory other code shares: never referenced, only copied.
+        const whole = Buffer.allocUnsafe(size);
         let at = 0;
         for (const chunk of this.chunks) at += chunk.copy(whole, at);
         this.buf.copy(whole, at, this.tailStart, this.offset);
-        owned.add(whole.buffer);
+        if (whole.byteOffset === 0 && whole.buffer.byteLength === size) owned.add(whole.buffer);
         this.buf = whole;
         this.offset = size;
         this.tailStart = 0;
