@@ -1,6 +1,7 @@
 // How much CPU other processes used while a phase ran, from Linux's /proc (elsewhere: unknown). A
-// single-process figure such as memory:// moves with what the rest of the machine does: brokers
-// deleting a previous scenario's topics ran it 15 % slower.
+// single-process figure such as memory:// moves with the machine; this tells the brokers' own
+// leftover work (other processes' CPU) apart from what /proc cannot show (memory bandwidth, the
+// host's other tenants).
 import { readFileSync } from 'node:fs';
 
 interface Sample {

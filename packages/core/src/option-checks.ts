@@ -1,5 +1,6 @@
 // Checks of numeric options, where a typo (NaN, 0, a negative, a string from an env var) would
 // otherwise stall a consumer or mean something else on each broker.
+import { MAX_TIMER_MS } from './kit/bounded.ts';
 
 /** `value`, when it is a positive integer; a RangeError naming the option otherwise. */
 export function positiveInteger(name: string, value: number): number {
@@ -21,9 +22,9 @@ export function nonNegative(name: string, value: number): number {
  * meant to be long would end at once.
  */
 export function timerDelay(name: string, value: number): number {
-  if (typeof value !== 'number' || !(value >= 0 && value <= 2 ** 31 - 1))
+  if (typeof value !== 'number' || !(value >= 0 && value <= MAX_TIMER_MS))
     throw new RangeError(
-      `${name} must be a number of milliseconds from 0 to 2147483647, not ${String(value)}`,
+      `${name} must be a number of milliseconds from 0 to ${MAX_TIMER_MS}, not ${String(value)}`,
     );
   return value;
 }

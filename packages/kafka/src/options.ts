@@ -149,10 +149,10 @@ export function resolveOptions(url: URL | string, options: KafkaOptions = {}): R
     ssl: options.ssl ?? (parsed.params.get('ssl')?.toLowerCase() === 'true' ? true : undefined),
     sasl,
     groupIdFor: options.groupIdFor ?? defaultGroupId,
-    partitions: wholeNumber('partitions', options.partitions ?? 3, 1),
+    partitions: wholeNumber('partitions', options.partitions ?? 3),
     replicationFactor: options.replicationFactor ?? -1,
     topicConfig: options.topicConfig ?? {},
-    maxMessageBytes: wholeNumber('maxMessageBytes', options.maxMessageBytes ?? 1_000_000, 1),
+    maxMessageBytes: wholeNumber('maxMessageBytes', options.maxMessageBytes ?? 1_000_000),
     // Every duration below reaches a setTimeout (kafkajs's or this transport's), which runs
     // NaN, Infinity or anything over 2^31 - 1 ms after 1 ms.
     sessionTimeoutMs: timerMs('sessionTimeoutMs', options.sessionTimeoutMs ?? 10_000),
@@ -162,7 +162,7 @@ export function resolveOptions(url: URL | string, options: KafkaOptions = {}): R
     maxUncommittedPerPartition:
       options.maxUncommittedPerPartition === undefined
         ? undefined
-        : wholeNumber('maxUncommittedPerPartition', options.maxUncommittedPerPartition, 1),
+        : wholeNumber('maxUncommittedPerPartition', options.maxUncommittedPerPartition),
     drainTimeoutMs: drainMs(options.drainTimeoutMs ?? 30_000),
     publishRetries: wholeNumber('publishRetries', options.publishRetries ?? 8, 0),
     connectTimeoutMs: timerMs('connectTimeoutMs', options.connectTimeoutMs ?? 10_000),
